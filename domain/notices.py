@@ -6,10 +6,16 @@ business `key`, so that a retried activity never sends it twice (R3, R12).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+from domain.localtime import when
+
+if TYPE_CHECKING:
+    from domain.dossier import Consultation, Dossier, Event
 
 APPLICANT = "applicant"  # the `to` of a notice addressed to the applicant rather than an agency
 
@@ -39,3 +45,201 @@ class Notice(BaseModel):
     sent_at: datetime
     subject: str
     body: str
+
+
+# --- composing notices -----------------------------------------------------------------------
+# Texts are in Vietnamese, the language of the recipients; times in Vietnam's time.
+
+
+def _day(d: date) -> str:
+    return f"{d:%d/%m/%Y}"
+
+
+def _notice(
+    dossier: Dossier,
+    kind: NoticeKind,
+    to: str,
+    discriminator: str | int,
+    now: datetime,
+    subject: str,
+    body: str,
+    cc: list[str] | None = None,
+) -> Notice:
+    return Notice(
+        key=f"{dossier.code}/{kind.value}/{to}/{discriminator}",
+        kind=kind,
+        dossier=dossier.code,
+        to=to,
+        cc=cc or [],
+        sent_at=now,
+        subject=subject,
+        body=body,
+    )
+
+
+def _about(dossier: Dossier) -> str:
+    return f"hồ sơ {dossier.code} ({dossier.procedure.name}) của {dossier.applicant.name}"
+
+
+def consultation_request(dossier: Dossier, c: Consultation, now: datetime) -> Notice:
+    return _notice(
+        dossier,
+        NoticeKind.CONSULTATION_REQUEST,
+        c.agency,
+        c.number,
+        now,
+        f"Đề nghị cho ý kiến về hồ sơ {dossier.code}",
+        f"{dossier.lead_agency} (cơ quan chủ trì) đề nghị quý cơ quan cho ý kiến về "
+        f"{_about(dossier)}.\n"
+        f"Nội dung xin ý kiến: {c.content}\n"
+        f"Thời hạn trả lời: {when(c.deadline)}.\n"
+        "Đề nghị trả lời đúng hạn trên phần mềm một cửa (Công văn 448/UBND-HCC).",
+    )
+
+
+def reminder(dossier: Dossier, c: Consultation, level: int, now: datetime) -> Notice:
+    kind = NoticeKind.REMINDER_1 if level == 1 else NoticeKind.REMINDER_2
+    cc = [dossier.home_affairs_agency] if level == 2 else []
+    copy = (
+        "\nVăn bản nhắc lần 2 được đồng gửi Sở Nội vụ để theo dõi, đánh giá công vụ "
+        "(Công văn 448/UBND-HCC)."
+        if level == 2
+        else ""
+    )
+    return _notice(
+        dossier,
+        kind,
+        c.agency,
+        c.number,
+        now,
+        f"Nhắc lần {level}: quá hạn cho ý kiến về hồ sơ {dossier.code}",
+        f"Đề nghị cho ý kiến về {_about(dossier)} đã quá thời hạn trả lời "
+        f"({when(c.deadline)}).\n"
+        f"Nội dung xin ý kiến: {c.content}\n"
+        "Đề nghị quý cơ quan trả lời ngay; khi trả lời sau thời hạn phải nêu rõ nguyên nhân."
+        + copy,
+        cc,
+    )
+
+
+def consultation_cancelled(dossier: Dossier, c: Consultation, now: datetime) -> Notice:
+    return _notice(
+        dossier,
+        NoticeKind.CONSULTATION_CANCELLED,
+        c.agency,
+        c.number,
+        now,
+        f"Hủy đề nghị cho ý kiến về hồ sơ {dossier.code}",
+        f"Người nộp đã rút {_about(dossier)}, có xác nhận của thủ trưởng cơ quan chủ trì.\n"
+        "Đề nghị cho ý kiến đã gửi quý cơ quan không còn hiệu lực.",
+    )
+
+
+def supplement_request(dossier: Dossier, event: Event, now: datetime) -> Notice:
+    assert dossier.supplement is not None
+    listed = "\n".join(f"- {d}" for d in dossier.supplement.missing_documents)
+    return _notice(
+        dossier,
+        NoticeKind.SUPPLEMENT_REQUEST,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Yêu cầu bổ sung, hoàn thiện hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"Để giải quyết hồ sơ {dossier.code} ({dossier.procedure.name}), đề nghị bổ sung "
+        f"một lần, đầy đủ các giấy tờ sau:\n{listed}\n"
+        f"Lý do: {dossier.supplement.reason}\n"
+        "Thời hạn giải quyết được tính lại từ đầu khi nhận đủ hồ sơ (mẫu 02, Thông tư "
+        "01/2018/TT-VPCP).",
+    )
+
+
+def stop_notice(dossier: Dossier, event: Event, reason: str, now: datetime) -> Notice:
+    return _notice(
+        dossier,
+        NoticeKind.STOP_NOTICE,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Thông báo tạm dừng xử lý hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) tạm dừng xử lý.\nLý do: {reason}\n"
+        "Thời gian tạm dừng không tính vào thời hạn giải quyết.",
+    )
+
+
+def return_notice(dossier: Dossier, event: Event, reason: str, now: datetime) -> Notice:
+    return _notice(
+        dossier,
+        NoticeKind.RETURN_NOTICE,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Thông báo trả hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) được trả lại, không giải quyết.\n"
+        f"Lý do: {reason}\n(mẫu 03, Thông tư 01/2018/TT-VPCP)",
+    )
+
+
+def withdrawal_notice(dossier: Dossier, event: Event, now: datetime) -> Notice:
+    assert dossier.withdrawal is not None
+    return _notice(
+        dossier,
+        NoticeKind.WITHDRAWAL_NOTICE,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Thông báo rút hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"Đơn rút hồ sơ {dossier.code} (số {dossier.withdrawal.application_ref}) đã được "
+        "thủ trưởng cơ quan chủ trì ký xác nhận. Hồ sơ dừng giải quyết.",
+    )
+
+
+def apology(dossier: Dossier, event: Event, now: datetime) -> Notice:
+    assert dossier.apology is not None
+    return _notice(
+        dossier,
+        NoticeKind.APOLOGY,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Phiếu xin lỗi và hẹn lại ngày trả kết quả hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"{dossier.lead_agency} xin lỗi vì hồ sơ {dossier.code} ({dossier.procedure.name}) "
+        "chưa giải quyết được đúng hạn.\n"
+        f"Lý do: {dossier.apology.reason}\n"
+        f"Ngày hẹn trả kết quả mới: {_day(dossier.apology.new_due_date)}.\n"
+        "(mẫu 04, Thông tư 01/2018/TT-VPCP)",
+    )
+
+
+def result_ready(dossier: Dossier, event: Event, now: datetime) -> Notice:
+    return _notice(
+        dossier,
+        NoticeKind.RESULT_READY,
+        APPLICANT,
+        event.seq,
+        now,
+        f"Thông báo có kết quả giải quyết hồ sơ {dossier.code}",
+        f"Kính gửi {dossier.applicant.name},\n"
+        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) đã có kết quả. Mời ông/bà đến bộ "
+        "phận một cửa để nhận kết quả.",
+    )
+
+
+def apology_due(dossier: Dossier, event: Event, now: datetime) -> Notice:
+    reading = dossier.reading
+    assert reading is not None and reading.due_at and reading.apology_deadline
+    return _notice(
+        dossier,
+        NoticeKind.APOLOGY_DUE,
+        dossier.lead_agency,
+        event.seq,
+        now,
+        f"Hồ sơ {dossier.code} sắp đến hạn trả kết quả",
+        f"{_about(dossier).capitalize()} đến hạn trả kết quả lúc {when(reading.due_at)}.\n"
+        "Nếu không kịp giải quyết, cơ quan chủ trì phải gửi phiếu xin lỗi và hẹn lại ngày trả "
+        f"kết quả (mẫu 04) trước {when(reading.apology_deadline)}.",
+    )

@@ -1,0 +1,51 @@
+"""Calendar and catalogue look-ups for the dossier workflow (R2, R3, R11, R13).
+
+Workflow code never computes on the calendar: the calendar is data that changes each year, and a
+computation inside the workflow would change its replay. These activities compute and the history
+keeps their answers; the workflow runs them as local activities, since they are quick and pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from temporalio import activity
+
+from domain.calendar import Grace, WorkingCalendar
+from domain.catalogue import Catalogue
+from domain.clock import ClockLedger, ClockReading, read_clock
+from domain.dossier import ConsultationPlan
+from workflows.dossier import PlanRequest
+
+log = structlog.get_logger()
+
+
+class PlanningActivities:
+    def __init__(
+        self,
+        calendar: Callable[[], WorkingCalendar],
+        catalogue: Callable[[], Catalogue],
+        grace: Grace,
+    ) -> None:
+        self._calendar = calendar
+        self._catalogue = catalogue
+        self._grace = grace
+
+    @activity.defn(name="read_clock")
+    async def read_clock(self, ledger: ClockLedger) -> ClockReading:
+        """The dossier's due date and apology dates on today's calendar (R11, R13)."""
+        return read_clock(ledger, self._calendar())
+
+    @activity.defn(name="plan_consultation")
+    async def plan_consultation(self, request: PlanRequest) -> ConsultationPlan:
+        """The latest deadline the procedure allows (R2), when reminder 2 falls (R3), and which
+        of the agencies the catalogue does not know."""
+        calendar = self._calendar()
+        return ConsultationPlan(
+            maximum=calendar.due_at(request.requested_at, request.max_consultation_days),
+            second_reminder_at=(
+                calendar.after_grace(request.deadline, self._grace) if request.deadline else None
+            ),
+            unknown_agencies=self._catalogue().unknown_agencies(request.agencies),
+        )

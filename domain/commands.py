@@ -1,0 +1,113 @@
+"""What officers, heads and agencies ask a dossier to do: one message type per action.
+
+These are the inputs of the workflow's updates and signals, in the shapes of API.md's request
+bodies plus the `actor` the API takes from the caller's token. Fields a rule requires are optional
+here, so that a missing one is refused by the rule with its own code (e.g. `deadline_required`)
+rather than by a parser with a generic error, and the refusal is recorded like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    HEAD = "head"
+    HOME_AFFAIRS = "home_affairs"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+class Actor(BaseModel):
+    """Who acts: the claims of the caller's token (API.md, Authentication)."""
+
+    user_id: str
+    name: str = ""
+    agency: str
+    roles: list[Role] = Field(default_factory=list)
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+SYSTEM = "system"  # the `actor` of events the service causes by itself (timers)
+
+
+class Action(StrEnum):
+    """Every action on a dossier; also the `action` of a refused event's detail."""
+
+    CONSULT = "consult"
+    REPLY = "reply"
+    SOS = "sos"
+    SUPPLEMENT = "supplement"
+    RESUME = "resume"
+    APOLOGY = "apology"
+    WITHDRAWAL = "withdrawal"
+    CONFIRM_WITHDRAWAL = "confirm_withdrawal"
+    RESULT = "result"
+    HANDOVER = "handover"
+
+
+class SosAction(StrEnum):
+    SUPPLEMENT = "supplement"
+    STOP = "stop"
+    RETURN = "return"
+
+
+class Command(BaseModel):
+    actor: Actor
+
+
+class ConsultationRequest(Command):
+    agencies: list[str] = Field(default_factory=list)
+    content: str = ""
+    deadline: datetime | None = None
+
+
+class Reply(Command):
+    agency: str
+    opinion: str = ""
+    late_reason: str | None = None
+
+
+class SosRequest(Command):
+    action: SosAction
+    reason: str = ""
+    missing_documents: list[str] = Field(default_factory=list)
+
+
+class SupplementDelivery(Command):
+    documents: list[str] = Field(default_factory=list)
+
+
+class ResumeRequest(Command):
+    reason: str = ""
+
+
+class ApologyRequest(Command):
+    reason: str = ""
+    new_due_date: date | None = None
+
+
+class WithdrawalRequest(Command):
+    reason: str = ""
+    application_ref: str = ""
+
+
+class WithdrawalConfirmation(Command):
+    signature_ref: str = ""
+
+
+class ResultRecord(Command):
+    outcome: Literal["approved", "denied"]
+    document_no: str = ""
+    summary: str = ""
+
+
+class Handover(Command):
+    received_by: str | None = None

@@ -1,0 +1,43 @@
+"""The National Public Service Portal's status list (DOMAIN.md), and where each dossier status
+falls on it. Policy data: the portal's list is taken from a provincial system that syncs with it,
+not from the official appendix, so keep it here and nowhere else."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+LABELS: dict[int, str] = {
+    1: "Mới đăng ký trực tuyến",
+    2: "Đã tiếp nhận",
+    3: "Không được tiếp nhận",
+    4: "Đang xử lý",
+    5: "Yêu cầu bổ sung giấy tờ",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "Công dân yêu cầu rút hồ sơ",
+    8: "Dừng xử lý",
+    9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
+}
+
+# dossier status → portal code. A returned dossier (SOS "return", trả hồ sơ) maps to 3: the portal
+# has no "refused after appraisal" of its own; revisit when the official appendix is at hand.
+BY_STATUS: dict[str, int] = {
+    "processing": 4,
+    "consulting": 4,
+    "awaiting_supplement": 5,
+    "stopped": 8,
+    "result_ready": 9,
+    "completed": 10,
+    "returned": 3,
+    "withdrawn": 7,
+}
+
+
+class NationalStatus(BaseModel):
+    code: int
+    label: str
+
+
+def national_status(status: str) -> NationalStatus:
+    code = BY_STATUS[status]
+    return NationalStatus(code=code, label=LABELS[code])

@@ -1,0 +1,271 @@
+"""Whether an action on a dossier is accepted: one decision per action, each returning the
+`Refusal` or None. The workflow's handlers, the API and the tests all ask these functions, so a
+rule lives in one place (STYLE.md).
+
+Checks run in a fixed order: who may act, then whether the dossier's status allows the action,
+then the letter's own rules (R4, R5), then the request's content. So a stop pressed while replies
+are awaited is refused as R4 whatever else is wrong with it, and recorded as such for the audit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.commands import (
+    Action,
+    Actor,
+    ApologyRequest,
+    Command,
+    ConsultationRequest,
+    Handover,
+    Reply,
+    ResultRecord,
+    ResumeRequest,
+    Role,
+    SosAction,
+    SosRequest,
+    SupplementDelivery,
+    WithdrawalConfirmation,
+    WithdrawalRequest,
+)
+from domain.dossier import ConsultationPlan, Dossier, DossierStatus, Phase
+from domain.localtime import local_date
+from domain.refusals import Code, Refusal, refuse
+
+# Actions each stored phase allows (API.md): a stopped dossier only resumes, is withdrawn or
+# returned; one awaiting a supplement only gets it, is withdrawn or returned.
+_ALLOWED: dict[Phase, frozenset[Action]] = {
+    Phase.PROCESSING: frozenset(Action) - {Action.SUPPLEMENT, Action.RESUME, Action.HANDOVER},
+    Phase.STOPPED: frozenset(
+        {Action.RESUME, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS, Action.REPLY}
+    ),
+    Phase.AWAITING_SUPPLEMENT: frozenset(
+        {Action.SUPPLEMENT, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS, Action.REPLY}
+    ),
+    Phase.RESULT_READY: frozenset(
+        {Action.HANDOVER, Action.APOLOGY, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL}
+    ),
+}
+# SOS actions allowed besides R4 by phase: in `stopped` and `awaiting_supplement`, only return.
+_SOS_ALLOWED: dict[Phase, frozenset[SosAction]] = {
+    Phase.PROCESSING: frozenset(SosAction),
+    Phase.STOPPED: frozenset({SosAction.RETURN}),
+    Phase.AWAITING_SUPPLEMENT: frozenset({SosAction.RETURN}),
+}
+
+
+def awaiting_facts(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
+    """The agencies awaited and their deadlines, as refusals name them (R4, R5)."""
+    return [
+        {"agency": c.agency, "deadline": c.deadline, "overdue": c.is_overdue(now)}
+        for c in dossier.awaiting()
+    ]
+
+
+def admission(dossier: Dossier, command: Command) -> Refusal | None:
+    """What the update validators refuse before anything is recorded: a message that names no
+    actor (nobody to hold accountable), or one to a dossier already closed."""
+    if not command.actor.user_id.strip() or not command.actor.agency.strip():
+        return refuse(Code.UNIDENTIFIED_ACTOR)
+    if dossier.is_final:
+        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    return None
+
+
+def _lead_officer(dossier: Dossier, actor: Actor) -> Refusal | None:
+    """R2: only the lead agency's staff act on the dossier."""
+    if actor.agency != dossier.lead_agency:
+        return refuse(Code.NOT_LEAD_AGENCY, lead_agency=dossier.lead_agency)
+    if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):
+        return refuse(Code.FORBIDDEN)
+    return None
+
+
+def _status(dossier: Dossier, action: Action) -> Refusal | None:
+    if dossier.is_final:
+        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    if action not in _ALLOWED[dossier.phase]:
+        return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
+    return None
+
+
+def decide_consultation(
+    dossier: Dossier, cmd: ConsultationRequest, now: datetime, plan: ConsultationPlan
+) -> Refusal | None:
+    """R1, R2: content and a deadline, not past, not beyond the procedure's maximum."""
+    refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.CONSULT)
+    if refusal:
+        return refusal
+    agencies = [a.strip() for a in cmd.agencies]
+    if not agencies or not all(agencies):
+        return refuse(Code.AGENCIES_REQUIRED)
+    unknown = [a for a in agencies if a in plan.unknown_agencies or a == dossier.lead_agency]
+    if unknown:
+        return refuse(Code.UNKNOWN_AGENCY, agencies=unknown)
+    busy = [a for a in agencies if dossier.open_consultation(a)]
+    if busy:
+        return refuse(Code.ALREADY_CONSULTING, agencies=busy)
+    if not cmd.content.strip():
+        return refuse(Code.CONTENT_REQUIRED)
+    if cmd.deadline is None:
+        return refuse(Code.DEADLINE_REQUIRED)
+    if cmd.deadline <= now:
+        return refuse(Code.DEADLINE_IN_PAST, deadline=cmd.deadline, now=now)
+    if cmd.deadline > plan.maximum:
+        return refuse(
+            Code.DEADLINE_BEYOND_MAXIMUM,
+            maximum=plan.maximum,
+            max_days=dossier.procedure.max_consultation_days,
+        )
+    return None
+
+
+def decide_reply(dossier: Dossier, cmd: Reply, now: datetime) -> Refusal | None:
+    """R2: only the consulted agency answers, once; R7: a late answer states its cause."""
+    if cmd.actor.agency != cmd.agency:
+        return refuse(Code.NOT_YOUR_CONSULTATION, agency=cmd.agency)
+    if not (cmd.actor.has(Role.OFFICER) or cmd.actor.has(Role.HEAD)):
+        return refuse(Code.FORBIDDEN)
+    latest = dossier.latest_consultation(cmd.agency)
+    if latest is None:
+        return refuse(Code.CONSULTATION_NOT_FOUND, agency=cmd.agency)
+    if latest.outcome == "cancelled":
+        return refuse(Code.CONSULTATION_CANCELLED, agency=cmd.agency)
+    if not latest.is_open:
+        return refuse(Code.ALREADY_ANSWERED, agency=cmd.agency)
+    if not cmd.opinion.strip():
+        return refuse(Code.OPINION_REQUIRED)
+    if now > latest.deadline and not (cmd.late_reason or "").strip():
+        return refuse(Code.LATE_REASON_REQUIRED, deadline=latest.deadline)
+    return None
+
+
+def decide_sos(dossier: Dossier, cmd: SosRequest, now: datetime) -> Refusal | None:
+    """R4: no SOS action (stop, supplement, return) while any opinion is awaited, on time or
+    overdue; R10: a supplement once, naming documents of the procedure's own list."""
+    refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.SOS)
+    if refusal:
+        return refusal
+    if cmd.action not in _SOS_ALLOWED[dossier.phase]:
+        return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
+    awaiting = awaiting_facts(dossier, now)
+    if awaiting:
+        return refuse(Code.SOS_REJECTED_AWAITING_REPLIES, awaiting=awaiting)
+    if not cmd.reason.strip():
+        return refuse(Code.REASON_REQUIRED)
+    if cmd.action is SosAction.SUPPLEMENT:
+        if dossier.supplement is not None:
+            return refuse(Code.SUPPLEMENT_ALREADY_REQUESTED)
+        if not cmd.missing_documents:
+            return refuse(Code.MISSING_DOCUMENTS_REQUIRED)
+        listed = set(dossier.procedure.required_documents)
+        outside = [d for d in cmd.missing_documents if d not in listed]
+        if outside:
+            return refuse(
+                Code.DOCUMENT_NOT_IN_PROCEDURE,
+                documents=outside,
+                required_documents=dossier.procedure.required_documents,
+            )
+    return None
+
+
+def decide_supplement(dossier: Dossier, cmd: SupplementDelivery, now: datetime) -> Refusal | None:
+    refusal = _lead_officer(dossier, cmd.actor)
+    if refusal:
+        return refusal
+    if dossier.is_final:
+        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    if dossier.phase is not Phase.AWAITING_SUPPLEMENT:
+        return refuse(Code.NOT_AWAITING_SUPPLEMENT, status=dossier.status.value)
+    if not [d for d in cmd.documents if d.strip()]:
+        return refuse(Code.DOCUMENTS_REQUIRED)
+    return None
+
+
+def decide_resume(dossier: Dossier, cmd: ResumeRequest, now: datetime) -> Refusal | None:
+    refusal = _lead_officer(dossier, cmd.actor)
+    if refusal:
+        return refusal
+    if dossier.is_final:
+        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    if dossier.phase is not Phase.STOPPED:
+        return refuse(Code.NOT_STOPPED, status=dossier.status.value)
+    if not cmd.reason.strip():
+        return refuse(Code.REASON_REQUIRED)
+    return None
+
+
+def decide_apology(dossier: Dossier, cmd: ApologyRequest, now: datetime) -> Refusal | None:
+    """R13: once per dossier, at least one working day before the due date, to a later date."""
+    refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.APOLOGY)
+    if refusal:
+        return refusal
+    if dossier.apology is not None:
+        return refuse(Code.APOLOGY_ALREADY_GIVEN)
+    reading = dossier.reading
+    if reading is None or reading.due_at is None or reading.apology_deadline is None:
+        return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
+    if now > reading.apology_deadline:
+        return refuse(Code.TOO_LATE_FOR_APOLOGY, due_at=reading.due_at)
+    if not cmd.reason.strip():
+        return refuse(Code.REASON_REQUIRED)
+    if cmd.new_due_date is None:
+        return refuse(Code.NEW_DUE_DATE_REQUIRED)
+    if cmd.new_due_date <= local_date(reading.due_at):
+        return refuse(Code.NEW_DUE_DATE_NOT_LATER, due_at=reading.due_at)
+    return None
+
+
+def decide_withdrawal(dossier: Dossier, cmd: WithdrawalRequest, now: datetime) -> Refusal | None:
+    refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.WITHDRAWAL)
+    if refusal:
+        return refusal
+    if dossier.withdrawal is not None:
+        return refuse(Code.WITHDRAWAL_PENDING)
+    if not cmd.reason.strip():
+        return refuse(Code.REASON_REQUIRED)
+    if not cmd.application_ref.strip():
+        return refuse(Code.APPLICATION_REF_REQUIRED)
+    return None
+
+
+def decide_withdrawal_confirmation(
+    dossier: Dossier, cmd: WithdrawalConfirmation, now: datetime
+) -> Refusal | None:
+    """R6: only the head of the lead agency confirms, with a signature."""
+    if cmd.actor.agency != dossier.lead_agency or not cmd.actor.has(Role.HEAD):
+        return refuse(Code.HEAD_OF_LEAD_AGENCY_REQUIRED, lead_agency=dossier.lead_agency)
+    refusal = _status(dossier, Action.CONFIRM_WITHDRAWAL)
+    if refusal:
+        return refusal
+    if dossier.withdrawal is None or dossier.withdrawal.confirmed_at is not None:
+        return refuse(Code.NO_PENDING_WITHDRAWAL)
+    if not cmd.signature_ref.strip():
+        return refuse(Code.SIGNATURE_REF_REQUIRED)
+    return None
+
+
+def decide_result(dossier: Dossier, cmd: ResultRecord, now: datetime) -> Refusal | None:
+    """R5: no result while opinions are awaited."""
+    refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.RESULT)
+    if refusal:
+        return refusal
+    awaiting = awaiting_facts(dossier, now)
+    if awaiting:
+        return refuse(Code.CONSULTATIONS_AWAITING, awaiting=awaiting)
+    if not cmd.document_no.strip():
+        return refuse(Code.DOCUMENT_NO_REQUIRED)
+    return None
+
+
+def decide_handover(dossier: Dossier, cmd: Handover, now: datetime) -> Refusal | None:
+    """R5: completed only by handing over a recorded result."""
+    refusal = _lead_officer(dossier, cmd.actor)
+    if refusal:
+        return refusal
+    if dossier.is_final:
+        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    if dossier.status is not DossierStatus.RESULT_READY:
+        return refuse(Code.NO_RESULT, status=dossier.status.value)
+    return None

@@ -1,0 +1,383 @@
+"""The catalogue (API.md "Catalogue"): the real data file, and every check of the loader.
+
+The data file's figures and names are checked against what it claims; whether they match the
+province's published decisions is for a human (see the `# to confirm` marks in the file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from activities.catalogue_source import load_catalogue
+from domain.catalogue import AgencyKind, Catalogue, parse_catalogue
+
+REPO = Path(__file__).resolve().parents[2]
+CATALOGUE = REPO / "data" / "catalogue.toml"
+
+
+@pytest.fixture(scope="module")
+def real() -> Catalogue:
+    return parse_catalogue(CATALOGUE.read_text(encoding="utf-8"))
+
+
+# --- the real file ------------------------------------------------------------------------------
+
+
+def test_real_catalogue_has_exactly_one_home_affairs_agency(real: Catalogue) -> None:
+    home_affairs = [a for a in real.agencies if a.kind is AgencyKind.HOME_AFFAIRS]
+    assert [a.code for a in home_affairs] == ["SNV"]
+    assert real.home_affairs.name == "Sở Nội vụ tỉnh Đồng Nai"
+
+
+def test_real_catalogue_has_the_oversight_agencies(real: Catalogue) -> None:
+    ppc_office, center = real.agency("VPUBND"), real.agency("TTHCC")
+    assert ppc_office is not None and ppc_office.kind is AgencyKind.PPC_OFFICE
+    assert center is not None and center.kind is AgencyKind.PUBLIC_ADMIN_CENTER
+    assert center.name == "Trung tâm Hành chính công tỉnh Đồng Nai"
+
+
+def test_real_catalogue_has_dong_nais_cities_and_districts(real: Catalogue) -> None:
+    districts = {a.name for a in real.agencies if a.kind is AgencyKind.DISTRICT}
+    assert districts == {
+        "Ủy ban nhân dân thành phố Biên Hòa",
+        "Ủy ban nhân dân thành phố Long Khánh",
+        "Ủy ban nhân dân huyện Nhơn Trạch",
+        "Ủy ban nhân dân huyện Long Thành",
+        "Ủy ban nhân dân huyện Trảng Bom",
+        "Ủy ban nhân dân huyện Thống Nhất",
+        "Ủy ban nhân dân huyện Vĩnh Cửu",
+        "Ủy ban nhân dân huyện Định Quán",
+        "Ủy ban nhân dân huyện Tân Phú",
+        "Ủy ban nhân dân huyện Xuân Lộc",
+        "Ủy ban nhân dân huyện Cẩm Mỹ",
+    }
+
+
+def test_real_catalogue_unit_ids_are_dong_nai_identifiers(real: Catalogue) -> None:
+    assert all(a.unit_id.endswith(".H19") for a in real.agencies)
+
+
+def test_real_catalogue_procedures_are_led_by_a_department_or_district(real: Catalogue) -> None:
+    assert len(real.procedures) >= 6
+    for procedure in real.procedures:
+        lead = real.agency(procedure.lead_agency)
+        assert lead is not None, procedure.code
+        assert lead.kind in {AgencyKind.DEPARTMENT, AgencyKind.DISTRICT}, procedure.code
+
+
+def test_r2_real_catalogue_consultation_maximum_fits_the_time_limit(real: Catalogue) -> None:
+    for p in real.procedures:
+        assert 1 <= p.max_consultation_days <= p.processing_days, p.code
+    # Procedures that do consult other agencies leave them real time to answer.
+    consulting = [p for p in real.procedures if p.max_consultation_days >= 5]
+    assert len(consulting) >= 3
+
+
+def test_r10_real_catalogue_procedures_list_their_documents(real: Catalogue) -> None:
+    for p in real.procedures:
+        assert 3 <= len(p.required_documents) <= 8, p.code
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "lead_agency", "processing_days"),
+    [
+        (
+            "DN-LLTP-001",
+            "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại"
+            " Việt Nam",
+            "STP",
+            10,
+        ),
+        ("DN-TM-001", "Cấp Giấy chứng nhận cửa hàng đủ điều kiện bán lẻ xăng dầu", "SCT", 20),
+        ("DN-TM-002-BIENHOA", "Cấp Giấy phép bán lẻ rượu", "UBND-BIENHOA", 10),
+        ("DN-MT-002", "Thẩm định báo cáo đánh giá tác động môi trường", "SNNMT", 30),
+        (
+            "DN-DKKD-001",
+            "Đăng ký thành lập công ty trách nhiệm hữu hạn một thành viên",
+            "STC",
+            3,
+        ),
+    ],
+)
+def test_real_catalogue_procedure_names_are_the_published_vietnamese_names(
+    real: Catalogue, code: str, name: str, lead_agency: str, processing_days: int
+) -> None:
+    procedure = real.procedure(code)
+    assert procedure is not None
+    assert (procedure.name, procedure.lead_agency, procedure.processing_days) == (
+        name,
+        lead_agency,
+        processing_days,
+    )
+
+
+def test_real_catalogue_building_permit_is_led_by_the_construction_department(
+    real: Catalogue,
+) -> None:
+    permit = real.procedure("DN-XD-001")
+    assert permit is not None and permit.lead_agency == "SXD"
+    assert permit.name.startswith(
+        "Cấp giấy phép xây dựng mới đối với công trình cấp đặc biệt, cấp I, cấp II"
+    )
+    assert permit.processing_days == 20
+    assert "Đơn đề nghị cấp giấy phép xây dựng" in permit.required_documents
+
+
+def test_real_catalogue_text_is_nfc_vietnamese() -> None:
+    text = CATALOGUE.read_text(encoding="utf-8")
+    # NFC: "ồ" is one code point, as typed by Vietnamese keyboards and sent by clients.
+    assert unicodedata.is_normalized("NFC", text)
+    assert "Đồng Nai" in text and "Ủy ban nhân dân" in text
+
+
+# --- the checks of the loader, on small inline files --------------------------------------------
+
+
+def agency(code: str, kind: str = "department", unit: int = 1) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": f"Cơ quan {code}",
+        "kind": kind,
+        "unit_id": f"000.00.{unit:02}.H19",
+    }
+
+
+def procedure(code: str = "DN-XD-001", **changes: Any) -> dict[str, Any]:
+    entry = {
+        "code": code,
+        "name": "Cấp giấy phép xây dựng",
+        "lead_agency": "SXD",
+        "processing_days": 20,
+        "max_consultation_days": 7,
+        "required_documents": ["Đơn đề nghị cấp giấy phép xây dựng", "Bản vẽ thiết kế"],
+    }
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def toml(agencies: list[dict[str, Any]], procedures: list[dict[str, Any]]) -> str:
+    """A catalogue file; JSON strings, integers and arrays of strings are valid TOML values."""
+    blocks = [("agency", a) for a in agencies] + [("procedure", p) for p in procedures]
+    return "\n".join(
+        f"[[{section}]]\n"
+        + "".join(
+            f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in entry.items()
+        )
+        for section, entry in blocks
+    )
+
+
+AGENCIES = [agency("SNV", "home_affairs", 1), agency("SXD", unit=2), agency("CAT", unit=3)]
+
+
+def test_small_catalogue_parses() -> None:
+    catalogue = parse_catalogue(toml(AGENCIES, [procedure()]))
+    assert catalogue.home_affairs.code == "SNV"
+    assert catalogue.procedure("DN-XD-001") is not None
+    assert catalogue.procedure("DN-XD-999") is None
+    assert catalogue.agency("SXD") is not None and catalogue.agency("sxd") is None
+
+
+@pytest.mark.parametrize(
+    ("agencies", "procedures", "message"),
+    [
+        pytest.param(
+            [*AGENCIES, agency("SXD", unit=9)],
+            [procedure()],
+            "agency code listed more than once: SXD",
+            id="duplicate-agency-code",
+        ),
+        pytest.param(
+            [*AGENCIES, agency("STC", unit=2)],
+            [procedure()],
+            "agency unit_id listed more than once: 000.00.02.H19",
+            id="duplicate-unit-id",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(), procedure()],
+            "procedure code listed more than once: DN-XD-001",
+            id="duplicate-procedure-code",
+        ),
+        pytest.param(
+            AGENCIES[1:],
+            [procedure()],
+            "exactly one agency must have kind home_affairs (it is copied on reminder 2, R3); "
+            "found 0",
+            id="no-home-affairs",
+        ),
+        pytest.param(
+            [*AGENCIES, agency("SNV2", "home_affairs", 9)],
+            [procedure()],
+            "found 2: SNV, SNV2",
+            id="two-home-affairs",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(lead_agency="SXDD")],
+            "procedure DN-XD-001: lead_agency 'SXDD' is not an agency of the catalogue",
+            id="unknown-lead-agency",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(max_consultation_days=21)],
+            "procedure DN-XD-001: max_consultation_days must be between 1 and processing_days "
+            "(20) working days (R2), got 21",
+            id="consultation-longer-than-processing",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(max_consultation_days=0)],
+            "max_consultation_days must be between 1 and processing_days (20) working days (R2), "
+            "got 0",
+            id="consultation-zero",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(processing_days=0, max_consultation_days=0)],
+            "procedure DN-XD-001: processing_days must be at least 1 working day, got 0",
+            id="processing-zero",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(required_documents=[])],
+            "procedure DN-XD-001: required_documents must list the dossier's components",
+            id="no-documents",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(required_documents=None)],
+            "procedure DN-XD-001: required_documents must list the dossier's components",
+            id="documents-key-missing",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(required_documents=["Điều lệ công ty", "Bản vẽ", "Điều lệ công ty"])],
+            "procedure DN-XD-001: required document listed twice: 'Điều lệ công ty'",
+            id="duplicate-document",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(required_documents=["Điều lệ công ty", "điều lệ  công ty "])],
+            "required document listed twice: 'điều lệ  công ty'",
+            id="duplicate-document-differing-case-and-spacing",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(required_documents=["Điều lệ công ty", "  "])],
+            "procedure DN-XD-001: required_documents has an empty entry",
+            id="blank-document",
+        ),
+        pytest.param(
+            [*AGENCIES, agency("Sở XD", unit=9)],
+            [procedure()],
+            "agency 'Sở XD': code must be upper-case ASCII",
+            id="non-ascii-agency-code",
+        ),
+        pytest.param(
+            [*AGENCIES, {**agency("STC", unit=9), "unit_id": "H19-STC"}],
+            [procedure()],
+            "agency STC: unit_id must look like 000.00.06.H19",
+            id="bad-unit-id",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(code="dn xd 1")],
+            "procedure 'dn xd 1': code must be upper-case ASCII",
+            id="bad-procedure-code",
+        ),
+        pytest.param(
+            [*AGENCIES, agency("STC", "ministry", 9)],
+            [procedure()],
+            "agency[3].kind: Input should be 'department', 'district', 'home_affairs'",
+            id="unknown-kind",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(processing_days="hai mươi")],
+            "procedure[0].processing_days: Input should be a valid integer",
+            id="days-not-a-number",
+        ),
+        pytest.param(
+            AGENCIES,
+            [procedure(processing_day=20)],
+            "procedure[0]: unknown key(s) processing_day",
+            id="misspelt-key",
+        ),
+        pytest.param(
+            [{k: v for k, v in agency("STC").items() if k != "unit_id"}, *AGENCIES],
+            [procedure()],
+            "agency[0].unit_id: Field required",
+            id="missing-key",
+        ),
+    ],
+)
+def test_invalid_catalogue_is_refused_naming_the_entry(
+    agencies: list[dict[str, Any]], procedures: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_catalogue(toml(agencies, procedures))
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("catalogue: ")
+
+
+def test_invalid_toml_is_refused() -> None:
+    with pytest.raises(ValueError, match="catalogue: invalid TOML"):
+        parse_catalogue('[[agency]]\ncode = "SNV\n')
+
+
+def test_unknown_section_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown section\(s\) procedures"):
+        parse_catalogue(toml(AGENCIES, []) + '\n[[procedures]]\ncode = "X"\n')
+
+
+def test_text_is_normalised_to_nfc_and_stripped() -> None:
+    decomposed = unicodedata.normalize("NFD", "  Cấp Giấy phép bán lẻ rượu ")
+    catalogue = parse_catalogue(toml(AGENCIES, [procedure(name=decomposed)]))
+    assert catalogue.procedures[0].name == "Cấp Giấy phép bán lẻ rượu"
+
+
+# --- look-ups -----------------------------------------------------------------------------------
+
+
+def test_r1_unknown_agencies_lists_each_unknown_code_once_in_order(real: Catalogue) -> None:
+    assert real.unknown_agencies(["CAT", "SO-X", "SXD", "UBND-HANOI", "SO-X"]) == [
+        "SO-X",
+        "UBND-HANOI",
+    ]
+    assert real.unknown_agencies(["CAT", "SNNMT", "UBND-BIENHOA"]) == []
+    assert real.unknown_agencies(iter(["sxd"])) == ["sxd"]  # codes are case-sensitive
+
+
+# --- reading the file ---------------------------------------------------------------------------
+
+
+def test_load_catalogue_reads_the_default_file() -> None:
+    assert load_catalogue() == parse_catalogue(CATALOGUE.read_text(encoding="utf-8"))
+
+
+def test_load_catalogue_is_cached_until_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.toml"
+    path.write_text(toml(AGENCIES, [procedure()]), encoding="utf-8")
+    first = load_catalogue(path)
+    assert load_catalogue(path) is first
+
+    path.write_text(toml(AGENCIES, [procedure(processing_days=15)]), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = load_catalogue(path)
+    assert second is not first
+    assert second.procedures[0].processing_days == 15
+
+
+def test_load_catalogue_names_the_file_of_a_bad_catalogue(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.toml"
+    path.write_text(toml(AGENCIES[1:], [procedure()]), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"^{path}: catalogue: exactly one agency"):
+        load_catalogue(path)

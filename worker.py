@@ -1,0 +1,76 @@
+"""The motcua worker: builds the Temporal client and the worker that runs dossier workflows and
+their activities. `python worker.py` runs it until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.calendar_source import CalendarSource
+from activities.catalogue_source import load_catalogue
+from activities.notices import NoticeActivities
+from activities.planning import PlanningActivities
+from db.engine import create_engine, session_factory
+from domain.calendar import parse_grace
+from logs import configure_logging
+from settings import Settings
+from workflows.dossier import DossierWorkflow
+
+log = structlog.get_logger()
+
+# Modules the sandbox takes from the host instead of re-importing them for every workflow run:
+# they are deterministic (pure domain rules, pydantic models).
+PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "annotated_types")
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> Worker:
+    """The worker with every workflow and activity motcua has, wired to `settings`."""
+    calendar = CalendarSource(settings.calendar_overrides)
+    planning = PlanningActivities(
+        calendar.calendar, load_catalogue, parse_grace(settings.reminder_grace)
+    )
+    notices = NoticeActivities(session_factory(create_engine(settings.database)))
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[DossierWorkflow],
+        activities=[planning.read_clock, planning.plan_consultation, notices.record_notice],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_format)
+    client = await connect(settings)
+    worker = build_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
+    async with worker:
+        await stop.wait()
+    log.info("worker_stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,513 @@
+"""DossierWorkflow: one administrative-procedure dossier, from receipt to its close, enforcing
+letter 448/UBND-HCC by itself.
+
+The workflow orchestrates; it decides nothing. `domain.rules` says whether an action is accepted,
+`domain.dossier` applies it, activities touch the world (the calendar, the notice outbox). Timers
+run the reminder ladder per consultation (R3) and the dossier's own clock (R13).
+
+Why a refused action is an *accepted* update that then fails: Temporal keeps no trace of an
+update its validator rejects, and the audit must keep every refused SOS, result or handover (R9,
+R12). So validators only turn away what cannot be held to account (no actor) or can no longer be
+recorded (a closed dossier); every other refusal is decided in the handler, written to the
+dossier's events, and returned to the caller as an `ApplicationError` whose `type` is the refusal
+code. The history holds the attempt too (update accepted, then completed with that failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import rules
+    from domain.clock import ClockLedger, ClockReading
+    from domain.commands import (
+        Action,
+        Actor,
+        ApologyRequest,
+        Command,
+        ConsultationRequest,
+        Handover,
+        Reply,
+        ResultRecord,
+        ResumeRequest,
+        SosRequest,
+        SupplementDelivery,
+        WithdrawalConfirmation,
+        WithdrawalRequest,
+    )
+    from domain.dossier import (
+        Applicant,
+        ConsultationPlan,
+        ConsultationView,
+        Dossier,
+        DossierDocument,
+        Procedure,
+        receive,
+    )
+    from domain.notices import Notice
+    from domain.refusals import Refusal
+    from workflows import search_attributes as sa
+    from workflows.ops_view import current_details
+
+WORKFLOW_NAME = "DossierWorkflow"
+
+# Calendar look-ups are quick, pure computations: local activities, no task-queue round trip.
+_CALENDAR = dict(start_to_close_timeout=timedelta(seconds=10))
+# Notices must land, however long the database is away: retried with backoff, never given up.
+_NOTICE = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+class DossierStart(BaseModel):
+    """The workflow's input: the dossier as received, or its whole state carried through
+    continue-as-new."""
+
+    code: str
+    procedure: Procedure
+    applicant: Applicant
+    home_affairs_agency: str  # the catalogue's home-affairs agency, copied on reminder 2 (R3)
+    received_at: datetime
+    received_by: Actor
+    carried: Dossier | None = None
+
+
+class PlanRequest(BaseModel):
+    """Input of the `plan_consultation` activity."""
+
+    requested_at: datetime
+    deadline: datetime | None
+    max_consultation_days: int
+    agencies: list[str]
+
+
+class ConsultationsRequested(BaseModel):
+    consultations: list[ConsultationView]
+
+
+class WithdrawalPending(BaseModel):
+    withdrawal: Literal["pending_confirmation"] = "pending_confirmation"
+
+
+class _Timed(Protocol):
+    at: datetime
+
+
+T = TypeVar("T", bound=_Timed)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class DossierWorkflow:
+    @workflow.init
+    def __init__(self, start: DossierStart) -> None:
+        self._dossier = start.carried or receive(
+            code=start.code,
+            procedure=start.procedure,
+            applicant=start.applicant,
+            home_affairs_agency=start.home_affairs_agency,
+            received_at=start.received_at,
+            received_by=start.received_by,
+        )
+        self._start = start
+        # Handlers await activities; the lock keeps one action's decide-and-apply whole.
+        self._lock = asyncio.Lock()
+        self._deliveries = 0  # notices being written; the run waits for them before it ends
+        self._chasers: dict[int, asyncio.Task[None]] = {}
+        self._published: dict[str, object] = {}
+
+    # --- the run: the clock, the chasers, and the end ------------------------------------------
+
+    @workflow.run
+    async def run(self, start: DossierStart) -> DossierDocument:
+        d = self._dossier
+        async with self._lock:
+            if d.reading is None:
+                d.record_clock(await self._read_clock(d.clock), workflow.now(), "received")
+            self._publish()
+        for c in d.awaiting():
+            self._chase(c.number)
+        clock = asyncio.create_task(self._watch_clock())
+        try:
+            await workflow.wait_condition(
+                lambda: d.is_final or workflow.info().is_continue_as_new_suggested()
+            )
+        except asyncio.CancelledError:
+            # R5: an operator cancelled the dossier's workflow; say so, then end as cancelled.
+            d.close_abnormally("cancelled", workflow.now())
+            self._publish()
+            raise
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._deliveries == 0
+        )
+        clock.cancel()
+        if not d.is_final:
+            workflow.continue_as_new(self._start.model_copy(update={"carried": d}))
+        return d.document(workflow.now())
+
+    async def _watch_clock(self) -> None:
+        """R13: the apology-due notice a working day before the due date, lateness at it."""
+        d = self._dossier
+        while not d.is_final:
+            alarm = await self._alarm(d.next_clock_alarm, lambda a: f"{a.kind} {a.at:%Y-%m-%d}")
+            if alarm is None:
+                await workflow.wait_condition(
+                    lambda: d.next_clock_alarm() is not None or d.is_final
+                )
+                continue
+            async with self._lock:
+                if d.next_clock_alarm() != alarm:
+                    continue
+                sent = d.fire_clock_alarm(alarm, workflow.now())
+                self._publish()
+            await self._deliver(sent)
+
+    def _chase(self, number: int) -> None:
+        if number not in self._chasers:
+            self._chasers[number] = asyncio.create_task(self._chase_replies(number))
+
+    async def _chase_replies(self, number: int) -> None:
+        """R3: reminder 1 at the deadline, reminder 2 after the grace (Home Affairs in copy),
+        none once answered or cancelled. One durable timer per consultation at a time."""
+        d = self._dossier
+        consultation = d.consultation(number)
+        while True:
+            due = await self._alarm(
+                consultation.next_reminder,
+                lambda r: f"reminder {r.level} to {consultation.agency}",
+            )
+            if due is None:
+                return
+            async with self._lock:
+                if consultation.next_reminder() != due:
+                    continue
+                sent = d.send_reminder(number, due.level, workflow.now())
+                self._publish()
+            await self._deliver(sent)
+
+    async def _alarm(
+        self, next_alarm: Callable[[], T | None], label: Callable[[T], str]
+    ) -> T | None:
+        """Sleeps on a durable timer until the alarm `next_alarm()` names is due, and returns it;
+        re-arms when that alarm changes; returns None as soon as there is none."""
+        while True:
+            alarm = next_alarm()
+            if alarm is None:
+                return None
+            remaining = (alarm.at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                return alarm
+            try:
+                await workflow.wait_condition(
+                    lambda armed=alarm: next_alarm() != armed,  # type: ignore[misc]
+                    timeout=remaining,
+                    timeout_summary=label(alarm),
+                )
+            except TimeoutError:
+                return alarm
+
+    # --- updates: one per action, each refused with the code of domain.rules ------------------
+
+    @workflow.update(
+        description="Ask agencies for their opinion, with content and deadline (R1, R2)."
+    )
+    async def request_consultation(self, cmd: ConsultationRequest) -> ConsultationsRequested:
+        async def plan() -> ConsultationPlan:
+            return await self._plan_consultation(cmd)
+
+        await self._act(Action.CONSULT, cmd, "update", rules.decide_consultation, plan)
+        # While a consultation is open its agency gets no other, so the latest is the new one.
+        d = self._dossier
+        numbers = {d.latest_consultation(a).number for a in cmd.agencies}  # type: ignore[union-attr]
+        views = d.document(workflow.now()).consultations
+        return ConsultationsRequested(consultations=[v for v in views if v.number in numbers])
+
+    @request_consultation.validator
+    def _admit_consultation(self, cmd: ConsultationRequest) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="A consulted agency answers; after the deadline with a cause (R7)."
+    )
+    async def reply(self, cmd: Reply) -> DossierDocument:
+        await self._act(Action.REPLY, cmd, "update", rules.decide_reply)
+        return self._dossier.document(workflow.now())
+
+    @reply.validator
+    def _admit_reply(self, cmd: Reply) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="SOS: supplement, stop or return; refused while opinions are awaited (R4)."
+    )
+    async def sos(self, cmd: SosRequest) -> DossierDocument:
+        await self._act(Action.SOS, cmd, "update", rules.decide_sos)
+        return self._dossier.document(workflow.now())
+
+    @sos.validator
+    def _admit_sos(self, cmd: SosRequest) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="The complete dossier is back; the clock restarts from zero (R11)."
+    )
+    async def supplement(self, cmd: SupplementDelivery) -> DossierDocument:
+        await self._act(Action.SUPPLEMENT, cmd, "update", rules.decide_supplement)
+        return self._dossier.document(workflow.now())
+
+    @supplement.validator
+    def _admit_supplement(self, cmd: SupplementDelivery) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="Resume a stopped dossier; the due date moves by the days stopped (R11)."
+    )
+    async def resume(self, cmd: ResumeRequest) -> DossierDocument:
+        await self._act(Action.RESUME, cmd, "update", rules.decide_resume)
+        return self._dossier.document(workflow.now())
+
+    @resume.validator
+    def _admit_resume(self, cmd: ResumeRequest) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="Apology with a new due date (form 04), once, a working day ahead (R13)."
+    )
+    async def apology(self, cmd: ApologyRequest) -> DossierDocument:
+        await self._act(Action.APOLOGY, cmd, "update", rules.decide_apology)
+        return self._dossier.document(workflow.now())
+
+    @apology.validator
+    def _admit_apology(self, cmd: ApologyRequest) -> None:
+        self._admit(cmd)
+
+    @workflow.update(
+        description="Record the applicant's withdrawal; pending the head's confirmation (R6)."
+    )
+    async def request_withdrawal(self, cmd: WithdrawalRequest) -> WithdrawalPending:
+        await self._act(Action.WITHDRAWAL, cmd, "update", rules.decide_withdrawal)
+        return WithdrawalPending()
+
+    @request_withdrawal.validator
+    def _admit_withdrawal(self, cmd: WithdrawalRequest) -> None:
+        self._admit(cmd)
+
+    @workflow.update(description="The lead agency's head confirms the withdrawal, signed (R6).")
+    async def confirm_withdrawal(self, cmd: WithdrawalConfirmation) -> DossierDocument:
+        await self._act(
+            Action.CONFIRM_WITHDRAWAL, cmd, "update", rules.decide_withdrawal_confirmation
+        )
+        return self._dossier.document(workflow.now())
+
+    @confirm_withdrawal.validator
+    def _admit_confirmation(self, cmd: WithdrawalConfirmation) -> None:
+        self._admit(cmd)
+
+    @workflow.update(description="Record the result; refused while opinions are awaited (R5).")
+    async def record_result(self, cmd: ResultRecord) -> DossierDocument:
+        await self._act(Action.RESULT, cmd, "update", rules.decide_result)
+        return self._dossier.document(workflow.now())
+
+    @record_result.validator
+    def _admit_result(self, cmd: ResultRecord) -> None:
+        self._admit(cmd)
+
+    @workflow.update(description="Hand the result over; the dossier is completed (R5).")
+    async def hand_over(self, cmd: Handover) -> DossierDocument:
+        await self._act(Action.HANDOVER, cmd, "update", rules.decide_handover)
+        return self._dossier.document(workflow.now())
+
+    @hand_over.validator
+    def _admit_handover(self, cmd: Handover) -> None:
+        self._admit(cmd)
+
+    # --- signals: for those who can only signal; a refusal is recorded, never dropped ---------
+
+    @workflow.signal(description="SOS as a signal; a refusal (R4) is recorded in the events.")
+    async def sos_signal(self, cmd: SosRequest) -> None:
+        await self._act_on_signal(Action.SOS, cmd, rules.decide_sos)
+
+    @workflow.signal(description="A consulted agency's answer as a signal; refusals are recorded.")
+    async def reply_signal(self, cmd: Reply) -> None:
+        await self._act_on_signal(Action.REPLY, cmd, rules.decide_reply)
+
+    @workflow.signal(
+        description="The working-day calendar changed: recompute the due date and the second "
+        "reminders of this running dossier (R11)."
+    )
+    async def calendar_changed(self) -> None:
+        d = self._dossier
+        async with self._lock:
+            now = workflow.now()
+            d.record_clock(await self._read_clock(d.clock), now, "calendar_changed")
+            for c in d.awaiting():
+                plan = await self._plan(now, c.deadline, [])
+                if plan.second_reminder_at and plan.second_reminder_at != c.second_reminder_at:
+                    c.second_reminder_at = plan.second_reminder_at
+            self._publish()
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @workflow.query(description="The whole dossier document of API.md, events included.")
+    def document(self) -> DossierDocument:
+        return self._dossier.document(workflow.now())
+
+    # --- the machinery of actions --------------------------------------------------------------
+
+    def _admit(self, cmd: Command) -> None:
+        refusal = rules.admission(self._dossier, cmd)
+        if refusal:
+            raise _as_error(refusal)
+
+    async def _act(
+        self,
+        action: Action,
+        cmd: Command,
+        via: str,
+        decide: Callable[..., Refusal | None],
+        facts: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Decide, then apply or record the refusal; raise the refusal for an update's caller."""
+        refusal = await self._apply(action, cmd, via, decide, facts)
+        if refusal:
+            raise _as_error(refusal)
+
+    async def _act_on_signal(
+        self, action: Action, cmd: Command, decide: Callable[..., Refusal | None]
+    ) -> None:
+        if rules.admission(self._dossier, cmd) is None:
+            await self._apply(action, cmd, "signal", decide, None)
+
+    async def _apply(
+        self,
+        action: Action,
+        cmd: Command,
+        via: str,
+        decide: Callable[..., Refusal | None],
+        facts: Callable[[], Awaitable[object]] | None,
+    ) -> Refusal | None:
+        d = self._dossier
+        async with self._lock:
+            now = workflow.now()
+            extra = [await facts()] if facts else []
+            refusal = decide(d, cmd, now, *extra)
+            if refusal:
+                d.record_refusal(cmd, action.value, refusal, now, via)
+                self._publish()
+                return refusal
+            sent = _APPLY[action](d, cmd, now, *extra)
+            if action in _MOVES_CLOCK:
+                d.record_clock(await self._read_clock(d.clock), now, action.value)
+            for c in d.awaiting():
+                self._chase(c.number)
+            self._publish()
+        await self._deliver(sent)
+        return None
+
+    # --- activities -----------------------------------------------------------------------------
+
+    async def _read_clock(self, ledger: ClockLedger) -> ClockReading:
+        return await workflow.execute_local_activity(
+            "read_clock", ledger, result_type=ClockReading, summary="read the clock", **_CALENDAR
+        )
+
+    async def _plan_consultation(self, cmd: ConsultationRequest) -> ConsultationPlan:
+        return await self._plan(workflow.now(), cmd.deadline, cmd.agencies)
+
+    async def _plan(
+        self, now: datetime, deadline: datetime | None, agencies: list[str]
+    ) -> ConsultationPlan:
+        request = PlanRequest(
+            requested_at=now,
+            deadline=deadline,
+            max_consultation_days=self._dossier.procedure.max_consultation_days,
+            agencies=agencies,
+        )
+        return await workflow.execute_local_activity(
+            "plan_consultation",
+            request,
+            result_type=ConsultationPlan,
+            summary="plan the consultation",
+            **_CALENDAR,
+        )
+
+    async def _deliver(self, notices: list[Notice]) -> None:
+        """Write each notice to the outbox; its business key makes a retry harmless (R3)."""
+        if not notices:
+            return
+        self._deliveries += 1
+        try:
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(
+                        "record_notice", n, summary=f"{n.kind.value} → {n.to}", **_NOTICE
+                    )
+                    for n in notices
+                )
+            )
+        finally:
+            self._deliveries -= 1
+
+    # --- what ops staff see in the Web UI ------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Keep the search attributes and the current details in step with the state. Only
+        changed attributes are upserted, so the history carries no noise."""
+        d = self._dossier
+        values: dict[str, object] = {
+            sa.DOSSIER_STATUS.name: d.status.value,
+            sa.LEAD_AGENCY.name: d.lead_agency,
+            sa.PROCEDURE.name: d.procedure.code,
+            sa.AWAITING_AGENCIES.name: sorted({c.agency for c in d.awaiting()}),
+            sa.DUE_AT.name: d.due_at,
+            sa.LATE.name: d.late,
+        }
+        updates = []
+        for key in sa.ALL:
+            value = values[key.name]
+            if self._published.get(key.name, _UNSET) == value:
+                continue
+            self._published[key.name] = value
+            updates.append(key.value_set(value) if value not in (None, []) else key.value_unset())  # type: ignore[arg-type]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(current_details(d, workflow.now()))
+
+
+_UNSET = object()
+
+_APPLY: dict[Action, Callable[..., list[Notice]]] = {
+    Action.CONSULT: Dossier.consult,
+    Action.REPLY: Dossier.reply,
+    Action.SOS: Dossier.sos,
+    Action.SUPPLEMENT: Dossier.deliver_supplement,
+    Action.RESUME: Dossier.resume,
+    Action.APOLOGY: Dossier.give_apology,
+    Action.WITHDRAWAL: Dossier.request_withdrawal,
+    Action.CONFIRM_WITHDRAWAL: Dossier.confirm_withdrawal,
+    Action.RESULT: Dossier.record_result,
+    Action.HANDOVER: Dossier.hand_over,
+}
+# Actions whose ledger entry changes the due date: the clock is read again after them.
+_MOVES_CLOCK = frozenset(
+    {Action.SOS, Action.SUPPLEMENT, Action.RESUME, Action.APOLOGY, Action.CONFIRM_WITHDRAWAL}
+)
+
+
+def _as_error(refusal: Refusal) -> ApplicationError:
+    """A refusal as the update's failure: `type` is the stable code, the one detail is the whole
+    refusal (HTTP status, messages, facts), so the API translates it without a table of its own."""
+    return ApplicationError(
+        refusal.message_en,
+        refusal.model_dump(mode="json"),
+        type=refusal.code.value,
+        non_retryable=True,
+    )

@@ -1,0 +1,54 @@
+"""Starting a dossier's workflow: its id, and what ops staff see in the Web UI from the first
+second (summary, details, search attributes). The API, tests and tools all start dossiers here."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from domain.dossier import DossierDocument
+from domain.localtime import when
+from workflows import search_attributes as sa
+from workflows.dossier import DossierStart, DossierWorkflow
+from workflows.ops_view import static_summary
+
+
+def workflow_id(code: str) -> str:
+    return f"dossier-{code}"
+
+
+async def start_dossier(
+    client: Client, start: DossierStart, *, task_queue: str
+) -> WorkflowHandle[DossierWorkflow, DossierDocument]:
+    """Start the dossier's workflow; a second start with the same code fails with
+    `WorkflowAlreadyStartedError`, even after the first has closed (codes are never reused)."""
+    procedure = start.procedure
+    return await client.start_workflow(
+        DossierWorkflow.run,
+        start,
+        id=workflow_id(start.code),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=static_summary(start.code, procedure.name),
+        static_details=(
+            f"**{start.code}** · {procedure.name}\n\n"
+            f"- Procedure: `{procedure.code}`, {procedure.processing_days} working days; "
+            f"consultations at most {procedure.max_consultation_days} working days (R2)\n"
+            f"- Lead agency: **{procedure.lead_agency}**\n"
+            f"- Received: {when(start.received_at)} by `{start.received_by.user_id}`"
+        ),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.DOSSIER_STATUS, "processing"),
+                SearchAttributePair(sa.LEAD_AGENCY, procedure.lead_agency),
+                SearchAttributePair(sa.PROCEDURE, procedure.code),
+                SearchAttributePair(sa.LATE, False),
+            ]
+        ),
+    )
