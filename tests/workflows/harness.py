@@ -7,14 +7,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from sqlmodel import select
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 
 from activities.catalogue_source import load_catalogue
@@ -71,13 +76,23 @@ async def refusal_of(update: Awaitable[Any]) -> dict[str, Any]:
 class Stack:
     client: Client
     settings: Settings
+    started: list[WorkflowHandle[DossierWorkflow, DossierDocument]] = field(default_factory=list)
 
     async def start(
         self, received_at: datetime, procedure: Procedure = PROCEDURE
     ) -> WorkflowHandle[DossierWorkflow, DossierDocument]:
-        return await start_dossier(
+        handle = await start_dossier(
             self.client, new_start(received_at, procedure), task_queue=self.settings.task_queue
         )
+        self.started.append(handle)
+        return handle
+
+    async def end_all(self) -> None:
+        """Terminate what a test left running: on the time-skipping server a timer due on a queue
+        nobody polls any more would keep time from skipping for the next test."""
+        for handle in self.started:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test over")
 
     async def notices(self, dossier: str, kind: str | None = None) -> list[NoticeRecord]:
         engine = create_engine(self.settings.database)
@@ -103,5 +118,9 @@ def stack_settings(tmp_path: Path, task_queue: str, **overrides: Any) -> Setting
 
 @asynccontextmanager
 async def running_stack(client: Client, settings: Settings) -> AsyncIterator[Stack]:
+    stack = Stack(client, settings)
     async with build_worker(client, settings):
-        yield Stack(client, settings)
+        try:
+            yield stack
+        finally:
+            await stack.end_all()
