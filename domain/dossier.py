@@ -295,7 +295,7 @@ class Dossier(BaseModel):
             command.actor.user_id or "?",
             action=action,
             code=refusal.code.value,
-            agency=command.actor.agency,
+            actor_agency=command.actor.agency,
             reason=refusal.message_vi,
             via=via,
             request=command.model_dump(mode="json", exclude={"actor"}),

@@ -129,14 +129,14 @@ class DossierWorkflow:
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:
         d = self._dossier
-        async with self._lock:
-            if d.reading is None:
-                d.record_clock(await self._read_clock(d.clock), workflow.now(), "received")
-            self._publish()
-        for c in d.awaiting():
-            self._chase(c.number)
-        clock = asyncio.create_task(self._watch_clock())
+        clock: asyncio.Task[None] | None = None
         try:
+            async with self._lock:
+                await self._clock_read()
+                self._publish()
+            for c in d.awaiting():
+                self._chase(c.number)
+            clock = asyncio.create_task(self._watch_clock())
             await workflow.wait_condition(
                 lambda: d.is_final or workflow.info().is_continue_as_new_suggested()
             )
@@ -152,6 +152,13 @@ class DossierWorkflow:
         if not d.is_final:
             workflow.continue_as_new(self._start.model_copy(update={"carried": d}))
         return d.document(workflow.now())
+
+    async def _clock_read(self) -> None:
+        """The first reading of a new dossier's clock. Handlers call it too: on the first
+        workflow task the SDK runs update handlers before `run`."""
+        d = self._dossier
+        if d.reading is None:
+            d.record_clock(await self._read_clock(d.clock), workflow.now(), "received")
 
     async def _watch_clock(self) -> None:
         """R13: the apology-due notice a working day before the due date, lateness at it."""
@@ -215,6 +222,14 @@ class DossierWorkflow:
                 return alarm
 
     # --- updates: one per action, each refused with the code of domain.rules ------------------
+
+    @workflow.update(
+        description="The dossier as received, once its clock is read: what its creator gets "
+        "back (update-with-start), so that what follows sees the due date."
+    )
+    async def receipt(self) -> DossierDocument:
+        await workflow.wait_condition(lambda: self._dossier.reading is not None)
+        return self._dossier.document(workflow.now())
 
     @workflow.update(
         description="Ask agencies for their opinion, with content and deadline (R1, R2)."
@@ -396,6 +411,7 @@ class DossierWorkflow:
     ) -> Refusal | None:
         d = self._dossier
         async with self._lock:
+            await self._clock_read()
             now = workflow.now()
             extra = [await facts()] if facts else []
             refusal = decide(d, cmd, now, *extra)

@@ -3,7 +3,7 @@ second (summary, details, search attributes). The API, tests and tools all start
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -24,11 +24,13 @@ def workflow_id(code: str) -> str:
 
 async def start_dossier(
     client: Client, start: DossierStart, *, task_queue: str
-) -> WorkflowHandle[DossierWorkflow, DossierDocument]:
-    """Start the dossier's workflow; a second start with the same code fails with
-    `WorkflowAlreadyStartedError`, even after the first has closed (codes are never reused)."""
+) -> tuple[WorkflowHandle[DossierWorkflow, DossierDocument], DossierDocument]:
+    """Start the dossier's workflow and return it with the dossier as received, due date
+    included (update-with-start: one round trip, and read-your-writes for the creator). A second
+    start with the same code fails with `WorkflowAlreadyStartedError`, even after the first has
+    closed: dossier codes are never reused."""
     procedure = start.procedure
-    return await client.start_workflow(
+    operation = WithStartWorkflowOperation(
         DossierWorkflow.run,
         start,
         id=workflow_id(start.code),
@@ -52,3 +54,7 @@ async def start_dossier(
             ]
         ),
     )
+    document = await client.execute_update_with_start_workflow(
+        DossierWorkflow.receipt, start_workflow_operation=operation
+    )
+    return await operation.workflow_handle(), document

@@ -81,9 +81,11 @@ class Stack:
     async def start(
         self, received_at: datetime, procedure: Procedure = PROCEDURE
     ) -> WorkflowHandle[DossierWorkflow, DossierDocument]:
-        handle = await start_dossier(
+        started, _ = await start_dossier(
             self.client, new_start(received_at, procedure), task_queue=self.settings.task_queue
         )
+        # As the API does: no run id, so the handle follows the dossier across continue-as-new.
+        handle = self.client.get_workflow_handle_for(DossierWorkflow.run, started.id)
         self.started.append(handle)
         return handle
 

@@ -115,7 +115,7 @@ async def test_letter_448_scenario_end_to_end(stack: Stack) -> None:
         "sos_rejected_awaiting_replies",
         "late_reason_required",
     ]
-    assert refusals[0]["action"] == "sos" and refusals[0]["agency"] == LEAD
+    assert refusals[0]["action"] == "sos" and refusals[0]["actor_agency"] == LEAD
     env = next(c for c in final.consultations if c.agency == ENV)
     assert env.status == "answered_late"
     assert env.late_reason == "Chờ kết quả khảo sát hiện trường"
