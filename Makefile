@@ -1,0 +1,40 @@
+# Developer entry points of motcua. Everything runs from the virtualenv in .venv.
+#   make run                      the local stack: Temporal dev server + Web UI, worker, API
+#   make test PYTEST_ARGS='-x -k r4'
+#   make reset                    deletes the local data (dossiers, Temporal history, logs)
+
+VENV      := .venv
+PYTHON    := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PACKAGES  := domain workflows activities api db dev settings.py worker.py
+DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
+
+.PHONY: install run test lint clean reset
+
+install: $(INSTALLED)
+
+# The stamp makes `install` a no-op until pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --upgrade pip
+	$(PYTHON) -m pip install -e '.[dev]'
+	touch $@
+
+run: install
+	$(PYTHON) -m dev.run
+
+test: install
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy $(PACKAGES)
+
+# The virtualenv and caches; never the data.
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The data of `make run`: the Temporal SQLite file, the app database and the logs.
+reset:
+	rm -rf $(DATA_DIR)

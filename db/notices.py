@@ -1,0 +1,46 @@
+"""Queries on the notice outbox, for the API's `GET /api/v1/notices` and the dossier timeline."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import NoticeRecord
+from db.types import json_array_contains
+
+
+async def list_notices(
+    session: AsyncSession,
+    *,
+    dossier: str | None = None,
+    agency: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    after_id: int | None = None,
+) -> list[NoticeRecord]:
+    """Notices in the order they were recorded, at most `limit`, those after `after_id` only.
+
+    Filters combine with AND. `agency` keeps the notices addressed to that agency (`to`) or copied
+    to it (`cc`), as API.md says callers see them. Pagination is by keyset (`id > after_id`,
+    the last id of the previous page): no page repeats or skips a row because others were
+    written meanwhile, as OFFSET would. (On PostgreSQL a transaction may commit after one that
+    took a later id; a notice committed that late shows up in a fresh listing.)
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    query = select(NoticeRecord).order_by(col(NoticeRecord.id)).limit(limit)
+    if dossier is not None:
+        query = query.where(NoticeRecord.dossier == dossier)
+    if kind is not None:
+        query = query.where(NoticeRecord.kind == kind)
+    if agency is not None:
+        # `cc` is searched as JSON, per dialect (db.types.json_array_contains: `json_each` on
+        # SQLite, JSONB `@>` on PostgreSQL): an exact element match, unlike LIKE on a delimited
+        # copy of the list, and no second copy to keep in step; JSONB can take a GIN index.
+        query = query.where(
+            or_(col(NoticeRecord.to) == agency, json_array_contains(NoticeRecord.cc, agency))
+        )
+    if after_id is not None:
+        query = query.where(col(NoticeRecord.id) > after_id)
+    return list((await session.exec(query)).all())

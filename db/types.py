@@ -1,0 +1,74 @@
+"""Column types and SQL expressions that mean the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, stored in UTC and always read back as an aware UTC `datetime`.
+
+    PostgreSQL keeps instants (`timestamptz`); SQLite has no time type and SQLAlchemy writes a
+    text without offset, so the offset would be lost. Converting to UTC before writing makes the
+    text mean one instant and sort in time order; reads are then marked UTC. A naive datetime is
+    refused rather than guessed at: its instant is unknown.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A JSON array (of agency codes, say): JSON text on SQLite, JSONB on PostgreSQL, where it can be
+# searched with `@>` (and indexed with GIN should a table grow large).
+JSONList: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+class json_array_contains(FunctionElement[bool]):  # lower case, like SQLAlchemy's SQL functions
+    """SQL: the `JSONList` column `array` has `value` as one of its elements.
+
+    `json_array_contains(NoticeRecord.cc, "SNV")` matches exactly the element "SNV", never a
+    substring such as "SNV2". Compiled per dialect: SQLite walks the array with `json_each`,
+    PostgreSQL asks JSONB containment.
+    """
+
+    type = Boolean()
+    name = "json_array_contains"
+    inherit_cache = True
+
+
+@compiles(json_array_contains, "sqlite")
+def _json_array_contains_sqlite(
+    element: json_array_contains, compiler: SQLCompiler, **kw: Any
+) -> str:
+    array, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXISTS (SELECT 1 FROM json_each({array}) WHERE json_each.value = {value})"
+
+
+@compiles(json_array_contains, "postgresql")
+def _json_array_contains_postgresql(
+    element: json_array_contains, compiler: SQLCompiler, **kw: Any
+) -> str:
+    array, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({array} @> jsonb_build_array({value}))"

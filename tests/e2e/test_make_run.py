@@ -1,0 +1,220 @@
+"""End to end: `make run` (`python -m dev.run`) on free ports and a fresh data folder brings up the
+Web UI, the API, the search attributes and the migrated database; Ctrl-C stops every process it
+started and exits 0; a second run on the same folder still has the first run's workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from settings import REPO_ROOT, Settings
+from workflows.search_attributes import ALL
+
+pytestmark = pytest.mark.timeout(150)  # two starts and two stops of the whole stack, ~30 s
+
+T = TypeVar("T")
+STARTUP_TIMEOUT_S = 45.0
+STOP_TIMEOUT_S = 30.0
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nobody listens on, all held open together so that they are distinct."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of a process from /proc, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def descendants(root: int) -> dict[int, int]:
+    """Every living descendant of `root`: pid -> start time (which tells pid reuse apart)."""
+    parent: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) and stat[0] != "Z":
+            parent[int(entry.name)] = (stat[1], stat[2])
+    found: dict[int, int] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, (ppid, started) in parent.items():
+            if ppid == pid and child not in found:
+                found[child] = started
+                frontier.append(child)
+    return found
+
+
+def still_alive(processes: dict[int, int]) -> list[int]:
+    return [
+        pid
+        for pid, started in processes.items()
+        if (stat := proc_stat(pid)) and stat[0] != "Z" and stat[2] == started
+    ]
+
+
+class DevRun:
+    """One `python -m dev.run` in its own process group, as a terminal would run `make run`."""
+
+    def __init__(self, env: dict[str, str], output: Path) -> None:
+        self.output = output
+        with output.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dev.run"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+        self.children: dict[int, int] = {}
+
+    def report(self) -> str:
+        return f"dev.run output ({self.output}):\n{self.output.read_text(errors='replace')}"
+
+    async def eventually(self, what: str, check: Callable[[], Awaitable[T]]) -> T:
+        """Poll `check` until it gives a true value and return that value; fail if dev.run exits
+        or time runs out. Errors of a server that is not up yet count as not yet."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            assert self.process.poll() is None, f"dev.run exited while {what}\n{self.report()}"
+            self.children |= descendants(self.process.pid)
+            with contextlib.suppress(httpx.HTTPError, RuntimeError, RPCError, sqlite3.Error):
+                if result := await check():
+                    return result
+            assert time.monotonic() < deadline, f"timed out: {what}\n{self.report()}"
+            await asyncio.sleep(0.25)
+
+    async def interrupt(self) -> int:
+        """Ctrl-C: SIGINT to the foreground process group; return the exit status."""
+        self.children |= descendants(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while (status := self.process.poll()) is None:
+            assert time.monotonic() < deadline, f"dev.run did not stop\n{self.report()}"
+            await asyncio.sleep(0.1)
+        return status
+
+    def kill_leftovers(self) -> None:
+        """After a failure, end dev.run and whatever it started, by pid, so nothing outlives the
+        test holding ports or the SQLite files."""
+        if self.process.poll() is None:
+            self.children |= descendants(self.process.pid)
+            self.process.kill()
+            self.process.wait()
+        for pid in still_alive(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.asynccontextmanager
+async def dev_run(env: dict[str, str], output: Path) -> AsyncIterator[DevRun]:
+    run = DevRun(env, output)
+    try:
+        yield run
+    finally:
+        run.kill_leftovers()
+
+
+async def http_ok(url: str, expected_json: object = None) -> bool:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        response = await http.get(url)
+    return response.status_code == 200 and (
+        expected_json is None or response.json() == expected_json
+    )
+
+
+async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path) -> None:
+    grpc, ui, http_api, metrics, api = free_ports(5)
+    overrides = {
+        "MOTCUA_DATA_DIR": str(tmp_path / "var"),
+        "MOTCUA_TEMPORAL_PORT": str(grpc),
+        "MOTCUA_TEMPORAL_UI_PORT": str(ui),
+        "MOTCUA_TEMPORAL_HTTP_PORT": str(http_api),
+        "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
+        "MOTCUA_API_PORT": str(api),
+    }
+    env = {**os.environ, **overrides}
+    for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL"):  # would point elsewhere
+        env.pop(inherited, None)
+    settings = Settings(data_dir=tmp_path / "var", database_url=None)
+    app_db = make_url(settings.database).database
+    assert app_db is not None
+    target = f"127.0.0.1:{grpc}"
+
+    async def connect() -> Client:
+        return await Client.connect(target, namespace=settings.temporal_namespace)
+
+    async def search_attributes_registered(client: Client) -> bool:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=settings.temporal_namespace)
+        )
+        wanted = {k.name: IndexedValueType.ValueType(k.indexed_value_type.value) for k in ALL}
+        return {name: listed.custom_attributes.get(name) for name in wanted} == wanted
+
+    async def migrations_applied() -> bool:
+        with contextlib.closing(sqlite3.connect(f"file:{app_db}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+
+    workflow_id = f"e2e-make-run-{uuid.uuid4()}"
+    async with dev_run(env, tmp_path / "first-run.out") as first:
+        await first.eventually("waiting for the Web UI", lambda: http_ok(f"http://127.0.0.1:{ui}/"))
+        await first.eventually(
+            "waiting for the API",
+            lambda: http_ok(f"http://127.0.0.1:{api}/healthz", {"status": "ok"}),
+        )
+        client = await first.eventually("connecting to Temporal", connect)
+        await first.eventually(
+            "registering search attributes", lambda: search_attributes_registered(client)
+        )
+        await first.eventually("migrating the app database", migrations_applied)
+        # Started, not necessarily run: only its survival across a restart is checked.
+        await client.start_workflow(
+            "DossierWorkflow", id=workflow_id, task_queue=settings.task_queue
+        )
+        assert len(first.children) >= 3, f"expected server, worker and API\n{first.report()}"
+
+        assert await first.interrupt() == 0, first.report()
+        assert still_alive(first.children) == [], first.report()
+
+    async with dev_run(env, tmp_path / "second-run.out") as second:
+        await second.eventually(
+            "waiting for the API after a restart",
+            lambda: http_ok(f"http://127.0.0.1:{api}/healthz"),
+        )
+        client = await connect()
+        description = await client.get_workflow_handle(workflow_id).describe()
+        assert description.workflow_type == "DossierWorkflow"
+        listed = [w.id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+        assert listed == [workflow_id]
+
+        assert await second.interrupt() == 0, second.report()
+        assert still_alive(second.children) == [], second.report()
