@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import structlog
@@ -38,16 +40,19 @@ async def connect(settings: Settings) -> Client:
     )
 
 
-def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> Worker:
-    """The worker with every workflow and activity motcua has, wired to `settings`."""
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """The worker with every workflow and activity motcua has, wired to `settings`, running
+    until the block ends; then its database connections are closed."""
     calendar = CalendarSource(settings.calendar_overrides)
     planning = PlanningActivities(
         calendar.calendar, load_catalogue, parse_grace(settings.reminder_grace)
     )
-    notices = NoticeActivities(session_factory(create_engine(settings.database)))
-    return Worker(
+    engine = create_engine(settings.database)
+    notices = NoticeActivities(session_factory(engine))
+    worker = Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
+        task_queue=settings.task_queue,
         workflows=[DossierWorkflow],
         activities=[planning.read_clock, planning.plan_consultation, notices.record_notice],
         workflow_runner=SandboxedWorkflowRunner(
@@ -55,19 +60,23 @@ def build_worker(client: Client, settings: Settings, *, task_queue: str | None =
         ),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await engine.dispose()
 
 
 async def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
     client = await connect(settings)
-    worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
-    async with worker:
+    async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")
 

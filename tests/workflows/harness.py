@@ -1,4 +1,4 @@
-"""Helpers for workflow tests: a real worker (the production `build_worker`) on a real Temporal
+"""Helpers for workflow tests: a real worker (the production `running_worker`) on a real Temporal
 server and a real SQLite outbox, dossiers started as the API will start them, and the refusal a
 failed update carries."""
 
@@ -29,7 +29,7 @@ from db.models import NoticeRecord
 from domain.commands import Actor, Role
 from domain.dossier import Applicant, DossierDocument, Procedure
 from settings import Settings
-from worker import build_worker
+from worker import running_worker
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.starter import start_dossier
 
@@ -121,7 +121,7 @@ def stack_settings(tmp_path: Path, task_queue: str, **overrides: Any) -> Setting
 @asynccontextmanager
 async def running_stack(client: Client, settings: Settings) -> AsyncIterator[Stack]:
     stack = Stack(client, settings)
-    async with build_worker(client, settings):
+    async with running_worker(client, settings):
         try:
             yield stack
         finally:
