@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES  := domain workflows activities api db dev settings.py worker.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install run test lint clean reset
+.PHONY: install run test lint clean reset histories
 
 install: $(INSTALLED)
 
@@ -38,3 +38,7 @@ clean:
 # The data of `make run`: the Temporal SQLite file, the app database and the logs.
 reset:
 	rm -rf $(DATA_DIR)
+
+# Record histories of representative runs for the replay tests (never overwrites old ones).
+histories: install
+	$(PYTHON) -m tests.histories.record --version $(or $(VERSION),$(error set VERSION, e.g. make histories VERSION=v2))

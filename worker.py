@@ -32,6 +32,13 @@ log = structlog.get_logger()
 PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "annotated_types")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker and every replay uses."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_target,
@@ -55,9 +62,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         task_queue=settings.task_queue,
         workflows=[DossierWorkflow],
         activities=[planning.read_clock, planning.plan_consultation, notices.record_notice],
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
     try:

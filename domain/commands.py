@@ -8,11 +8,11 @@ rather than by a parser with a generic error, and the refusal is recorded like a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 
 class Role(StrEnum):
@@ -66,7 +66,13 @@ class Command(BaseModel):
 class ConsultationRequest(Command):
     agencies: list[str] = Field(default_factory=list)
     content: str = ""
-    deadline: datetime | None = None
+    deadline: AwareDatetime | None = None  # a time without its zone means nothing: refused
+
+    @field_validator("agencies")
+    @classmethod
+    def _codes_as_written_in_the_catalogue(cls, agencies: list[str]) -> list[str]:
+        """Agency codes are compared and stored exactly: no padding, each agency once."""
+        return list(dict.fromkeys(a.strip() for a in agencies))
 
 
 class Reply(Command):

@@ -324,7 +324,7 @@ class Dossier(BaseModel):
     ) -> list[Notice]:
         assert cmd.deadline is not None and plan.second_reminder_at is not None
         sent = []
-        for agency in dict.fromkeys(cmd.agencies):
+        for agency in cmd.agencies:
             c = Consultation(
                 number=len(self.consultations) + 1,
                 agency=agency,

@@ -239,7 +239,8 @@ def apology_due(dossier: Dossier, event: Event, now: datetime) -> Notice:
         event.seq,
         now,
         f"Hồ sơ {dossier.code} sắp đến hạn trả kết quả",
-        f"{_about(dossier).capitalize()} đến hạn trả kết quả lúc {when(reading.due_at)}.\n"
+        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) của {dossier.applicant.name} "
+        f"đến hạn trả kết quả lúc {when(reading.due_at)}.\n"
         "Nếu không kịp giải quyết, cơ quan chủ trì phải gửi phiếu xin lỗi và hẹn lại ngày trả "
         f"kết quả (mẫu 04) trước {when(reading.apology_deadline)}.",
     )

@@ -166,8 +166,8 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
     ),
     Code.SOS_REJECTED_AWAITING_REPLIES: (
         409,
-        "Không được dừng, yêu cầu bổ sung hoặc trả hồ sơ khi đang chờ ý kiến của {agencies}.",
-        "No stop, supplement or return while opinions of {agencies} are awaited.",
+        "Không được dừng, yêu cầu bổ sung hoặc trả hồ sơ khi đang chờ ý kiến của {awaiting}.",
+        "No stop, supplement or return while opinions of {awaiting} are awaited.",
     ),
     Code.SUPPLEMENT_ALREADY_REQUESTED: (
         409,
@@ -246,8 +246,8 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
     ),
     Code.CONSULTATIONS_AWAITING: (
         409,
-        "Không được ghi kết quả khi đang chờ ý kiến của {agencies}.",
-        "No result may be recorded while opinions of {agencies} are awaited.",
+        "Không được ghi kết quả khi đang chờ ý kiến của {awaiting}.",
+        "No result may be recorded while opinions of {awaiting} are awaited.",
     ),
     Code.DOCUMENT_NO_REQUIRED: (
         422,

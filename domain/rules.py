@@ -97,7 +97,7 @@ def decide_consultation(
     refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.CONSULT)
     if refusal:
         return refusal
-    agencies = [a.strip() for a in cmd.agencies]
+    agencies = cmd.agencies
     if not agencies or not all(agencies):
         return refuse(Code.AGENCIES_REQUIRED)
     unknown = [a for a in agencies if a in plan.unknown_agencies or a == dossier.lead_agency]
@@ -147,6 +147,8 @@ def decide_sos(dossier: Dossier, cmd: SosRequest, now: datetime) -> Refusal | No
     refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.SOS)
     if refusal:
         return refusal
+    if cmd.action is SosAction.SUPPLEMENT and dossier.supplement is not None:
+        return refuse(Code.SUPPLEMENT_ALREADY_REQUESTED)  # R10, more specific than the status
     if cmd.action not in _SOS_ALLOWED[dossier.phase]:
         return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
     awaiting = awaiting_facts(dossier, now)
@@ -155,8 +157,6 @@ def decide_sos(dossier: Dossier, cmd: SosRequest, now: datetime) -> Refusal | No
     if not cmd.reason.strip():
         return refuse(Code.REASON_REQUIRED)
     if cmd.action is SosAction.SUPPLEMENT:
-        if dossier.supplement is not None:
-            return refuse(Code.SUPPLEMENT_ALREADY_REQUESTED)
         if not cmd.missing_documents:
             return refuse(Code.MISSING_DOCUMENTS_REQUIRED)
         listed = set(dossier.procedure.required_documents)

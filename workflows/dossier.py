@@ -398,8 +398,15 @@ class DossierWorkflow:
     async def _act_on_signal(
         self, action: Action, cmd: Command, decide: Callable[..., Refusal | None]
     ) -> None:
-        if rules.admission(self._dossier, cmd) is None:
+        """A signal cannot be turned away like an update: even what the validators would refuse
+        (no actor, a closed dossier) is recorded, never silently dropped."""
+        refusal = rules.admission(self._dossier, cmd)
+        if refusal is None:
             await self._apply(action, cmd, "signal", decide, None)
+            return
+        async with self._lock:
+            self._dossier.record_refusal(cmd, action.value, refusal, workflow.now(), "signal")
+            self._publish()
 
     async def _apply(
         self,

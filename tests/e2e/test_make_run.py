@@ -1,6 +1,6 @@
 """End to end: `make run` (`python -m dev.run`) on free ports and a fresh data folder brings up the
 Web UI, the API, the search attributes and the migrated database; Ctrl-C stops every process it
-started and exits 0; a second run on the same folder still has the first run's workflows."""
+started and exits 0; a second run on the same folder still has the first run's dossier."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,10 +24,15 @@ from sqlalchemy.engine import make_url
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
+from domain.commands import ConsultationRequest
 from settings import REPO_ROOT, Settings
+from tests.workflows.harness import FIRE, new_start, officer
+from workflows.dossier import DossierWorkflow
 from workflows.search_attributes import ALL
+from workflows.starter import start_dossier
 
 pytestmark = pytest.mark.timeout(150)  # two starts and two stops of the whole stack, ~30 s
 
@@ -171,7 +176,9 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
     target = f"127.0.0.1:{grpc}"
 
     async def connect() -> Client:
-        return await Client.connect(target, namespace=settings.temporal_namespace)
+        return await Client.connect(
+            target, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        )
 
     async def search_attributes_registered(client: Client) -> bool:
         listed = await client.operator_service.list_search_attributes(
@@ -184,7 +191,6 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         with contextlib.closing(sqlite3.connect(f"file:{app_db}?mode=ro", uri=True)) as db:
             return db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
 
-    workflow_id = f"e2e-make-run-{uuid.uuid4()}"
     async with dev_run(env, tmp_path / "first-run.out") as first:
         await first.eventually("waiting for the Web UI", lambda: http_ok(f"http://127.0.0.1:{ui}/"))
         await first.eventually(
@@ -196,9 +202,19 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             "registering search attributes", lambda: search_attributes_registered(client)
         )
         await first.eventually("migrating the app database", migrations_applied)
-        # Started, not necessarily run: only its survival across a restart is checked.
-        await client.start_workflow(
-            "DossierWorkflow", id=workflow_id, task_queue=settings.task_queue
+        # A real dossier, run by the stack's own worker, waiting on a consultation.
+        handle, received = await start_dossier(
+            client, new_start(datetime.now(UTC)), task_queue=settings.task_queue
+        )
+        assert received.due_at is not None
+        await handle.execute_update(
+            DossierWorkflow.request_consultation,
+            ConsultationRequest(
+                actor=officer(),
+                agencies=[FIRE],
+                content="Ý kiến về PCCC",
+                deadline=datetime.now(UTC) + timedelta(days=1),
+            ),
         )
         assert len(first.children) >= 3, f"expected server, worker and API\n{first.report()}"
 
@@ -211,10 +227,15 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             lambda: http_ok(f"http://127.0.0.1:{api}/healthz"),
         )
         client = await connect()
-        description = await client.get_workflow_handle(workflow_id).describe()
-        assert description.workflow_type == "DossierWorkflow"
-        listed = [w.id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-        assert listed == [workflow_id]
+        again = client.get_workflow_handle_for(DossierWorkflow.run, handle.id)
+        doc = await second.eventually(
+            "the first run's dossier, served by the new worker",
+            lambda: again.query(DossierWorkflow.document),
+        )
+        assert doc.status == "consulting" and doc.due_at == received.due_at
+        assert [c.agency for c in doc.consultations] == [FIRE]
+        listed = [w.id async for w in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+        assert listed == [handle.id]
 
         assert await second.interrupt() == 0, second.report()
         assert still_alive(second.children) == [], second.report()

@@ -5,33 +5,25 @@ trace because it cannot be held to account."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
 from domain.commands import (
     Actor,
-    ApologyRequest,
     ConsultationRequest,
-    Handover,
     Reply,
-    ResultRecord,
-    ResumeRequest,
     SosAction,
     SosRequest,
-    SupplementDelivery,
-    WithdrawalConfirmation,
-    WithdrawalRequest,
 )
-from domain.dossier import DossierDocument
 from tests.workflows.harness import (
     ENV,
     FIRE,
@@ -44,13 +36,26 @@ from tests.workflows.harness import (
     running_stack,
     stack_settings,
 )
+from tests.workflows.steps import (
+    Step,
+    apology,
+    confirm,
+    consult,
+    consult_with,
+    deliver,
+    hand_over,
+    now,
+    reply,
+    result,
+    resume,
+    sos,
+    supplement_request,
+    withdraw,
+)
 from workflows import search_attributes as sa
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-Handle = WorkflowHandle[DossierWorkflow, DossierDocument]
-Step = Callable[[Handle], Awaitable[Any]]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -58,94 +63,6 @@ async def stack(dev_client: Client, task_queue: str, tmp_path: Path) -> AsyncIte
     settings = stack_settings(tmp_path, task_queue, reminder_grace="PT30S")
     async with running_stack(dev_client, settings) as running:
         yield running
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- steps: each one action through its update ----------------------------------------------
-
-
-def consult(*agencies: str, in_seconds: float = 3600, content: str = "Xin ý kiến") -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.request_consultation,
-        ConsultationRequest(
-            actor=officer(),
-            agencies=list(agencies),
-            content=content,
-            deadline=now() + timedelta(seconds=in_seconds),
-        ),
-    )
-
-
-def consult_with(**fields: Any) -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.request_consultation,
-        ConsultationRequest(**{"actor": officer(), "agencies": [FIRE], **fields}),
-    )
-
-
-def reply(agency: str, by: Actor | None = None, **fields: Any) -> Step:
-    body = {"opinion": "Đồng ý", **fields}
-    return lambda h: h.execute_update(
-        DossierWorkflow.reply, Reply(actor=by or officer(agency), agency=agency, **body)
-    )
-
-
-def sos(action: SosAction, by: Actor | None = None, **fields: Any) -> Step:
-    body = {"reason": "Lý do", **fields}
-    return lambda h: h.execute_update(
-        DossierWorkflow.sos, SosRequest(actor=by or officer(), action=action, **body)
-    )
-
-
-def supplement_request() -> Step:
-    return sos(SosAction.SUPPLEMENT, missing_documents=[PROCEDURE.required_documents[0]])
-
-
-def deliver(*documents: str) -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.supplement, SupplementDelivery(actor=officer(), documents=list(documents))
-    )
-
-
-def resume(reason: str = "Tiếp tục") -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.resume, ResumeRequest(actor=officer(), reason=reason)
-    )
-
-
-def apology(new_due_date: date | None, reason: str = "Chờ khảo sát") -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.apology,
-        ApologyRequest(actor=officer(), reason=reason, new_due_date=new_due_date),
-    )
-
-
-def withdraw() -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.request_withdrawal,
-        WithdrawalRequest(actor=officer(), reason="Người nộp xin rút", application_ref="ĐR-01"),
-    )
-
-
-def confirm(by: Actor | None = None) -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.confirm_withdrawal,
-        WithdrawalConfirmation(actor=by or head(), signature_ref="KY-01"),
-    )
-
-
-def result(document_no: str = "12/GP") -> Step:
-    return lambda h: h.execute_update(
-        DossierWorkflow.record_result,
-        ResultRecord(actor=officer(), outcome="approved", document_no=document_no, summary="Cấp"),
-    )
-
-
-def hand_over() -> Step:
-    return lambda h: h.execute_update(DossierWorkflow.hand_over, Handover(actor=officer()))
 
 
 @dataclass
@@ -301,6 +218,13 @@ async def test_r4_sos_signal_refused_while_awaiting_is_recorded(stack: Stack) ->
     doc = await handle.query(DossierWorkflow.document)
     assert doc.status == "stopped"
     assert [e.kind for e in doc.events[-2:]] == ["consultation_answered", "sos_stop"]
+
+    nobody = Actor(user_id="", agency=LEAD)
+    await handle.signal(
+        DossierWorkflow.sos_signal, SosRequest(actor=nobody, action=SosAction.RETURN, reason="x")
+    )
+    refused = (await handle.query(DossierWorkflow.document)).events[-1]
+    assert (refused.kind, refused.detail["code"]) == ("refused", "unidentified_actor")
 
 
 async def test_r6_confirmed_withdrawal_cancels_open_consultations_with_notices(

@@ -1,0 +1,55 @@
+"""Recorded histories replay on today's DossierWorkflow, with the worker's own data converter and
+sandbox: a change to the workflow's logic that would break a running dossier fails here first.
+Histories are recorded by `make histories` (tests/histories/record.py) and never rewritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.workflows.reordered_workflow import ReorderedDossierWorkflow
+from worker import workflow_runner
+from workflows.dossier import DossierWorkflow
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+SCENARIOS = {"letter_448", "withdrawal", "supplement_apology_signals", "cancelled"}
+
+
+def load(path: Path) -> WorkflowHistory:
+    workflow_id = json.loads(path.read_text())["events"][0][
+        "workflowExecutionStartedEventAttributes"
+    ]
+    return WorkflowHistory.from_json(workflow_id.get("workflowId", path.stem), path.read_text())
+
+
+def replayer(*workflows: type) -> Replayer:
+    return Replayer(
+        workflows=list(workflows) or [DossierWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+
+
+def test_every_scenario_has_a_recorded_history() -> None:
+    recorded = {path.name.split(".")[0] for path in HISTORIES}
+    assert recorded >= SCENARIOS | {"ladder_and_clock", "letter_448_continued"}, recorded
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+async def test_an_unpatched_change_is_caught_by_replay() -> None:
+    history = load(next(p for p in HISTORIES if p.name.startswith("letter_448")))
+    result = await replayer(ReorderedDossierWorkflow).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, workflow.NondeterminismError)
