@@ -6,7 +6,7 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES  := domain workflows activities api db dev settings.py worker.py
+PACKAGES  := domain workflows activities api db dev settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
 .PHONY: install run test lint clean reset histories

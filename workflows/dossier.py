@@ -60,12 +60,10 @@ with workflow.unsafe.imports_passed_through():
 WORKFLOW_NAME = "DossierWorkflow"
 
 # Calendar look-ups are quick, pure computations: local activities, no task-queue round trip.
-_CALENDAR = dict(start_to_close_timeout=timedelta(seconds=10))
+_CALENDAR_TIMEOUT = timedelta(seconds=10)
 # Notices must land, however long the database is away: retried with backoff, never given up.
-_NOTICE = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
+_NOTICE_TIMEOUT = timedelta(seconds=30)
+_NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
 
 class DossierStart(BaseModel):
@@ -439,7 +437,11 @@ class DossierWorkflow:
 
     async def _read_clock(self, ledger: ClockLedger) -> ClockReading:
         return await workflow.execute_local_activity(
-            "read_clock", ledger, result_type=ClockReading, summary="read the clock", **_CALENDAR
+            "read_clock",
+            ledger,
+            result_type=ClockReading,
+            summary="read the clock",
+            start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
 
     async def _plan_consultation(self, cmd: ConsultationRequest) -> ConsultationPlan:
@@ -459,7 +461,7 @@ class DossierWorkflow:
             request,
             result_type=ConsultationPlan,
             summary="plan the consultation",
-            **_CALENDAR,
+            start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
 
     async def _deliver(self, notices: list[Notice]) -> None:
@@ -471,7 +473,11 @@ class DossierWorkflow:
             await asyncio.gather(
                 *(
                     workflow.execute_activity(
-                        "record_notice", n, summary=f"{n.kind.value} → {n.to}", **_NOTICE
+                        "record_notice",
+                        n,
+                        summary=f"{n.kind.value} → {n.to}",
+                        start_to_close_timeout=_NOTICE_TIMEOUT,
+                        retry_policy=_NOTICE_RETRY,
                     )
                     for n in notices
                 )

@@ -54,7 +54,8 @@ async def start_dossier(
             ]
         ),
     )
-    document = await client.execute_update_with_start_workflow(
-        DossierWorkflow.receipt, start_workflow_operation=operation
+    document: DossierDocument = await client.execute_update_with_start_workflow(
+        DossierWorkflow.receipt,  # type: ignore[arg-type]  # the SDK overloads miss no-arg updates
+        start_workflow_operation=operation,
     )
     return await operation.workflow_handle(), document
