@@ -1,5 +1,6 @@
 # Developer entry points of motcua. Everything runs from the virtualenv in .venv.
 #   make run                      the local stack: Temporal dev server + Web UI, worker, API
+#   make demo                     (with make run up) a dossier of letter 448's scenario
 #   make test PYTEST_ARGS='-x -k r4'
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 
@@ -9,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES  := domain workflows activities api db dev settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install run test lint clean reset histories
+.PHONY: install run demo test lint clean reset histories
 
 install: $(INSTALLED)
 
@@ -22,6 +23,10 @@ $(INSTALLED): pyproject.toml
 
 run: install
 	$(PYTHON) -m dev.run
+
+# While `make run` is up: a dossier of letter 448's scenario, to look at in the Web UI.
+demo: install
+	$(PYTHON) -m dev.demo
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
