@@ -34,14 +34,15 @@ from domain.localtime import local_date
 from domain.refusals import Code, Refusal, refuse
 
 # Actions each stored phase allows (API.md): a stopped dossier only resumes, is withdrawn or
-# returned; one awaiting a supplement only gets it, is withdrawn or returned.
+# returned; one awaiting a supplement only gets it, is withdrawn or returned. A reply is not
+# bound to the status: it answers its consultation, which R4 keeps open only while processing.
 _ALLOWED: dict[Phase, frozenset[Action]] = {
     Phase.PROCESSING: frozenset(Action) - {Action.SUPPLEMENT, Action.RESUME, Action.HANDOVER},
     Phase.STOPPED: frozenset(
-        {Action.RESUME, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS, Action.REPLY}
+        {Action.RESUME, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS}
     ),
     Phase.AWAITING_SUPPLEMENT: frozenset(
-        {Action.SUPPLEMENT, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS, Action.REPLY}
+        {Action.SUPPLEMENT, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL, Action.SOS}
     ),
     Phase.RESULT_READY: frozenset(
         {Action.HANDOVER, Action.APOLOGY, Action.WITHDRAWAL, Action.CONFIRM_WITHDRAWAL}
@@ -68,9 +69,7 @@ def admission(dossier: Dossier, command: Command) -> Refusal | None:
     actor (nobody to hold accountable), or one to a dossier already closed."""
     if not command.actor.user_id.strip() or not command.actor.agency.strip():
         return refuse(Code.UNIDENTIFIED_ACTOR)
-    if dossier.is_final:
-        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
-    return None
+    return _closed(dossier)
 
 
 def _lead_officer(dossier: Dossier, actor: Actor) -> Refusal | None:
@@ -82,9 +81,15 @@ def _lead_officer(dossier: Dossier, actor: Actor) -> Refusal | None:
     return None
 
 
-def _status(dossier: Dossier, action: Action) -> Refusal | None:
+def _closed(dossier: Dossier) -> Refusal | None:
     if dossier.is_final:
         return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
+    return None
+
+
+def _status(dossier: Dossier, action: Action) -> Refusal | None:
+    if closed := _closed(dossier):
+        return closed
     if action not in _ALLOWED[dossier.phase]:
         return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
     return None
@@ -171,11 +176,9 @@ def decide_sos(dossier: Dossier, cmd: SosRequest, now: datetime) -> Refusal | No
 
 
 def decide_supplement(dossier: Dossier, cmd: SupplementDelivery, now: datetime) -> Refusal | None:
-    refusal = _lead_officer(dossier, cmd.actor)
+    refusal = _lead_officer(dossier, cmd.actor) or _closed(dossier)
     if refusal:
         return refusal
-    if dossier.is_final:
-        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
     if dossier.phase is not Phase.AWAITING_SUPPLEMENT:
         return refuse(Code.NOT_AWAITING_SUPPLEMENT, status=dossier.status.value)
     if not [d for d in cmd.documents if d.strip()]:
@@ -184,11 +187,9 @@ def decide_supplement(dossier: Dossier, cmd: SupplementDelivery, now: datetime) 
 
 
 def decide_resume(dossier: Dossier, cmd: ResumeRequest, now: datetime) -> Refusal | None:
-    refusal = _lead_officer(dossier, cmd.actor)
+    refusal = _lead_officer(dossier, cmd.actor) or _closed(dossier)
     if refusal:
         return refusal
-    if dossier.is_final:
-        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
     if dossier.phase is not Phase.STOPPED:
         return refuse(Code.NOT_STOPPED, status=dossier.status.value)
     if not cmd.reason.strip():
@@ -261,11 +262,9 @@ def decide_result(dossier: Dossier, cmd: ResultRecord, now: datetime) -> Refusal
 
 def decide_handover(dossier: Dossier, cmd: Handover, now: datetime) -> Refusal | None:
     """R5: completed only by handing over a recorded result."""
-    refusal = _lead_officer(dossier, cmd.actor)
+    refusal = _lead_officer(dossier, cmd.actor) or _closed(dossier)
     if refusal:
         return refusal
-    if dossier.is_final:
-        return refuse(Code.DOSSIER_CLOSED, status=dossier.status.value)
     if dossier.status is not DossierStatus.RESULT_READY:
         return refuse(Code.NO_RESULT, status=dossier.status.value)
     return None
