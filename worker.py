@@ -16,9 +16,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar_source import CalendarSource
-from activities.catalogue_source import load_catalogue
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
+from activities.projection import ProjectionActivities
+from db import catalogue as catalogue_db
 from db.engine import create_engine, session_factory
 from domain.calendar import parse_grace
 from logs import configure_logging
@@ -51,17 +52,29 @@ async def connect(settings: Settings) -> Client:
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """The worker with every workflow and activity motcua has, wired to `settings`, running
     until the block ends; then its database connections are closed."""
+    engine = create_engine(settings.database)
+    sessions = session_factory(engine)
+
+    async def unknown_agencies(codes: list[str]) -> list[str]:
+        async with sessions() as session:
+            return await catalogue_db.unknown_agencies(session, codes)
+
     calendar = CalendarSource(settings.calendar_overrides)
     planning = PlanningActivities(
-        calendar.calendar, load_catalogue, parse_grace(settings.reminder_grace)
+        calendar.calendar, unknown_agencies, parse_grace(settings.reminder_grace)
     )
-    engine = create_engine(settings.database)
-    notices = NoticeActivities(session_factory(engine))
+    notices = NoticeActivities(sessions)
+    projection = ProjectionActivities(sessions)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[DossierWorkflow],
-        activities=[planning.read_clock, planning.plan_consultation, notices.record_notice],
+        activities=[
+            planning.read_clock,
+            planning.plan_consultation,
+            notices.record_notice,
+            projection.project_dossier,
+        ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

@@ -7,13 +7,12 @@ keeps their answers; the workflow runs them as local activities, since they are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from temporalio import activity
 
 from domain.calendar import Grace, WorkingCalendar
-from domain.catalogue import Catalogue
 from domain.clock import ClockLedger, ClockReading, read_clock
 from domain.dossier import ConsultationPlan
 from workflows.dossier import PlanRequest
@@ -25,11 +24,11 @@ class PlanningActivities:
     def __init__(
         self,
         calendar: Callable[[], WorkingCalendar],
-        catalogue: Callable[[], Catalogue],
+        unknown_agencies: Callable[[list[str]], Awaitable[list[str]]],
         grace: Grace,
     ) -> None:
         self._calendar = calendar
-        self._catalogue = catalogue
+        self._unknown_agencies = unknown_agencies  # the catalogue as the read model has it
         self._grace = grace
 
     @activity.defn(name="read_clock")
@@ -47,5 +46,5 @@ class PlanningActivities:
             second_reminder_at=(
                 calendar.after_grace(request.deadline, self._grace) if request.deadline else None
             ),
-            unknown_agencies=self._catalogue().unknown_agencies(request.agencies),
+            unknown_agencies=await self._unknown_agencies(request.agencies),
         )

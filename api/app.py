@@ -1,14 +1,81 @@
-"""Placeholder ASGI app so that `make run` has an API process to start and supervise.
+"""The HTTP API of API.md: FastAPI translating HTTP to dossier workflow updates and read-model
+queries, nothing more. `uvicorn api.app:app` serves it; `create_app` builds one for tests."""
 
-Only `GET /healthz` exists. The real API of API.md (auth, dossiers, notices, reports, `/readyz`)
-replaces this module in a later issue."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
-app = FastAPI(title="motcua", version="0.1.0")
+from api import problems
+from api.auth import Authenticator
+from api.routes import catalogue, dossiers, notices, operations, public
+from db.engine import create_engine, session_factory
+from logs import configure_logging
+from settings import Settings
 
 
-@app.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """The process is up; says nothing about Temporal or the database (that is `/readyz`)."""
-    return {"status": "ok"}
+@dataclass
+class Services:
+    """What every request may use; built once at start-up."""
+
+    settings: Settings
+    client: Client
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    authenticator: Authenticator
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database)
+        # Lazy: the API starts (and answers /healthz, and 503 with a code) while Temporal is down.
+        client = await Client.connect(
+            settings.temporal_target,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+            lazy=True,
+        )
+        app.state.services = Services(
+            settings=settings,
+            client=client,
+            engine=engine,
+            sessions=session_factory(engine),
+            authenticator=Authenticator.from_environment(),
+        )
+        app.state.authenticator = app.state.services.authenticator
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="motcua",
+        version="1.0.0",
+        summary="Đồng Nai's one-stop dossiers under letter 448/UBND-HCC, on Temporal",
+        lifespan=lifespan,
+    )
+    problems.install(app)  # AuthError is a Problem: 401/403/503 documents too
+    for router in (operations, catalogue, dossiers, notices, public):
+        app.include_router(router.router)
+    return app
+
+
+def run() -> None:
+    import uvicorn
+
+    settings = Settings()
+    configure_logging(settings.log_format)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.api_port)
+
+
+app = create_app()

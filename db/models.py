@@ -8,11 +8,17 @@ complete schema.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, String, Text, func
+from sqlalchemy import Column, Index, String, Text, func
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONList, UTCDateTime
+
+# A JSON object (an applicant, an event's detail): the same JSON / JSONB type as `JSONList`,
+# named for what it holds. JSONB on PostgreSQL lets reports search it (`detail->>'code'`).
+JSONObject: TypeEngine[Any] = JSONList
 
 # Named constraints and indexes: Alembic can only alter or drop what has a name, and SQLite's
 # batch mode must recreate them under the same name. Set before any table is declared.
@@ -45,6 +51,143 @@ class NoticeRecord(SQLModel, table=True):
     subject: str = Field(sa_type=Text)
     body: str = Field(sa_type=Text)
     recorded_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        sa_column_kwargs={"server_default": func.current_timestamp()},
+        nullable=False,
+    )
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+class AgencyRecord(SQLModel, table=True):
+    """An agency of the catalogue (`domain.catalogue.Agency`), seeded from `data/catalogue.toml`
+    and edited by admins. Never deleted: dossiers, tokens and reports name agencies by code."""
+
+    __tablename__ = "agencies"
+
+    code: str = Field(primary_key=True)
+    name: str = Field(sa_type=Text)
+    kind: str
+    # The prefix of the agency's dossier codes: two agencies with one prefix would hand out the
+    # same code on the same day.
+    unit_id: str = Field(unique=True)
+
+
+class ProcedureRecord(SQLModel, table=True):
+    """A procedure of the catalogue (`domain.dossier.Procedure`). Never deleted: dossiers keep
+    its code; each keeps its own copy of the procedure as at receipt."""
+
+    __tablename__ = "procedures"
+
+    code: str = Field(primary_key=True)
+    name: str = Field(sa_type=Text)
+    lead_agency: str = Field(foreign_key="agencies.code")
+    processing_days: int
+    max_consultation_days: int
+    required_documents: list[str] = Field(default_factory=list, sa_type=JSONList)
+
+
+# --- the read model of dossiers, written by the `project_dossier` activity ------------------
+
+
+class DossierRecord(SQLModel, table=True):
+    """A dossier as its workflow last projected it (`domain.dossier.DossierDocument`): what the
+    API lists and searches. The workflow stays the source of truth while it runs.
+
+    `version` is the seq of the latest event the row reflects: a projection writes the row only
+    if it is newer, so retried or late projections never bring an older state back.
+    """
+
+    __tablename__ = "dossiers"
+    # Lists are newest first with a keyset on (received_at, code): one index serves both the
+    # order and the cursor, and a filter on received_at alone.
+    __table_args__ = (Index("ix_dossiers_received_at_code", "received_at", "code"),)
+
+    code: str = Field(primary_key=True)
+    procedure_code: str
+    procedure_name: str = Field(sa_type=Text)
+    lead_agency: str = Field(index=True)
+    applicant: dict[str, Any] = Field(sa_type=JSONObject)  # name, phone, email, id_number, address
+    # The applicant's phone without spaces, for the citizens' look-up (`find_for_public`).
+    applicant_phone: str | None = Field(default=None, index=True)
+    status: str = Field(index=True)
+    national_status: int  # the code on the national portal's list (domain.national_status)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late: bool = False
+    withdrawal: str | None = None  # pending_confirmation | confirmed
+    abnormal_close: str | None = None  # R5: how it was ended from outside the rules
+    version: int
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsultationRecord(SQLModel, table=True):
+    """A consultation of a dossier (`domain.dossier.ConsultationView`), by its number.
+
+    `status` is as of the latest projection: `overdue` shows once a projection after the
+    deadline (reminder 1 is one) has been written. The reminders are kept as a list for the
+    document and flattened into `reminder_1_at` / `reminder_2_at` for the reports (R3, R8).
+    """
+
+    __tablename__ = "consultations"
+
+    dossier: str = Field(primary_key=True, foreign_key="dossiers.code")
+    number: int = Field(primary_key=True)
+    agency: str = Field(index=True)
+    content: str = Field(sa_type=Text)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    status: str
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opinion: str | None = Field(default=None, sa_type=Text)
+    late_reason: str | None = Field(default=None, sa_type=Text)
+    reminders: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONList)
+    reminder_1_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminder_2_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EventRecord(SQLModel, table=True):
+    """One line of a dossier's timeline (`domain.dossier.Event`, R12), by its seq: written once,
+    never changed, so a retried projection cannot duplicate it."""
+
+    __tablename__ = "events"
+
+    dossier: str = Field(primary_key=True, foreign_key="dossiers.code")
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    kind: str = Field(index=True)
+    actor: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONObject)
+
+
+# --- what the API keeps for itself ---------------------------------------------------------
+
+
+class DossierCodeCounter(SQLModel, table=True):
+    """The last sequence number handed out per receiving unit and local day (`db.dossier_codes`,
+    Circular 01/2018 art. 19)."""
+
+    __tablename__ = "dossier_code_counters"
+
+    unit_id: str = Field(primary_key=True)
+    day: str = Field(primary_key=True, max_length=6)  # YYMMDD in Vietnam's local time
+    last: int
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A `POST /dossiers` `Idempotency-Key` of one user and the dossier it created, so that a
+    retried request returns that dossier instead of receiving a second one."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    dossier: str
+    created_at: datetime | None = Field(
         default=None,
         sa_type=UTCDateTime,
         sa_column_kwargs={"server_default": func.current_timestamp()},

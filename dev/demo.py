@@ -51,7 +51,7 @@ async def main() -> None:
         task_queue=settings.task_queue,
     )
     print(f"dossier {code} received, due {received.due_at:%Y-%m-%d %H:%M} UTC")
-    await handle.execute_update(
+    _ = await handle.execute_update(
         DossierWorkflow.request_consultation,
         ConsultationRequest(
             actor=officer,
@@ -62,7 +62,7 @@ async def main() -> None:
     )
     print("asked CAT and SNNMT for their opinions, deadline in one minute")
     try:
-        await handle.execute_update(
+        _ = await handle.execute_update(
             DossierWorkflow.sos,
             SosRequest(actor=officer, action=SosAction.STOP, reason="Chờ ý kiến các sở"),
         )

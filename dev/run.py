@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
 from dev.temporal_setup import SearchAttributeConflict, ensure_search_attributes
+from dev.tokens import ensure_dev_secret
 from settings import REPO_ROOT, Settings
 
 # Port + 10 is 7243, the frontend HTTP port of Temporal's own server configs; +11 is next to it.
@@ -256,6 +257,10 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
     await stack.run("migrate", [python, "-m", "db.migrate"])
 
     await stack.start("worker", [python, "worker.py"], echo=True)
+    if not os.environ.get("MOTCUA_JWT_JWKS_URL"):
+        # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
+        # mints tokens the API accepts, run after run.
+        stack.env["MOTCUA_JWT_SECRET"] = settings.jwt_secret or ensure_dev_secret(data_dir)
     api_argv = [python, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
     await stack.start("api", [*api_argv, "--port", str(settings.api_port)], echo=True)
 
@@ -265,7 +270,8 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         f"    Temporal Web UI  http://localhost:{settings.temporal_ui_port}\n"
         f"    Temporal gRPC    {target}  (namespace {settings.temporal_namespace}, "
         f"task queue {settings.task_queue})\n"
-        f"    API              http://127.0.0.1:{settings.api_port}  (GET /healthz)\n"
+        f"    API              http://127.0.0.1:{settings.api_port}/docs  "
+        "(tokens: python -m dev.tokens)\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"
         f"    database         {database}\n"
         "    Ctrl-C stops everything."

@@ -63,7 +63,10 @@ class Command(BaseModel):
     actor: Actor
 
 
-class ConsultationRequest(Command):
+# Each action's own fields, as the API's request bodies carry them; the command adds the actor.
+
+
+class ConsultationBody(BaseModel):
     agencies: list[str] = Field(default_factory=list)
     content: str = ""
     deadline: AwareDatetime | None = None  # a time without its zone means nothing: refused
@@ -75,45 +78,84 @@ class ConsultationRequest(Command):
         return list(dict.fromkeys(a.strip() for a in agencies))
 
 
-class Reply(Command):
-    agency: str
+class ReplyBody(BaseModel):
     opinion: str = ""
     late_reason: str | None = None
 
 
-class SosRequest(Command):
+class SosBody(BaseModel):
     action: SosAction
     reason: str = ""
     missing_documents: list[str] = Field(default_factory=list)
 
 
-class SupplementDelivery(Command):
+class SupplementBody(BaseModel):
     documents: list[str] = Field(default_factory=list)
 
 
-class ResumeRequest(Command):
+class ResumeBody(BaseModel):
     reason: str = ""
 
 
-class ApologyRequest(Command):
+class ApologyBody(BaseModel):
     reason: str = ""
     new_due_date: date | None = None
 
 
-class WithdrawalRequest(Command):
+class WithdrawalBody(BaseModel):
     reason: str = ""
     application_ref: str = ""
 
 
-class WithdrawalConfirmation(Command):
+class ConfirmationBody(BaseModel):
     signature_ref: str = ""
 
 
-class ResultRecord(Command):
+class ResultBody(BaseModel):
     outcome: Literal["approved", "denied"]
     document_no: str = ""
     summary: str = ""
 
 
-class Handover(Command):
+class HandoverBody(BaseModel):
     received_by: str | None = None
+
+
+class ConsultationRequest(ConsultationBody, Command):
+    pass
+
+
+class Reply(ReplyBody, Command):
+    agency: str  # the consulted agency that answers (the API takes it from the path)
+
+
+class SosRequest(SosBody, Command):
+    pass
+
+
+class SupplementDelivery(SupplementBody, Command):
+    pass
+
+
+class ResumeRequest(ResumeBody, Command):
+    pass
+
+
+class ApologyRequest(ApologyBody, Command):
+    pass
+
+
+class WithdrawalRequest(WithdrawalBody, Command):
+    pass
+
+
+class WithdrawalConfirmation(ConfirmationBody, Command):
+    pass
+
+
+class ResultRecord(ResultBody, Command):
+    pass
+
+
+class Handover(HandoverBody, Command):
+    pass

@@ -293,13 +293,7 @@ class Dossier(BaseModel):
             now,
             "refused",
             command.actor.user_id or "?",
-            action=action,
-            code=refusal.code.value,
-            actor_agency=command.actor.agency,
-            reason=refusal.message_vi,
-            via=via,
-            request=command.model_dump(mode="json", exclude={"actor"}),
-            **{k: v for k, v in refusal.model_dump(mode="json")["facts"].items()},
+            **refusal_detail(command, action, refusal, via),
         )
 
     def record_clock(self, reading: ClockReading, now: datetime, cause: str) -> None:
@@ -582,6 +576,21 @@ class DossierDocument(BaseModel):
     consultations: list[ConsultationView]
     withdrawal: Literal["pending_confirmation", "confirmed"] | None
     events: list[Event]
+
+
+def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) -> dict[str, Any]:
+    """What a `refused` event says (R9): the action, the code, the actor's agency, why (in
+    Vietnamese), how it came (update, signal, api), the request, and the refusal's facts (such as
+    the agencies awaited)."""
+    return {
+        "action": action,
+        "code": refusal.code.value,
+        "actor_agency": command.actor.agency,
+        "reason": refusal.message_vi,
+        "via": via,
+        "request": command.model_dump(mode="json", exclude={"actor"}),
+        **refusal.model_dump(mode="json")["facts"],
+    }
 
 
 def receive(

@@ -22,6 +22,8 @@ class Code(StrEnum):
     NOT_LEAD_AGENCY = "not_lead_agency"
     NOT_YOUR_CONSULTATION = "not_your_consultation"
     HEAD_OF_LEAD_AGENCY_REQUIRED = "head_of_lead_agency_required"
+    # receipt
+    UNKNOWN_PROCEDURE = "unknown_procedure"
     # the dossier's status
     DOSSIER_CLOSED = "dossier_closed"
     NOT_ALLOWED_IN_STATUS = "not_allowed_in_status"
@@ -91,6 +93,11 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
         403,
         "Việc rút hồ sơ phải được thủ trưởng cơ quan chủ trì ({lead_agency}) xác nhận.",
         "A withdrawal must be confirmed by the head of the lead agency ({lead_agency}).",
+    ),
+    Code.UNKNOWN_PROCEDURE: (
+        422,
+        "Thủ tục {procedure_code} không có trong danh mục.",
+        "Procedure {procedure_code} is not in the catalogue.",
     ),
     Code.DOSSIER_CLOSED: (
         409,

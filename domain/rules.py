@@ -9,6 +9,7 @@ are awaited is refused as R4 whatever else is wrong with it, and recorded as suc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from domain.commands import (
     WithdrawalConfirmation,
     WithdrawalRequest,
 )
-from domain.dossier import ConsultationPlan, Dossier, DossierStatus, Phase
+from domain.dossier import ConsultationPlan, Dossier, DossierStatus, Phase, Procedure
 from domain.localtime import local_date
 from domain.refusals import Code, Refusal, refuse
 
@@ -62,6 +63,32 @@ def awaiting_facts(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
         {"agency": c.agency, "deadline": c.deadline, "overdue": c.is_overdue(now)}
         for c in dossier.awaiting()
     ]
+
+
+def decide_receipt(
+    procedure: Procedure | None, procedure_code: str, actor: Actor
+) -> Refusal | None:
+    """A dossier is received by an officer of its procedure's lead agency (R2)."""
+    if procedure is None:
+        return refuse(Code.UNKNOWN_PROCEDURE, procedure_code=procedure_code)
+    if actor.agency != procedure.lead_agency:
+        return refuse(Code.NOT_LEAD_AGENCY, lead_agency=procedure.lead_agency)
+    if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):
+        return refuse(Code.FORBIDDEN)
+    return None
+
+
+def may_see(actor: Actor, lead_agency: str, consulted_agencies: Collection[str]) -> bool:
+    """Who may read a dossier (API.md): the lead agency's staff, the agencies it consulted, the
+    Department of Home Affairs' evaluators and the Office of the PPC's inspectors."""
+    if sees_every_agency(actor):
+        return True
+    return actor.agency == lead_agency or actor.agency in consulted_agencies
+
+
+def sees_every_agency(actor: Actor) -> bool:
+    """Evaluators and inspectors see all dossiers and notices; others only their agency's."""
+    return actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR)
 
 
 def admission(dossier: Dossier, command: Command) -> Refusal | None:

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         receive,
     )
     from domain.notices import Notice
+    from domain.projection import projection
     from domain.refusals import Refusal
     from workflows import search_attributes as sa
     from workflows.ops_view import current_details
@@ -61,9 +62,12 @@ WORKFLOW_NAME = "DossierWorkflow"
 
 # Calendar look-ups are quick, pure computations: local activities, no task-queue round trip.
 _CALENDAR_TIMEOUT = timedelta(seconds=10)
-# Notices must land, however long the database is away: retried with backoff, never given up.
-_NOTICE_TIMEOUT = timedelta(seconds=30)
-_NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Notices and the read model must land, however long the database is away: retried with
+# backoff, never given up.
+_OUTBOX_TIMEOUT = timedelta(seconds=30)
+_OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Versions of the workflow's logic (workflow.patched), oldest first.
+READ_MODEL_PATCH = "read-model-projection"
 
 
 class DossierStart(BaseModel):
@@ -77,6 +81,7 @@ class DossierStart(BaseModel):
     received_at: datetime
     received_by: Actor
     carried: Dossier | None = None
+    projected_through: int = 0  # carried too: the last event seq the read model has
 
 
 class PlanRequest(BaseModel):
@@ -118,7 +123,9 @@ class DossierWorkflow:
         self._start = start
         # Handlers await activities; the lock keeps one action's decide-and-apply whole.
         self._lock = asyncio.Lock()
-        self._deliveries = 0  # notices being written; the run waits for them before it ends
+        self._in_flight = 0  # notices and projections being written; the run waits for them
+        self._projected = start.projected_through
+        self._ready = False  # received, clock read, in the read model: what `receipt` waits for
         self._chasers: dict[int, asyncio.Task[None]] = {}
         self._published: dict[str, object] = {}
 
@@ -132,6 +139,8 @@ class DossierWorkflow:
             async with self._lock:
                 await self._clock_read()
                 self._publish()
+            await self._settle([])
+            self._ready = True
             for c in d.awaiting():
                 self._chase(c.number)
             clock = asyncio.create_task(self._watch_clock())
@@ -142,13 +151,16 @@ class DossierWorkflow:
             # R5: an operator cancelled the dossier's workflow; say so, then end as cancelled.
             d.close_abnormally("cancelled", workflow.now())
             self._publish()
+            await self._settle([])
             raise
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._deliveries == 0
+            lambda: workflow.all_handlers_finished() and self._in_flight == 0
         )
         clock.cancel()
         if not d.is_final:
-            workflow.continue_as_new(self._start.model_copy(update={"carried": d}))
+            workflow.continue_as_new(
+                self._start.model_copy(update={"carried": d, "projected_through": self._projected})
+            )
         return d.document(workflow.now())
 
     async def _clock_read(self) -> None:
@@ -173,7 +185,7 @@ class DossierWorkflow:
                     continue
                 sent = d.fire_clock_alarm(alarm, workflow.now())
                 self._publish()
-            await self._deliver(sent)
+            await self._settle(sent)
 
     def _chase(self, number: int) -> None:
         if number not in self._chasers:
@@ -196,7 +208,7 @@ class DossierWorkflow:
                     continue
                 sent = d.send_reminder(number, due.level, workflow.now())
                 self._publish()
-            await self._deliver(sent)
+            await self._settle(sent)
 
     async def _alarm(
         self, next_alarm: Callable[[], T | None], label: Callable[[T], str]
@@ -226,7 +238,7 @@ class DossierWorkflow:
         "back (update-with-start), so that what follows sees the due date."
     )
     async def receipt(self) -> DossierDocument:
-        await workflow.wait_condition(lambda: self._dossier.reading is not None)
+        await workflow.wait_condition(lambda: self._ready)
         return self._dossier.document(workflow.now())
 
     @workflow.update(
@@ -366,6 +378,7 @@ class DossierWorkflow:
                 if plan.second_reminder_at and plan.second_reminder_at != c.second_reminder_at:
                     c.second_reminder_at = plan.second_reminder_at
             self._publish()
+        await self._settle([])
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -405,6 +418,7 @@ class DossierWorkflow:
         async with self._lock:
             self._dossier.record_refusal(cmd, action.value, refusal, workflow.now(), "signal")
             self._publish()
+        await self._settle([])
 
     async def _apply(
         self,
@@ -420,18 +434,18 @@ class DossierWorkflow:
             now = workflow.now()
             extra = [await facts()] if facts else []
             refusal = decide(d, cmd, now, *extra)
+            sent: list[Notice] = []
             if refusal:
                 d.record_refusal(cmd, action.value, refusal, now, via)
-                self._publish()
-                return refusal
-            sent = _APPLY[action](d, cmd, now, *extra)
-            if action in _MOVES_CLOCK:
-                d.record_clock(await self._read_clock(d.clock), now, action.value)
+            else:
+                sent = _APPLY[action](d, cmd, now, *extra)
+                if action in _MOVES_CLOCK:
+                    d.record_clock(await self._read_clock(d.clock), now, action.value)
             for c in d.awaiting():
                 self._chase(c.number)
             self._publish()
-        await self._deliver(sent)
-        return None
+        await self._settle(sent)
+        return refusal
 
     # --- activities -----------------------------------------------------------------------------
 
@@ -464,26 +478,46 @@ class DossierWorkflow:
             start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
 
+    async def _settle(self, notices: list[Notice]) -> None:
+        """After a change: write its notices and project it to the read model. A handler returns
+        only once both are durable, so what its caller reads next reflects it."""
+        self._in_flight += 1
+        try:
+            await asyncio.gather(self._deliver(notices), self._project())
+        finally:
+            self._in_flight -= 1
+
+    async def _project(self) -> None:
+        """Send the read model what it has not seen yet. Added after the first recorded
+        histories, hence patched: runs started before it replay without it."""
+        if not workflow.patched(READ_MODEL_PATCH):
+            return
+        view = projection(self._dossier, workflow.now(), since=self._projected)
+        if view.version <= self._projected:
+            return
+        await workflow.execute_activity(
+            "project_dossier",
+            view,
+            summary=f"read model ← event {view.version}",
+            start_to_close_timeout=_OUTBOX_TIMEOUT,
+            retry_policy=_OUTBOX_RETRY,
+        )
+        self._projected = max(self._projected, view.version)
+
     async def _deliver(self, notices: list[Notice]) -> None:
         """Write each notice to the outbox; its business key makes a retry harmless (R3)."""
-        if not notices:
-            return
-        self._deliveries += 1
-        try:
-            await asyncio.gather(
-                *(
-                    workflow.execute_activity(
-                        "record_notice",
-                        n,
-                        summary=f"{n.kind.value} → {n.to}",
-                        start_to_close_timeout=_NOTICE_TIMEOUT,
-                        retry_policy=_NOTICE_RETRY,
-                    )
-                    for n in notices
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    "record_notice",
+                    n,
+                    summary=f"{n.kind.value} → {n.to}",
+                    start_to_close_timeout=_OUTBOX_TIMEOUT,
+                    retry_policy=_OUTBOX_RETRY,
                 )
+                for n in notices
             )
-        finally:
-            self._deliveries -= 1
+        )
 
     # --- what ops staff see in the Web UI ------------------------------------------------------
 

@@ -9,11 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -59,11 +60,11 @@ class WorkerProcess:
                 self.process.kill()
 
 
-@pytest.fixture
-def worker_process(
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker_process(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
-) -> Iterator[tuple[WorkerProcess, Stack]]:
-    settings = stack_settings(tmp_path, task_queue, reminder_grace=f"PT{GRACE_SECONDS}S")
+) -> AsyncIterator[tuple[WorkerProcess, Stack]]:
+    settings = await stack_settings(tmp_path, task_queue, reminder_grace=f"PT{GRACE_SECONDS}S")
     env = {
         **os.environ,
         "MOTCUA_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,

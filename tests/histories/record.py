@@ -34,7 +34,9 @@ HERE = Path(__file__).parent
 async def record(env: WorkflowEnvironment, scenarios: dict[str, Scenario], version: str) -> None:
     for name, scenario in scenarios.items():
         with tempfile.TemporaryDirectory() as tmp:
-            settings = stack_settings(Path(tmp), f"record-{uuid.uuid4()}", reminder_grace="PT1S")
+            settings = await stack_settings(
+                Path(tmp), f"record-{uuid.uuid4()}", reminder_grace="PT1S"
+            )
             async with running_stack(env.client, settings) as stack:
                 handle = await scenario(stack, env)
                 await write_runs(env.client, handle.id, name, version)

@@ -38,6 +38,7 @@ from tests.unit.builders import (
     MAXIMUM_FROM_LATER,
     OVERDUE,
     PPC_OFFICE,
+    PROCEDURE,
     SOON,
     UNKNOWN,
     actor,
@@ -100,6 +101,7 @@ API_STATUS: dict[Code, int] = {
     Code.NO_PENDING_WITHDRAWAL: 409,
     Code.CONSULTATIONS_AWAITING: 409,
     Code.NO_RESULT: 409,
+    Code.UNKNOWN_PROCEDURE: 422,
     Code.CONTENT_REQUIRED: 422,
     Code.DEADLINE_REQUIRED: 422,
     Code.DEADLINE_IN_PAST: 422,
@@ -214,6 +216,48 @@ def admit(d: Dossier, cmd: Command, now: datetime) -> Refusal | None:
 CLOSED = {"completed": completed, "returned": returned, "withdrawn": withdrawn}
 NOT_LEAD = officer(FIRE)
 WRONG_ROLE = actor(LEAD, Role.INSPECTOR)  # of the lead agency, but not its staff
+
+
+# --- receipt: an officer of the procedure's lead agency receives the dossier (R2) ----------------
+def receipt(procedure_known: bool) -> Judge:
+    """`decide_receipt` in the table's shape: the command's actor receives a dossier under
+    PROCEDURE (or under a code the catalogue does not have)."""
+
+    def judge(_dossier: Dossier, cmd: Command, _now: datetime) -> Refusal | None:
+        known = PROCEDURE if procedure_known else None
+        return rules.decide_receipt(known, "KHONG-CO", cmd.actor)
+
+    return judge
+
+
+RECEIPT = [
+    case(
+        "unknown-procedure",
+        processing,
+        lambda: result_command(by=officer()),
+        Code.UNKNOWN_PROCEDURE,
+        {"procedure_code": "KHONG-CO"},
+        judge=receipt(False),
+    ),
+    case(
+        "other-agency-officer",
+        processing,
+        lambda: result_command(by=officer(FIRE)),
+        Code.NOT_LEAD_AGENCY,
+        {"lead_agency": LEAD},
+        judge=receipt(True),
+    ),
+    case(
+        "lead-inspector-role-only",
+        processing,
+        lambda: result_command(by=actor(LEAD, Role.INSPECTOR)),
+        Code.FORBIDDEN,
+        {},
+        judge=receipt(True),
+    ),
+    case("lead-officer", processing, lambda: result_command(by=officer()), judge=receipt(True)),
+    case("lead-head", processing, lambda: result_command(by=head()), judge=receipt(True)),
+]
 
 
 # --- admission: before anything is recorded -------------------------------------------------------
@@ -1365,6 +1409,7 @@ def test_api_status_matrix_covers_every_status_and_action() -> None:
 
 # --- the refusal catalogue -------------------------------------------------------------------
 TABLES = [
+    RECEIPT,
     ADMISSION,
     CONSULTATION,
     REPLY,

@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.catalogue_source import load_catalogue
 from db.engine import create_engine, session_factory
-from db.migrate import upgrade
+from db.migrate import prepare
 from db.models import NoticeRecord
 from domain.commands import Actor, Role
 from domain.dossier import Applicant, DossierDocument, Procedure
@@ -108,13 +108,14 @@ class Stack:
             await engine.dispose()
 
 
-def stack_settings(tmp_path: Path, task_queue: str, **overrides: Any) -> Settings:
+async def stack_settings(tmp_path: Path, task_queue: str, **overrides: Any) -> Settings:
+    """Settings of a test stack on its own SQLite file, migrated and seeded with the catalogue."""
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'motcua.db'}",
         task_queue=task_queue,
         **overrides,
     )
-    upgrade(settings.database)
+    await prepare(settings.database)
     return settings
 
 

@@ -18,7 +18,7 @@ from tests.workflows.scenarios import letter_448
 async def stack(
     tiny_history_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> AsyncIterator[Stack]:
-    settings = stack_settings(tmp_path, task_queue, reminder_grace="PT1S")
+    settings = await stack_settings(tmp_path, task_queue, reminder_grace="PT1S")
     async with running_stack(tiny_history_env.client, settings) as running:
         yield running
 

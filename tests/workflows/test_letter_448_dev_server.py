@@ -38,7 +38,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stack(dev_client: Client, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    settings = stack_settings(tmp_path, task_queue, reminder_grace="PT2S")
+    settings = await stack_settings(tmp_path, task_queue, reminder_grace="PT2S")
     async with running_stack(dev_client, settings) as running:
         yield running
 

@@ -39,7 +39,7 @@ T = TypeVar("T")
 async def stack(
     skipping_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> AsyncIterator[Stack]:
-    settings = stack_settings(tmp_path, task_queue, reminder_grace="2d")
+    settings = await stack_settings(tmp_path, task_queue, reminder_grace="2d")
     async with running_stack(skipping_env.client, settings) as running:
         yield running
 

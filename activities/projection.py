@@ -1,0 +1,169 @@
+"""The read-model projection activity: after each change, a dossier's workflow sends its current
+document and the events the read model has not seen yet, and they are written here.
+
+The workflow is the source of truth while it runs; the SQL rows are a copy for lists, searches,
+reports and reading a dossier without waking its workflow (TEMPORAL.md §2). Activities run at
+least once and two projections of one dossier may be in flight together, so every write is keyed
+by the business key, never by run or activity ids (which continue-as-new changes):
+
+- events by (dossier, seq): `INSERT … ON CONFLICT DO NOTHING`, written once, never changed;
+- the dossier row by its `version` (the seq of its latest event): `INSERT … ON CONFLICT (code)
+  DO UPDATE … WHERE dossiers.version < excluded.version`, so an older state never overwrites a
+  newer one;
+- its consultations (dossier, number) only together with the dossier row they belong to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from db.engine import dialect_insert
+from db.models import ConsultationRecord, DossierRecord, EventRecord
+from db.read_model import compact_phone
+from domain.dossier import Applicant, ConsultationView, Event
+from domain.projection import DossierProjection
+
+log = structlog.get_logger(__name__)
+
+# Events per INSERT: a first projection may carry a long dossier's whole timeline, and each row
+# takes 6 parameters (SQLite allows 32,766 per statement, asyncpg 32,767).
+EVENTS_PER_STATEMENT = 1000
+
+
+class ProjectionReceipt(BaseModel):
+    """What `project_dossier` did: `applied` is False when the read model already held this
+    `version` of `dossier` or a newer one (a retry, or a projection overtaken by a later one);
+    its new events, if any, were written all the same."""
+
+    dossier: str
+    version: int
+    applied: bool
+
+
+class ProjectionActivities:
+    """Activities on the read model, sharing the worker's database sessions."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="project_dossier")
+    async def project_dossier(self, projection: DossierProjection) -> ProjectionReceipt:
+        """Write `projection` to the read model, in one transaction; idempotent and safe out of
+        order (see the module's docstring).
+
+        The dossier row goes first: it is the parent of the events and consultations (foreign
+        keys), and every projection of one dossier then takes that row's lock before any other,
+        so concurrent projections queue on PostgreSQL instead of deadlocking (SQLite has one
+        writer at a time anyway).
+        """
+        document = projection.document
+        async with self._sessions() as session, session.begin():
+            insert = dialect_insert((await session.connection()).dialect.name)
+            row = _dossier_row(projection, datetime.now(UTC))
+            upsert = insert(DossierRecord).values(**row)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[col(DossierRecord.code)],
+                set_={name: upsert.excluded[name] for name in row if name != "code"},
+                where=col(DossierRecord.version) < upsert.excluded.version,
+            ).returning(col(DossierRecord.code))
+            # RETURNING yields a row only if it was inserted or the WHERE let the update through.
+            applied = (await session.exec(upsert)).first() is not None
+            events = [_event_row(document.code, e) for e in document.events]
+            for start in range(0, len(events), EVENTS_PER_STATEMENT):
+                await session.exec(
+                    insert(EventRecord)
+                    .values(events[start : start + EVENTS_PER_STATEMENT])
+                    .on_conflict_do_nothing(
+                        index_elements=[col(EventRecord.dossier), col(EventRecord.seq)]
+                    )
+                )
+            if applied and document.consultations:
+                rows = [_consultation_row(document.code, c) for c in document.consultations]
+                upsert = insert(ConsultationRecord).values(rows)
+                await session.exec(
+                    upsert.on_conflict_do_update(
+                        index_elements=[
+                            col(ConsultationRecord.dossier),
+                            col(ConsultationRecord.number),
+                        ],
+                        set_={
+                            name: upsert.excluded[name]
+                            for name in rows[0]
+                            if name not in ("dossier", "number")
+                        },
+                    )
+                )
+        log.info(
+            "dossier_projected",
+            dossier=document.code,
+            version=projection.version,
+            since=projection.since,
+            events=len(document.events),
+            status=document.status.value,
+            applied=applied,
+            attempt=activity.info().attempt,
+        )
+        return ProjectionReceipt(dossier=document.code, version=projection.version, applied=applied)
+
+
+def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]:
+    document = projection.document
+    applicant: Applicant = document.applicant
+    return {
+        "code": document.code,
+        "procedure_code": document.procedure_code,
+        "procedure_name": document.procedure_name,
+        "lead_agency": document.lead_agency,
+        "applicant": applicant.model_dump(mode="json"),
+        "applicant_phone": compact_phone(applicant.phone),
+        "status": document.status.value,
+        "national_status": document.national_status.code,
+        "received_at": document.received_at,
+        "due_at": document.due_at,
+        "completed_at": document.completed_at,
+        "closed_at": document.closed_at,
+        "late": document.late,
+        "withdrawal": document.withdrawal,
+        "abnormal_close": projection.abnormal_close,
+        "version": projection.version,
+        "updated_at": now,
+    }
+
+
+def _consultation_row(dossier: str, consultation: ConsultationView) -> dict[str, Any]:
+    sent = {r.level: r.sent_at for r in consultation.reminders}
+    return {
+        "dossier": dossier,
+        "number": consultation.number,
+        "agency": consultation.agency,
+        "content": consultation.content,
+        "deadline": consultation.deadline,
+        "status": consultation.status.value,
+        "requested_at": consultation.requested_at,
+        "replied_at": consultation.replied_at,
+        "opinion": consultation.opinion,
+        "late_reason": consultation.late_reason,
+        "reminders": [r.model_dump(mode="json") for r in consultation.reminders],
+        "reminder_1_at": sent.get(1),
+        "reminder_2_at": sent.get(2),
+    }
+
+
+def _event_row(dossier: str, event: Event) -> dict[str, Any]:
+    return {
+        "dossier": dossier,
+        "seq": event.seq,
+        "at": event.at,
+        "kind": event.kind,
+        "actor": event.actor,
+        # JSON-safe: details may hold times and dates (`due_changed`, `refused` requests).
+        "detail": event.model_dump(mode="json")["detail"],
+    }

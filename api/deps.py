@@ -1,0 +1,54 @@
+"""Dependencies of the route handlers: the services built at start-up, a database session per
+request, the caller (from the bearer token), and the pagination parameters of API.md."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.auth import current_actor
+from api.problems import Problem
+from domain.commands import Actor
+
+if TYPE_CHECKING:
+    from api.app import Services
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; a database out of reach is a 503 with its code."""
+    try:
+        async with services(request).sessions() as db:
+            yield db
+    except (OperationalError, DBAPIError, OSError) as error:
+        raise Problem("database_unavailable", type(error).__name__) from error
+
+
+ServicesDep = Annotated["Services", Depends(services)]
+SessionDep = Annotated[AsyncSession, Depends(session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (API.md: default 50, max 500)")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+
+
+def encode_cursor(position: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem("invalid_cursor") from error

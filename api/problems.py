@@ -1,0 +1,143 @@
+"""Errors as RFC 9457 problem documents (`application/problem+json`), each with a stable `code`.
+
+Refusals of the rules come from `domain.refusals` (through the workflow or directly); the codes
+here are the API's own: bad requests, unknown routes, and parts of the system out of reach. No
+error answers with a stack trace, and bad input never answers 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.refusals import Refusal
+
+log = structlog.get_logger()
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://motcua.dongnai.gov.vn/problems/"  # documentation anchor per code
+
+# The API's own codes: (HTTP status, title).
+API_CODES: dict[str, tuple[int, str]] = {
+    "malformed_json": (400, "The request body is not valid JSON"),
+    "validation_error": (422, "The request does not have the expected shape"),
+    "unauthenticated": (401, "A valid bearer token is required"),
+    "forbidden": (403, "You may not do this"),
+    "not_found": (404, "No such resource"),
+    "method_not_allowed": (405, "Method not allowed on this resource"),
+    "dossier_not_found": (404, "No such dossier"),
+    "dossier_exists": (409, "A dossier with this code already exists"),
+    "agency_exists": (409, "An agency with this code already exists"),
+    "procedure_exists": (409, "A procedure with this code already exists"),
+    "agency_not_found": (404, "No such agency"),
+    "procedure_not_found": (404, "No such procedure"),
+    "invalid_catalogue_entry": (422, "The catalogue entry breaks a catalogue rule"),
+    "invalid_cursor": (400, "The pagination cursor is not one this API gave"),
+    "temporal_unavailable": (503, "The workflow service cannot be reached"),
+    "workflow_unavailable": (503, "No worker answered in time; nothing was changed"),
+    "database_unavailable": (503, "The database cannot be reached"),
+    "auth_unavailable": (503, "The identity provider's keys cannot be fetched"),
+    "internal_error": (500, "Internal error"),
+}
+
+
+# Starlette's own errors (unknown routes, wrong methods) by status.
+_HTTP_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+
+
+class Problem(Exception):
+    """An error answer. `extensions` become top-level members of the document (RFC 9457 §3.2)."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        known_status, known_title = API_CODES.get(code, (500, code))
+        self.code = code
+        self.status = status or known_status
+        self.title = title or known_title
+        self.detail = detail or self.title
+        self.headers = headers
+        self.extensions = extensions
+        super().__init__(f"{code}: {self.detail}")
+
+    @classmethod
+    def of_refusal(cls, refusal: Refusal) -> Problem:
+        """A refusal of the rules: its code, status and facts; the message in both languages."""
+        return cls(
+            refusal.code.value,
+            refusal.message_en,
+            status=refusal.http_status,
+            title=refusal.message_en,
+            detail_vi=refusal.message_vi,
+            **refusal.model_dump(mode="json")["facts"],
+        )
+
+    @classmethod
+    def of_refusal_document(cls, refusal: dict[str, Any]) -> Problem:
+        """The same, from a refusal carried as JSON (an update's failure detail)."""
+        return cls.of_refusal(Refusal.model_validate(refusal))
+
+    def response(self, request: Request) -> JSONResponse:
+        body = {
+            "type": TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": request.url.path,
+            "code": self.code,
+            **self.extensions,
+        }
+        return JSONResponse(
+            body, status_code=self.status, media_type=MEDIA_TYPE, headers=self.headers
+        )
+
+
+def install(app: FastAPI) -> None:
+    """Every error path of the app answers a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("request_failed", path=request.url.path, code=exc.code, detail=exc.detail)
+        return exc.response(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return Problem("malformed_json", errors[0]["msg"], errors=errors).response(request)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return Problem("validation_error", detail, errors=errors).response(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return Problem(code, str(exc.detail), status=exc.status_code, headers=exc.headers).response(
+            request
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected_error", path=request.url.path)
+        return Problem("internal_error").response(request)

@@ -1,0 +1,416 @@
+"""Dossiers (API.md, "Dossiers"): receipt, reading, and every action, each one the workflow's
+update. Who may act and what is refused is decided by `domain.rules`, in the workflow; these
+handlers translate, and record what the workflow no longer can (an action on a closed dossier)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Header, Path, Query, status
+from pydantic import BaseModel, Field
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep, decode_cursor, encode_cursor
+from api.problems import Problem
+from api.views import document_of, procedure_of
+from api.workflow_calls import UPDATE_TIMEOUT, WorkflowGone, call, update_id
+from db import catalogue as catalogue_db
+from db import read_model
+from db.dossier_codes import next_dossier_code
+from db.idempotency import claim_key
+from domain import rules
+from domain.commands import (
+    Action,
+    ApologyBody,
+    ApologyRequest,
+    Command,
+    ConfirmationBody,
+    ConsultationBody,
+    ConsultationRequest,
+    Handover,
+    HandoverBody,
+    Reply,
+    ReplyBody,
+    ResultBody,
+    ResultRecord,
+    ResumeBody,
+    ResumeRequest,
+    SosBody,
+    SosRequest,
+    SupplementBody,
+    SupplementDelivery,
+    WithdrawalBody,
+    WithdrawalConfirmation,
+    WithdrawalRequest,
+)
+from domain.dossier import Applicant, DossierDocument, refusal_detail
+from domain.refusals import Code, refuse
+from workflows.dossier import (
+    ConsultationsRequested,
+    DossierStart,
+    DossierWorkflow,
+    WithdrawalPending,
+)
+from workflows.starter import start_dossier, workflow_id
+
+router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
+
+DossierCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-_]+$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a retried POST with the same key has the effect of one",
+    ),
+]
+
+
+class NewDossier(BaseModel):
+    procedure_code: str
+    applicant: Applicant
+    code: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-_]+$"
+    )
+
+
+class DossierPage(BaseModel):
+    items: list[DossierDocument]
+    next_cursor: str | None
+
+
+# --- receipt and reading ----------------------------------------------------------------------
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def receive_dossier(
+    body: NewDossier,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """Receive a dossier (officer of the procedure's lead agency): its workflow starts and the
+    answer carries its due date. With `Idempotency-Key`, a retry returns the same dossier."""
+    record = await catalogue_db.get_procedure(db, body.procedure_code)
+    procedure = procedure_of(record) if record else None
+    refusal = rules.decide_receipt(procedure, body.procedure_code, actor)
+    if refusal or procedure is None:
+        raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
+    now = datetime.now(UTC)
+
+    async def new_code() -> str:
+        return body.code or await _new_code(db, procedure.lead_agency, now)
+
+    replay = False
+    if idempotency_key:
+        code, replay = await claim_key(db, idempotency_key, actor.user_id, new_code)
+        if replay and (existing := await _document(db, code)) is not None:
+            return existing
+    else:
+        code = await new_code()
+    home_affairs = await catalogue_db.home_affairs_agency(db)
+    start = DossierStart(
+        code=code,
+        procedure=procedure,
+        applicant=body.applicant,
+        home_affairs_agency=home_affairs.code,
+        received_at=now,
+        received_by=actor,
+    )
+    try:
+        _, document = await call(
+            start_dossier(services.client, start, task_queue=services.settings.task_queue)
+        )
+    except WorkflowAlreadyStartedError as exists:
+        if replay and (existing := await _document(db, code)) is not None:
+            return existing
+        raise Problem("dossier_exists", f"dossier {code} exists", code_taken=code) from exists
+    return document
+
+
+@router.get("/{code}")
+async def read_dossier(code: DossierCode, actor: ActorDep, db: SessionDep) -> DossierDocument:
+    """The dossier document with its timeline (lead agency, consulted agencies, Home Affairs,
+    inspectors)."""
+    found = await read_model.get_dossier(db, code)
+    if found is None:
+        raise Problem("dossier_not_found", f"no dossier {code}")
+    dossier, consultations, events = found
+    if not rules.may_see(actor, dossier.lead_agency, {c.agency for c in consultations}):
+        raise Problem("forbidden", "this dossier is not your agency's")
+    return document_of(dossier, consultations, events)
+
+
+@router.get("")
+async def list_dossiers(
+    actor: ActorDep,
+    db: SessionDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    lead_agency: str | None = None,
+    overdue: bool | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> DossierPage:
+    """Dossiers the caller may see, newest first; `overdue=true`: not closed and late or past
+    their due date."""
+    after = decode_cursor(cursor)
+    page = await read_model.list_dossiers(
+        db,
+        status=status_,
+        lead_agency=lead_agency,
+        overdue=overdue,
+        visible_to_agency=None if rules.sees_every_agency(actor) else actor.agency,
+        now=datetime.now(UTC),
+        limit=limit + 1,
+        after=(datetime.fromisoformat(after[0]), after[1]) if after else None,
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    items = []
+    for dossier in page:
+        found = await read_model.get_dossier(db, dossier.code)
+        if found is not None:
+            items.append(document_of(*found))
+    last = page[-1] if more and page else None
+    return DossierPage(
+        items=items,
+        next_cursor=encode_cursor([last.received_at.isoformat(), last.code]) if last else None,
+    )
+
+
+# --- actions: each the workflow's update -----------------------------------------------------
+
+
+@router.post("/{code}/consultations", status_code=status.HTTP_201_CREATED)
+async def request_consultation(
+    code: DossierCode,
+    body: ConsultationBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ConsultationsRequested:
+    """Ask agencies for their opinion, stating content and deadline (R1, R2)."""
+    command = ConsultationRequest(actor=actor, **body.model_dump())
+    result: ConsultationsRequested = await _act(
+        services,
+        db,
+        code,
+        Action.CONSULT,
+        DossierWorkflow.request_consultation,
+        command,
+        idempotency_key,
+    )
+    return result
+
+
+@router.post("/{code}/consultations/{agency}/reply")
+async def reply(
+    code: DossierCode,
+    agency: Annotated[str, Path(min_length=1, max_length=64)],
+    body: ReplyBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """The consulted agency answers; after the deadline, with its cause (R7)."""
+    command = Reply(actor=actor, agency=agency, **body.model_dump())
+    return await _act(
+        services, db, code, Action.REPLY, DossierWorkflow.reply, command, idempotency_key
+    )
+
+
+@router.post("/{code}/sos")
+async def sos(
+    code: DossierCode,
+    body: SosBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """SOS: supplement, stop or return; refused while opinions are awaited (R4), and recorded."""
+    command = SosRequest(actor=actor, **body.model_dump())
+    return await _act(services, db, code, Action.SOS, DossierWorkflow.sos, command, idempotency_key)
+
+
+@router.post("/{code}/supplement")
+async def supplement(
+    code: DossierCode,
+    body: SupplementBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """The complete dossier is back; its time limit counts afresh (R11)."""
+    command = SupplementDelivery(actor=actor, **body.model_dump())
+    return await _act(
+        services, db, code, Action.SUPPLEMENT, DossierWorkflow.supplement, command, idempotency_key
+    )
+
+
+@router.post("/{code}/resume")
+async def resume(
+    code: DossierCode,
+    body: ResumeBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """Resume a stopped dossier; the due date moves by the working days spent stopped (R11)."""
+    command = ResumeRequest(actor=actor, **body.model_dump())
+    return await _act(
+        services, db, code, Action.RESUME, DossierWorkflow.resume, command, idempotency_key
+    )
+
+
+@router.post("/{code}/apology")
+async def apology(
+    code: DossierCode,
+    body: ApologyBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """Apology with a new appointment date (form 04), once, a working day ahead (R13)."""
+    command = ApologyRequest(actor=actor, **body.model_dump())
+    return await _act(
+        services, db, code, Action.APOLOGY, DossierWorkflow.apology, command, idempotency_key
+    )
+
+
+@router.post("/{code}/withdrawal", status_code=status.HTTP_202_ACCEPTED)
+async def request_withdrawal(
+    code: DossierCode,
+    body: WithdrawalBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> WithdrawalPending:
+    """Record the applicant's withdrawal; it waits for the head's signed confirmation (R6)."""
+    command = WithdrawalRequest(actor=actor, **body.model_dump())
+    result: WithdrawalPending = await _act(
+        services,
+        db,
+        code,
+        Action.WITHDRAWAL,
+        DossierWorkflow.request_withdrawal,
+        command,
+        idempotency_key,
+    )
+    return result
+
+
+@router.post("/{code}/withdrawal/confirm")
+async def confirm_withdrawal(
+    code: DossierCode,
+    body: ConfirmationBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """The head of the lead agency confirms the withdrawal (R6)."""
+    command = WithdrawalConfirmation(actor=actor, **body.model_dump())
+    return await _act(
+        services,
+        db,
+        code,
+        Action.CONFIRM_WITHDRAWAL,
+        DossierWorkflow.confirm_withdrawal,
+        command,
+        idempotency_key,
+    )
+
+
+@router.post("/{code}/result")
+async def record_result(
+    code: DossierCode,
+    body: ResultBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """Record the result; refused while opinions are awaited (R5)."""
+    command = ResultRecord(actor=actor, **body.model_dump())
+    return await _act(
+        services, db, code, Action.RESULT, DossierWorkflow.record_result, command, idempotency_key
+    )
+
+
+@router.post("/{code}/handover")
+async def hand_over(
+    code: DossierCode,
+    body: HandoverBody,
+    actor: ActorDep,
+    services: ServicesDep,
+    db: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierDocument:
+    """Hand the result over: the dossier is completed (R5)."""
+    command = Handover(actor=actor, **body.model_dump())
+    return await _act(
+        services, db, code, Action.HANDOVER, DossierWorkflow.hand_over, command, idempotency_key
+    )
+
+
+async def _act(
+    services: ServicesDep,
+    db: SessionDep,
+    code: str,
+    action: Action,
+    update: Any,
+    command: Command,
+    idempotency_key: str | None,
+) -> Any:
+    handle = services.client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(code))
+    try:
+        return await call(
+            handle.execute_update(
+                update,
+                command,
+                id=update_id(command.actor.user_id, f"{code}/{action.value}", idempotency_key),
+                rpc_timeout=UPDATE_TIMEOUT,
+            )
+        )
+    except WorkflowGone:
+        await _refuse_on_closed(db, code, action, command)
+
+
+async def _refuse_on_closed(
+    db: SessionDep, code: str, action: Action, command: Command
+) -> NoReturn:
+    """The workflow no longer runs: an unknown dossier is a 404; a closed one refuses every
+    action, and the API records the attempt in its timeline itself (R9, R12)."""
+    found = await read_model.get_dossier(db, code)
+    if found is None:
+        raise Problem("dossier_not_found", f"no dossier {code}")
+    refusal = refuse(Code.DOSSIER_CLOSED, status=found[0].status)
+    await read_model.record_refusal_after_close(
+        db,
+        code,
+        datetime.now(UTC),
+        command.actor.user_id,
+        refusal_detail(command, action.value, refusal, via="api"),
+    )
+    raise Problem.of_refusal(refusal)
+
+
+async def _new_code(db: SessionDep, lead_agency: str, now: datetime) -> str:
+    agency = await catalogue_db.get_agency(db, lead_agency)
+    if agency is None:
+        raise Problem("agency_not_found", f"the lead agency {lead_agency} is not in the catalogue")
+    return await next_dossier_code(db, agency.unit_id, now)
+
+
+async def _document(db: SessionDep, code: str) -> DossierDocument | None:
+    found = await read_model.get_dossier(db, code)
+    return document_of(*found) if found else None

@@ -1,0 +1,60 @@
+"""Dossier codes: `<unit_id>-YYMMDD-XXXX` (Circular 01/2018/TT-VPCP, art. 19; DOMAIN.md).
+
+YYMMDD is the date of receipt in Vietnam (a dossier received at 23:30 local time belongs to that
+day, though it is 16:30 UTC), and XXXX the receiving unit's sequence for that day, from 0001.
+Past 9999 in one day the sequence keeps counting on five digits (`…-10000`) rather than refusing
+the dossier: a code stays unique and readable, and no unit of the province comes near it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import dialect_insert
+from db.models import DossierCodeCounter
+from domain.localtime import VN
+
+# `INSERT … ON CONFLICT DO UPDATE … RETURNING` needs SQLite 3.35 (RETURNING); PostgreSQL 9.5+.
+SQLITE_MINIMUM = (3, 35, 0)
+
+
+def code_day(received_at: datetime) -> str:
+    """The YYMMDD of a dossier code: the local date of `received_at` in Vietnam."""
+    if received_at.tzinfo is None or received_at.utcoffset() is None:
+        raise ValueError(f"naive datetime {received_at.isoformat()} refused: give it a time zone")
+    return received_at.astimezone(VN).strftime("%y%m%d")
+
+
+async def next_dossier_code(session: AsyncSession, unit_id: str, received_at: datetime) -> str:
+    """The next dossier code of unit `unit_id` for the local day of `received_at`; commits.
+
+    One statement takes the number: `INSERT (unit, day, 1) ON CONFLICT (unit, day) DO UPDATE
+    SET last = last + 1 RETURNING last`. It is atomic on both databases, so concurrent receipts
+    get distinct, consecutive numbers: PostgreSQL makes a second writer of the same counter wait
+    for the first one's commit, SQLite lets one writer at a time.
+
+    It commits the session (and so whatever else the session holds) at once, because the
+    counter stays locked until commit (on SQLite, the whole database): holding it while the
+    dossier's workflow starts would queue every other receipt of the unit behind that call. The
+    price is a gap in the day's sequence when the start then fails; a code is never reused.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+        raise RuntimeError(
+            f"SQLite {sqlite3.sqlite_version} cannot number dossiers: "
+            f"{'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed (UPSERT with RETURNING)"
+        )
+    day = code_day(received_at)
+    insert = dialect_insert(connection.dialect.name)
+    statement = insert(DossierCodeCounter).values(unit_id=unit_id, day=day, last=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[col(DossierCodeCounter.unit_id), col(DossierCodeCounter.day)],
+        set_={"last": col(DossierCodeCounter.last) + 1},
+    ).returning(col(DossierCodeCounter.last))
+    number: int = (await session.exec(statement)).scalar_one()
+    await session.commit()
+    return f"{unit_id}-{day}-{number:04d}"

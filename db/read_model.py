@@ -1,0 +1,186 @@
+"""Queries on the read model of dossiers, for the API: one dossier with its consultations and
+timeline, filtered lists by keyset, the citizens' look-up, and the one write the API makes
+itself (a refused attempt on a dossier whose workflow has ended, R9, R12).
+
+The rows are written by `activities.projection` as the workflows project them; while a dossier's
+workflow runs it remains the source of truth, and these rows follow it within the handler that
+changed it (the workflow awaits the projection before answering).
+
+Every read refreshes the objects it returns from the database (`populate_existing`), so a
+session that read a dossier before a projection changed it never answers from its stale copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, not_, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import dialect_insert
+from db.models import ConsultationRecord, DossierRecord, EventRecord
+from domain.dossier import FINAL_STATUSES
+
+REFUSED = "refused"  # the `kind` of a refused attempt's event, as the workflow writes it
+
+# Attempts at the next seq of a timeline before giving up: each lost race means another writer
+# appended meanwhile, which on a closed dossier is rare.
+_SEQ_ATTEMPTS = 10
+
+_FRESH = {"populate_existing": True}
+
+
+def compact_phone(phone: str | None) -> str | None:
+    """A phone number as stored and compared for the citizens' look-up: without any whitespace
+    (`0913 456 789` is `0913456789`); None when nothing is left."""
+    compact = "".join((phone or "").split())
+    return compact or None
+
+
+async def get_dossier(
+    session: AsyncSession, code: str
+) -> tuple[DossierRecord, list[ConsultationRecord], list[EventRecord]] | None:
+    """Dossier `code`, its consultations by number and its events by seq; None if unknown."""
+    dossier = await session.get(DossierRecord, code, populate_existing=True)
+    if dossier is None:
+        return None
+    consultations = await session.exec(
+        select(ConsultationRecord)
+        .where(ConsultationRecord.dossier == code)
+        .order_by(col(ConsultationRecord.number))
+        .execution_options(**_FRESH)
+    )
+    events = await session.exec(
+        select(EventRecord)
+        .where(EventRecord.dossier == code)
+        .order_by(col(EventRecord.seq))
+        .execution_options(**_FRESH)
+    )
+    return dossier, list(consultations.all()), list(events.all())
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """SQL: the dossier is overdue at `now`: not closed (completed, returned, withdrawn) and
+    marked late or past its due date. Never NULL: a dossier without a due date (its clock
+    suspended for a supplement) is overdue only if already marked late."""
+    return and_(
+        col(DossierRecord.status).not_in([s.value for s in FINAL_STATUSES]),
+        or_(
+            col(DossierRecord.late).is_(True),
+            and_(col(DossierRecord.due_at).is_not(None), col(DossierRecord.due_at) < now),
+        ),
+    )
+
+
+async def list_dossiers(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    lead_agency: str | None = None,
+    overdue: bool | None = None,
+    visible_to_agency: str | None = None,
+    now: datetime,
+    limit: int = 50,
+    after: tuple[datetime, str] | None = None,
+) -> list[DossierRecord]:
+    """Dossiers newest received first (then by code, descending), at most `limit`.
+
+    Filters combine with AND. `overdue=True` keeps those overdue at `now` (`overdue_condition`),
+    `False` the others. `visible_to_agency` keeps the dossiers that agency leads or was consulted
+    on (API.md: callers see what concerns their agency). `after` is the (received_at, code) of
+    the previous page's last dossier: a keyset, so a page never repeats or skips a dossier
+    because others were received meanwhile, as OFFSET would.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    query = (
+        select(DossierRecord)
+        .order_by(col(DossierRecord.received_at).desc(), col(DossierRecord.code).desc())
+        .limit(limit)
+        .execution_options(**_FRESH)
+    )
+    if status is not None:
+        query = query.where(DossierRecord.status == status)
+    if lead_agency is not None:
+        query = query.where(DossierRecord.lead_agency == lead_agency)
+    if overdue is not None:
+        condition = overdue_condition(now)
+        query = query.where(condition if overdue else not_(condition))
+    if visible_to_agency is not None:
+        consulted = exists().where(
+            col(ConsultationRecord.dossier) == col(DossierRecord.code),
+            col(ConsultationRecord.agency) == visible_to_agency,
+        )
+        query = query.where(or_(col(DossierRecord.lead_agency) == visible_to_agency, consulted))
+    if after is not None:
+        received_at, code = after
+        query = query.where(
+            or_(
+                col(DossierRecord.received_at) < received_at,
+                and_(col(DossierRecord.received_at) == received_at, col(DossierRecord.code) < code),
+            )
+        )
+    return list((await session.exec(query)).all())
+
+
+async def find_for_public(
+    session: AsyncSession, code: str, phone: str | None
+) -> DossierRecord | None:
+    """Dossier `code` if `phone` is its applicant's (compared without whitespace), else None.
+
+    A wrong or empty phone answers exactly as an unknown code does, so the look-up tells a
+    stranger nothing about which codes exist.
+    """
+    compact = compact_phone(phone)
+    if compact is None:
+        return None
+    query = (
+        select(DossierRecord)
+        .where(DossierRecord.code == code, DossierRecord.applicant_phone == compact)
+        .execution_options(**_FRESH)
+    )
+    return (await session.exec(query)).first()
+
+
+async def record_refusal_after_close(
+    session: AsyncSession, dossier: str, at: datetime, actor: str, detail: dict[str, Any]
+) -> EventRecord:
+    """Append a `refused` event to the timeline of `dossier`, whose workflow has ended, and
+    commit (R9, R12: the API records refused attempts on closed dossiers itself).
+
+    Its seq is the dossier's last one plus one, taken by `INSERT … ON CONFLICT DO NOTHING`: when
+    another writer took that seq first, nothing is written and the next one is tried. A closed
+    dossier's workflow projects nothing more (it waits for its last projection before ending),
+    so the seqs taken here never clash with its own. `detail` must be JSON-serialisable (the
+    workflow's refusals hold `action`, `code`, `reason`, ...). Raises LookupError for a dossier
+    the read model does not hold.
+    """
+    insert = dialect_insert((await session.connection()).dialect.name)
+    if await session.get(DossierRecord, dossier) is None:
+        raise LookupError(f"no dossier {dossier} in the read model")
+    for _ in range(_SEQ_ATTEMPTS):
+        last = (
+            await session.exec(
+                select(func.max(EventRecord.seq)).where(EventRecord.dossier == dossier)
+            )
+        ).one()
+        event = EventRecord(
+            dossier=dossier, seq=(last or 0) + 1, at=at, kind=REFUSED, actor=actor, detail=detail
+        )
+        written = await session.exec(
+            insert(EventRecord)
+            .values(**event.model_dump())
+            .on_conflict_do_nothing(index_elements=[col(EventRecord.dossier), col(EventRecord.seq)])
+            .returning(col(EventRecord.seq))
+        )
+        if written.first() is not None:
+            await session.commit()
+            stored = await session.get(EventRecord, (dossier, event.seq), populate_existing=True)
+            assert stored is not None
+            return stored
+    raise RuntimeError(
+        f"no free seq for a refused event of {dossier} after {_SEQ_ATTEMPTS} attempts"
+    )

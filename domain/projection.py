@@ -1,0 +1,30 @@
+"""What the SQL read model receives after every change of a dossier: its current fields and
+consultations, and the events the read model has not seen yet. `version` is the sequence number
+of the dossier's latest event, so a late or retried write of an older state changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.dossier import Dossier, DossierDocument
+
+
+class DossierProjection(BaseModel):
+    version: int
+    # all current fields and every consultation; `events` holds only those with seq > `since`
+    document: DossierDocument
+    since: int
+    abnormal_close: str | None = None
+
+
+def projection(dossier: Dossier, now: datetime, since: int) -> DossierProjection:
+    document = dossier.document(now)
+    document.events = [e for e in document.events if e.seq > since]
+    return DossierProjection(
+        version=len(dossier.events),
+        document=document,
+        since=since,
+        abnormal_close=dossier.abnormal_close,
+    )
