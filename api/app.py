@@ -1,5 +1,5 @@
 """The HTTP API of API.md: FastAPI translating HTTP to dossier workflow updates and read-model
-queries, nothing more. `uvicorn api.app:app` serves it; `create_app` builds one for tests."""
+queries, nothing more. Served by `uvicorn --factory api.app:create_app`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from api import problems
 from api.auth import Authenticator
 from api.routes import catalogue, dossiers, notices, operations, public
 from db.engine import create_engine, session_factory
-from logs import configure_logging
 from settings import Settings
 
 
@@ -32,8 +31,13 @@ class Services:
     authenticator: Authenticator
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, authenticator: Authenticator | None = None
+) -> FastAPI:
+    """The app on `settings`; tokens checked by `authenticator` (default: as the `MOTCUA_JWT_*`
+    variables say, which refuses to start with no way to check them)."""
     settings = settings or Settings()
+    authenticator = authenticator or Authenticator.from_environment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             client=client,
             engine=engine,
             sessions=session_factory(engine),
-            authenticator=Authenticator.from_environment(),
+            authenticator=authenticator,
         )
         app.state.authenticator = app.state.services.authenticator
         try:
@@ -68,14 +72,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (operations, catalogue, dossiers, notices, public):
         app.include_router(router.router)
     return app
-
-
-def run() -> None:
-    import uvicorn
-
-    settings = Settings()
-    configure_logging(settings.log_format)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.api_port)
-
-
-app = create_app()

@@ -33,3 +33,12 @@ async def claim_key(
     claimed = await session.get(IdempotencyRecord, (key, user_id), populate_existing=True)
     assert claimed is not None
     return claimed.dossier, claimed.dossier != code
+
+
+async def reassign_key(session: AsyncSession, key: str, user_id: str, code: str) -> None:
+    """The key now stands for `code` (its first code was found taken before any dossier had it)."""
+    claimed = await session.get(IdempotencyRecord, (key, user_id))
+    if claimed is not None:
+        claimed.dossier = code
+        session.add(claimed)
+        await session.commit()

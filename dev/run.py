@@ -261,7 +261,7 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
         # mints tokens the API accepts, run after run.
         stack.env["MOTCUA_JWT_SECRET"] = settings.jwt_secret or ensure_dev_secret(data_dir)
-    api_argv = [python, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
+    api_argv = [python, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1"]
     await stack.start("api", [*api_argv, "--port", str(settings.api_port)], echo=True)
 
     database = make_url(settings.database).render_as_string(hide_password=True)

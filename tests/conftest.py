@@ -4,4 +4,5 @@ PostgreSQL). Each kind lives in its own plugin module under tests/fixtures/."""
 pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.temporal",
+    "tests.fixtures.api",
 ]

@@ -18,7 +18,7 @@ from api.workflow_calls import UPDATE_TIMEOUT, WorkflowGone, call, update_id
 from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
-from db.idempotency import claim_key
+from db.idempotency import claim_key, reassign_key
 from domain import rules
 from domain.commands import (
     Action,
@@ -67,6 +67,10 @@ IdempotencyKey = Annotated[
 ]
 
 
+# Generated codes skipped in a row before a receipt gives up (see receive_dossier).
+MAX_TAKEN_CODES = 100
+
+
 class NewDossier(BaseModel):
     procedure_code: str
     applicant: Applicant
@@ -111,23 +115,33 @@ async def receive_dossier(
     else:
         code = await new_code()
     home_affairs = await catalogue_db.home_affairs_agency(db)
-    start = DossierStart(
-        code=code,
-        procedure=procedure,
-        applicant=body.applicant,
-        home_affairs_agency=home_affairs.code,
-        received_at=now,
-        received_by=actor,
-    )
-    try:
-        _, document = await call(
-            start_dossier(services.client, start, task_queue=services.settings.task_queue)
+    for _ in range(MAX_TAKEN_CODES):
+        start = DossierStart(
+            code=code,
+            procedure=procedure,
+            applicant=body.applicant,
+            home_affairs_agency=home_affairs.code,
+            received_at=now,
+            received_by=actor,
         )
-    except WorkflowAlreadyStartedError as exists:
-        if replay and (existing := await _document(db, code)) is not None:
-            return existing
-        raise Problem("dossier_exists", f"dossier {code} exists", code_taken=code) from exists
-    return document
+        try:
+            _, document = await call(
+                start_dossier(services.client, start, task_queue=services.settings.task_queue)
+            )
+            return document
+        except WorkflowAlreadyStartedError as exists:
+            if replay and (existing := await _document(db, code)) is not None:
+                return existing
+            if body.code:
+                raise Problem(
+                    "dossier_exists", f"dossier {code} exists", code_taken=code
+                ) from exists
+            # A generated code Temporal already has: the counter is behind (a database restored
+            # from a backup, say). Skip it rather than fail the receipt.
+            code = await new_code()
+            if idempotency_key:
+                await reassign_key(db, idempotency_key, actor.user_id, code)
+    raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
 @router.get("/{code}")
