@@ -2,6 +2,7 @@
 #   make run                      the local stack: Temporal dev server + Web UI, worker, API
 #   make demo                     (with make run up) a dossier of letter 448's scenario
 #   make test PYTEST_ARGS='-x -k r4'
+#   make bench                    lifecycles/s through the API against bare Temporal
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 
 VENV      := .venv
@@ -10,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES  := domain workflows activities api db dev settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install run demo test lint clean reset histories
+.PHONY: install bytecode run demo test bench lint clean reset histories
 
 install: $(INSTALLED)
 
@@ -21,7 +22,12 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m pip install -e '.[dev]'
 	touch $@
 
-run: install
+# Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
+# workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
+bytecode: install
+	$(PYTHON) -m compileall -q domain workflows activities api db dev bench worker.py settings.py logs.py
+
+run: install bytecode
 	$(PYTHON) -m dev.run
 
 # While `make run` is up: a dossier of letter 448's scenario, to look at in the Web UI.
@@ -30,6 +36,10 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The lifecycle benchmark: full stack through HTTP against bare Temporal (BENCH_ARGS='--clients 4').
+bench: install bytecode
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

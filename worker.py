@@ -18,7 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.calendar_source import CalendarSource
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
-from activities.projection import ProjectionActivities
+from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.engine import create_engine, session_factory
 from domain.calendar import parse_grace
@@ -29,8 +29,15 @@ from workflows.dossier import DossierWorkflow
 log = structlog.get_logger()
 
 # Modules the sandbox takes from the host instead of re-importing them for every workflow run:
-# they are deterministic (pure domain rules, pydantic models).
-PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "annotated_types")
+# they are deterministic (pure domain rules, pydantic models, what the Web UI shows).
+PASSTHROUGH = (
+    "domain",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "workflows.ops_view",
+    "workflows.search_attributes",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -64,7 +71,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         calendar.calendar, unknown_agencies, parse_grace(settings.reminder_grace)
     )
     notices = NoticeActivities(sessions)
-    projection = ProjectionActivities(sessions)
+    settlement = SettlementActivities(sessions)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -73,7 +80,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             planning.read_clock,
             planning.plan_consultation,
             notices.record_notice,
-            projection.project_dossier,
+            settlement.settle_dossier,
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),

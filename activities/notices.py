@@ -39,36 +39,9 @@ class NoticeActivities:
 
     @activity.defn(name="record_notice")
     async def record_notice(self, notice: Notice) -> NoticeReceipt:
-        """Write `notice` to the outbox unless its key is there already; say which it was.
-
-        `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id` returns a row only to the call that
-        wrote it. A concurrent writer of the same key cannot slip in between: PostgreSQL makes
-        the second insert wait for the first one's commit, SQLite lets one writer at a time;
-        the loser then reads the winner's row in the same transaction.
-        """
+        """Write `notice` to the outbox unless its key is there already; say which it was."""
         async with self._sessions() as session, session.begin():
-            connection = await session.connection()
-            insert = dialect_insert(connection.dialect.name)
-            statement = (
-                insert(NoticeRecord)
-                .values(**notice.model_dump())
-                .on_conflict_do_nothing(index_elements=[NoticeRecord.key])
-                .returning(NoticeRecord.id)
-            )
-            notice_id: int | None = (await session.exec(statement)).scalar_one_or_none()
-            created = notice_id is not None
-            if notice_id is None:
-                existing = (
-                    await session.exec(select(NoticeRecord).where(NoticeRecord.key == notice.key))
-                ).one()
-                notice_id = existing.id
-                assert notice_id is not None
-                if Notice.model_validate(existing, from_attributes=True) != notice:
-                    # The same key for other content means two notices were given one identity:
-                    # the first is kept, and the second would be lost without this trace.
-                    log.warning(
-                        "notice_key_reused", key=notice.key, dossier=notice.dossier, id=notice_id
-                    )
+            notice_id, created = await write_notice(session, notice)
         log.info(
             "notice_recorded",
             dossier=notice.dossier,
@@ -80,3 +53,35 @@ class NoticeActivities:
             attempt=activity.info().attempt,
         )
         return NoticeReceipt(id=notice_id, key=notice.key, created=created)
+
+
+async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool]:
+    """Write `notice` in the session's transaction unless its key is there already: its id,
+    and whether this call wrote it.
+
+    `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id` returns a row only to the call that
+    wrote it. A concurrent writer of the same key cannot slip in between: PostgreSQL makes the
+    second insert wait for the first one's commit, SQLite lets one writer at a time; the loser
+    then reads the winner's row in the same transaction.
+    """
+    connection = await session.connection()
+    insert = dialect_insert(connection.dialect.name)
+    notices = NoticeRecord.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert(notices)
+        .values(**notice.model_dump())
+        .on_conflict_do_nothing(index_elements=[notices.c.key])
+        .returning(notices.c.id)
+    )
+    notice_id: int | None = (await connection.execute(statement)).scalar_one_or_none()
+    if notice_id is not None:
+        return notice_id, True
+    existing = (
+        await session.exec(select(NoticeRecord).where(NoticeRecord.key == notice.key))
+    ).one()
+    assert existing.id is not None
+    if Notice.model_validate(existing, from_attributes=True) != notice:
+        # The same key for other content means two notices were given one identity: the first
+        # is kept, and the second would be lost without this trace.
+        log.warning("notice_key_reused", key=notice.key, dossier=notice.dossier, id=existing.id)
+    return existing.id, False

@@ -1,5 +1,5 @@
-"""The read-model projection activity: after each change, a dossier's workflow sends its current
-document and the events the read model has not seen yet, and they are written here.
+"""Writing a dossier's projection to the read model: after each change, its workflow sends its
+current document and the events the read model has not seen yet (activities/settlement.py).
 
 The workflow is the source of truth while it runs; the SQL rows are a copy for lists, searches,
 reports and reading a dossier without waking its workflow (TEMPORAL.md §2). Activities run at
@@ -18,12 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio import activity
 
 from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
@@ -31,87 +26,60 @@ from db.read_model import compact_phone
 from domain.dossier import Applicant, ConsultationView, Event
 from domain.projection import DossierProjection
 
-log = structlog.get_logger(__name__)
-
 # Events per INSERT: a first projection may carry a long dossier's whole timeline, and each row
 # takes 6 parameters (SQLite allows 32,766 per statement, asyncpg 32,767).
 EVENTS_PER_STATEMENT = 1000
 
 
-class ProjectionReceipt(BaseModel):
-    """What `project_dossier` did: `applied` is False when the read model already held this
-    `version` of `dossier` or a newer one (a retry, or a projection overtaken by a later one);
-    its new events, if any, were written all the same."""
+async def write_projection(session: AsyncSession, projection: DossierProjection) -> bool:
+    """Write `projection` in the session's transaction; whether the dossier row was written
+    (False: the read model already has this version or a newer one).
 
-    dossier: str
-    version: int
-    applied: bool
-
-
-class ProjectionActivities:
-    """Activities on the read model, sharing the worker's database sessions."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-
-    @activity.defn(name="project_dossier")
-    async def project_dossier(self, projection: DossierProjection) -> ProjectionReceipt:
-        """Write `projection` to the read model, in one transaction; idempotent and safe out of
-        order (see the module's docstring).
-
-        The dossier row goes first: it is the parent of the events and consultations (foreign
-        keys), and every projection of one dossier then takes that row's lock before any other,
-        so concurrent projections queue on PostgreSQL instead of deadlocking (SQLite has one
-        writer at a time anyway).
-        """
-        document = projection.document
-        async with self._sessions() as session, session.begin():
-            insert = dialect_insert((await session.connection()).dialect.name)
-            row = _dossier_row(projection, datetime.now(UTC))
-            upsert = insert(DossierRecord).values(**row)
-            upsert = upsert.on_conflict_do_update(
-                index_elements=[col(DossierRecord.code)],
-                set_={name: upsert.excluded[name] for name in row if name != "code"},
-                where=col(DossierRecord.version) < upsert.excluded.version,
-            ).returning(col(DossierRecord.code))
-            # RETURNING yields a row only if it was inserted or the WHERE let the update through.
-            applied = (await session.exec(upsert)).first() is not None
-            events = [_event_row(document.code, e) for e in document.events]
-            for start in range(0, len(events), EVENTS_PER_STATEMENT):
-                await session.exec(
-                    insert(EventRecord)
-                    .values(events[start : start + EVENTS_PER_STATEMENT])
-                    .on_conflict_do_nothing(
-                        index_elements=[col(EventRecord.dossier), col(EventRecord.seq)]
-                    )
-                )
-            if applied and document.consultations:
-                rows = [_consultation_row(document.code, c) for c in document.consultations]
-                upsert = insert(ConsultationRecord).values(rows)
-                await session.exec(
-                    upsert.on_conflict_do_update(
-                        index_elements=[
-                            col(ConsultationRecord.dossier),
-                            col(ConsultationRecord.number),
-                        ],
-                        set_={
-                            name: upsert.excluded[name]
-                            for name in rows[0]
-                            if name not in ("dossier", "number")
-                        },
-                    )
-                )
-        log.info(
-            "dossier_projected",
-            dossier=document.code,
-            version=projection.version,
-            since=projection.since,
-            events=len(document.events),
-            status=document.status.value,
-            applied=applied,
-            attempt=activity.info().attempt,
+    The dossier row goes first: it is the parent of the events and consultations (foreign
+    keys), and every projection of one dossier then takes that row's lock before any other, so
+    concurrent projections queue on PostgreSQL instead of deadlocking (SQLite has one writer at
+    a time anyway).
+    """
+    document = projection.document
+    # Core statements on the tables, on the session's connection: the ORM's bulk-insert path
+    # costs a worker several times the CPU for rows it never needs back as objects.
+    connection = await session.connection()
+    insert = dialect_insert(connection.dialect.name)
+    dossiers, events, consultations = (
+        DossierRecord.__table__,  # type: ignore[attr-defined]
+        EventRecord.__table__,  # type: ignore[attr-defined]
+        ConsultationRecord.__table__,  # type: ignore[attr-defined]
+    )
+    row = _dossier_row(projection, datetime.now(UTC))
+    upsert = insert(dossiers).values(**row)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[dossiers.c.code],
+        set_={name: upsert.excluded[name] for name in row if name != "code"},
+        where=dossiers.c.version < upsert.excluded.version,
+    ).returning(dossiers.c.code)
+    # RETURNING yields a row only if it was inserted or the WHERE let the update through.
+    applied = (await connection.execute(upsert)).first() is not None
+    rows = [_event_row(document.code, e) for e in document.events]
+    for start in range(0, len(rows), EVENTS_PER_STATEMENT):
+        await connection.execute(
+            insert(events)
+            .values(rows[start : start + EVENTS_PER_STATEMENT])
+            .on_conflict_do_nothing(index_elements=[events.c.dossier, events.c.seq])
         )
-        return ProjectionReceipt(dossier=document.code, version=projection.version, applied=applied)
+    if applied and document.consultations:
+        rows = [_consultation_row(document.code, c) for c in document.consultations]
+        upsert = insert(consultations).values(rows)
+        await connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[consultations.c.dossier, consultations.c.number],
+                set_={
+                    name: upsert.excluded[name]
+                    for name in rows[0]
+                    if name not in ("dossier", "number")
+                },
+            )
+        )
+    return applied
 
 
 def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]:

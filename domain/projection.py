@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain.dossier import Dossier, DossierDocument
+from domain.notices import Notice
 
 
 class DossierProjection(BaseModel):
@@ -17,6 +18,14 @@ class DossierProjection(BaseModel):
     document: DossierDocument
     since: int
     abnormal_close: str | None = None
+
+
+class Settlement(BaseModel):
+    """What one change of a dossier leaves to write, in one transaction: the read model's update
+    (None when it has everything already) and the notices the change sends."""
+
+    projection: DossierProjection | None = None
+    notices: list[Notice] = []
 
 
 def projection(dossier: Dossier, now: datetime, since: int) -> DossierProjection:

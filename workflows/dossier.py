@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         receive,
     )
     from domain.notices import Notice
-    from domain.projection import projection
+    from domain.projection import Settlement, projection
     from domain.refusals import Refusal
     from workflows import search_attributes as sa
     from workflows.ops_view import current_details
@@ -479,33 +479,36 @@ class DossierWorkflow:
         )
 
     async def _settle(self, notices: list[Notice]) -> None:
-        """After a change: write its notices and project it to the read model. A handler returns
-        only once both are durable, so what its caller reads next reflects it."""
+        """After a change: write its notices and its projection to the read model. A handler
+        returns only once they are durable, so what its caller reads next reflects it."""
         self._in_flight += 1
         try:
-            await asyncio.gather(self._deliver(notices), self._project())
+            if workflow.patched(READ_MODEL_PATCH):
+                await self._settle_locally(notices)
+            else:  # runs started before the read model existed: notices only
+                await self._deliver(notices)
         finally:
             self._in_flight -= 1
 
-    async def _project(self) -> None:
-        """Send the read model what it has not seen yet. Added after the first recorded
-        histories, hence patched: runs started before it replay without it."""
-        if not workflow.patched(READ_MODEL_PATCH):
-            return
+    async def _settle_locally(self, notices: list[Notice]) -> None:
+        """One local activity, one transaction: the read model gets what it has not seen yet,
+        the outbox the change's notices."""
         view = projection(self._dossier, workflow.now(), since=self._projected)
-        if view.version <= self._projected:
+        fresh = view if view.version > self._projected else None
+        if fresh is None and not notices:
             return
-        await workflow.execute_activity(
-            "project_dossier",
-            view,
-            summary=f"read model ← event {view.version}",
+        await workflow.execute_local_activity(
+            "settle_dossier",
+            Settlement(projection=fresh, notices=notices),
+            summary=f"read model ← event {view.version}, {len(notices)} notice(s)",
             start_to_close_timeout=_OUTBOX_TIMEOUT,
             retry_policy=_OUTBOX_RETRY,
         )
         self._projected = max(self._projected, view.version)
 
     async def _deliver(self, notices: list[Notice]) -> None:
-        """Write each notice to the outbox; its business key makes a retry harmless (R3)."""
+        """Write each notice to the outbox, an activity each (how runs started before the read
+        model keep doing it); its business key makes a retry harmless (R3)."""
         await asyncio.gather(
             *(
                 workflow.execute_activity(

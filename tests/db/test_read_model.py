@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.testing import ActivityEnvironment
 
 from activities.catalogue_source import DEFAULT_PATH, load_catalogue
-from activities.projection import ProjectionActivities, ProjectionReceipt
+from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.dossier_codes import next_dossier_code
 from db.engine import create_engine
@@ -45,7 +46,7 @@ from db.read_model import find_for_public, get_dossier, list_dossiers, record_re
 from domain.catalogue import Agency, AgencyKind, Catalogue
 from domain.commands import SosAction
 from domain.dossier import Applicant, Dossier, Procedure
-from domain.projection import DossierProjection, projection
+from domain.projection import DossierProjection, Settlement, projection
 from domain.refusals import Code, refuse
 from tests.unit.builders import (
     APPLICANT,
@@ -94,9 +95,19 @@ def view(d: Dossier, *, since: int = 0, now: datetime | None = None) -> DossierP
     return DossierProjection.model_validate_json(sent.model_dump_json())
 
 
-async def project(sessions: Sessions, p: DossierProjection) -> ProjectionReceipt:
-    """`project_dossier` as Temporal calls it: in an activity context, with no mocks."""
-    return await ActivityEnvironment().run(ProjectionActivities(sessions).project_dossier, p)
+async def project(sessions: Sessions, p: DossierProjection) -> Receipt:
+    """`settle_dossier` as Temporal calls it: in an activity context, with no mocks."""
+    settled = await ActivityEnvironment().run(
+        SettlementActivities(sessions).settle_dossier, Settlement(projection=p)
+    )
+    return Receipt(dossier=p.document.code, version=p.version, applied=settled.applied)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    dossier: str
+    version: int
+    applied: bool
 
 
 async def stored(sessions: Sessions, code: str) -> dict[str, Any]:
@@ -478,7 +489,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
 
     receipt = await project(sessions, p)
 
-    assert receipt == ProjectionReceipt(dossier=d.code, version=len(d.events), applied=True)
+    assert receipt == Receipt(dossier=d.code, version=len(d.events), applied=True)
     found = await stored(sessions, d.code)
     row = found["dossier"]
     assert row | {"updated_at": None} == {
@@ -529,7 +540,7 @@ async def test_retried_projection_changes_nothing(sessions: Sessions) -> None:
     with structlog.testing.capture_logs() as logs:
         retry = await project(sessions, p)
 
-    assert retry == ProjectionReceipt(dossier=d.code, version=p.version, applied=False)
+    assert retry == Receipt(dossier=d.code, version=p.version, applied=False)
     assert await stored(sessions, d.code) == before  # updated_at included
     assert {"event": "dossier_projected", "dossier": d.code, "applied": False}.items() <= logs[
         0
@@ -548,7 +559,7 @@ async def test_older_projection_after_a_newer_one_keeps_the_newer_state_and_adds
     assert (await project(sessions, newer)).applied
     late = await project(sessions, older)
 
-    assert late == ProjectionReceipt(dossier=d.code, version=older.version, applied=False)
+    assert late == Receipt(dossier=d.code, version=older.version, applied=False)
     found = await stored(sessions, d.code)
     assert (found["dossier"]["version"], found["dossier"]["status"]) == (3, "processing")
     assert [c["status"] for c in found["consultations"]] == ["answered"]

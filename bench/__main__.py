@@ -1,0 +1,332 @@
+"""The lifecycle benchmark (`make bench`): what the whole motcua stack costs against bare Temporal.
+
+One run starts the local stack exactly as `make run` does (`python -m dev.run`: the dev server on
+an SQLite file in WAL mode, the worker and the API as processes of their own) on free ports and a
+fresh data folder, plus a worker of the bare reference workflow (bench/bare_workflow.py) on the
+same dev server. Then, with the same number of concurrent clients:
+
+- full stack: through the HTTP API, create a dossier, consult three agencies, three replies, the
+  result, the handover (7 requests, each with a bearer token, each a workflow update that writes
+  notices and the read model before it answers);
+- bare Temporal: the same seven updates on the reference workflow, from a Temporal client.
+
+It prints both rates (lifecycles per second), their ratio, and the latency of an SOS stop refused
+by R4 at idle (p50, p99 over sequential requests). Targets (issue 3): ratio >= 0.8, p50 < 50 ms.
+Options: `--lifecycles N` per round, `--clients C`, `--rounds R` (alternating full and bare
+rounds, so drift of the machine falls on both), `--refusals N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from bench.bare_workflow import BareDossier
+from dev.tokens import load_users, mint_token
+from settings import REPO_ROOT
+
+SECRET = "bench-secret-of-at-least-thirty-two-bytes"
+AGENCIES = ["CAT", "SNNMT", "SYT"]
+USERS = {u.id: u for u in load_users()}
+BARE_QUEUE = "bench-bare"
+
+
+def free_ports(count: int) -> list[int]:
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+class LocalStack:
+    """`python -m dev.run` and the bare worker, in their own process groups."""
+
+    def __init__(self, data_dir: Path) -> None:
+        grpc, ui, http_api, metrics, api = free_ports(5)
+        self.api_url = f"http://127.0.0.1:{api}"
+        self.target = f"127.0.0.1:{grpc}"
+        self.env = {
+            **os.environ,
+            "MOTCUA_DATA_DIR": str(data_dir),
+            "MOTCUA_TEMPORAL_PORT": str(grpc),
+            "MOTCUA_TEMPORAL_UI_PORT": str(ui),
+            "MOTCUA_TEMPORAL_HTTP_PORT": str(http_api),
+            "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
+            "MOTCUA_API_PORT": str(api),
+            "MOTCUA_JWT_SECRET": SECRET,
+            "MOTCUA_LOG_FORMAT": "json",
+        }
+        for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL", "MOTCUA_JWT_JWKS_URL"):
+            self.env.pop(inherited, None)
+        if url := os.environ.get("MOTCUA_BENCH_DATABASE_URL"):
+            self.env["MOTCUA_DATABASE_URL"] = url
+        self.log = data_dir / "bench-stack.log"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn(self, argv: list[str], env: dict[str, str]) -> None:
+        with self.log.open("ab") as out:
+            self.processes.append(
+                subprocess.Popen(
+                    argv, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                    process_group=0,
+                )
+            )  # fmt: skip
+
+    async def start(self) -> None:
+        self.spawn([sys.executable, "-m", "dev.run"], self.env)
+        async with httpx.AsyncClient(timeout=2) as http:
+            for _ in range(240):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{self.api_url}/readyz")).status_code == 200:
+                        break
+                if self.processes[0].poll() is not None:
+                    raise SystemExit(f"dev.run exited; see {self.log}")
+                await asyncio.sleep(0.25)
+            else:
+                raise SystemExit(f"the stack did not come up; see {self.log}")
+        bare_env = {
+            **self.env,
+            "MOTCUA_TEMPORAL_ADDRESS": self.target,
+            "MOTCUA_TASK_QUEUE": BARE_QUEUE,
+        }
+        self.spawn([sys.executable, "-m", "bench.bare_worker"], bare_env)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+class FullStack:
+    """One lifecycle through the HTTP API, as a lead agency and its consulted agencies do it."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.auth = {
+            user: {"Authorization": f"Bearer {mint_token(USERS[user], SECRET, hours=2)}"}
+            for user in ("sxd.officer", "cat.officer", "snnmt.officer", "syt.officer")
+            if user in USERS
+        }
+
+    async def post(self, path: str, body: dict[str, object], user: str) -> httpx.Response:
+        response = await self.http.post(path, json=body, headers=self.auth[user])
+        if response.status_code >= 300:
+            raise RuntimeError(f"{path}: {response.status_code} {response.text}")
+        return response
+
+    async def lifecycle(self) -> None:
+        created = await self.post(
+            "/api/v1/dossiers",
+            {"procedure_code": "DN-XD-001", "applicant": {"name": "Bench", "phone": "0900000000"}},
+            "sxd.officer",
+        )
+        code = created.json()["code"]
+        base = f"/api/v1/dossiers/{code}"
+        deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        await self.post(
+            f"{base}/consultations",
+            {"agencies": AGENCIES, "content": "Ý kiến", "deadline": deadline},
+            "sxd.officer",
+        )
+        for agency in AGENCIES:
+            user = f"{agency.lower()}.officer"
+            await self.post(f"{base}/consultations/{agency}/reply", {"opinion": "Đồng ý"}, user)
+        await self.post(
+            f"{base}/result", {"outcome": "approved", "document_no": "1/GP"}, "sxd.officer"
+        )
+        await self.post(f"{base}/handover", {}, "sxd.officer")
+
+
+class Bare:
+    """The same seven calls on the bare reference workflow."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def lifecycle(self) -> None:
+        code = f"bare-{uuid.uuid4()}"
+        operation = WithStartWorkflowOperation(
+            BareDossier.run,
+            code,
+            id=code,
+            task_queue=BARE_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        await self.client.execute_update_with_start_workflow(
+            BareDossier.receipt, start_workflow_operation=operation
+        )
+        handle = await operation.workflow_handle()
+        await handle.execute_update(BareDossier.consult, AGENCIES)
+        for agency in AGENCIES:
+            await handle.execute_update(BareDossier.reply, agency)
+        await handle.execute_update(BareDossier.record_result)
+        await handle.execute_update(BareDossier.hand_over)
+
+
+# Where CPU goes, by process role (recognised from the command line).
+ROLES = {
+    "temporal server": "Temporal dev server",
+    "worker.py": "motcua worker",
+    "uvicorn": "motcua API",
+    "bench.bare_worker": "bare worker",
+}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each role's processes, and by this benchmark's client."""
+    used: dict[str, float] = {"benchmark client": _cpu_of(os.getpid())}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        for marker, role in ROLES.items():
+            if marker in command:
+                used[role] = used.get(role, 0.0) + _cpu_of(int(entry.name), tick)
+    return used
+
+
+def _cpu_of(pid: int, tick: int | None = None) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / (tick or os.sysconf("SC_CLK_TCK"))
+
+
+def cpu_per_lifecycle(before: dict[str, float], after: dict[str, float], count: int) -> str:
+    spent = {role: (after.get(role, 0.0) - before.get(role, 0.0)) / count for role in after}
+    return ", ".join(f"{role} {ms * 1000:.0f} ms" for role, ms in spent.items() if ms > 0.0005)
+
+
+async def rate(lifecycle: Callable[[], Awaitable[None]], count: int, clients: int) -> float:
+    """Lifecycles per second: `count` lifecycles run by `clients` concurrent clients."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+
+    async def client() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            await lifecycle()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return count / (time.perf_counter() - started)
+
+
+async def refusal_latency(full: FullStack, count: int) -> list[float]:
+    """Milliseconds of `POST …/sos {stop}` refused by R4, one request at a time (at idle)."""
+    created = await full.post(
+        "/api/v1/dossiers",
+        {"procedure_code": "DN-XD-001", "applicant": {"name": "Bench", "phone": "0900000000"}},
+        "sxd.officer",
+    )
+    base = f"/api/v1/dossiers/{created.json()['code']}"
+    deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    await full.post(
+        f"{base}/consultations",
+        {"agencies": ["CAT"], "content": "Ý kiến", "deadline": deadline},
+        "sxd.officer",
+    )
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await full.http.post(
+            f"{base}/sos",
+            json={"action": "stop", "reason": "Chờ"},
+            headers=full.auth["sxd.officer"],
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.json()["code"] == "sos_rejected_awaiting_replies", response.text
+    return timings
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+        stack = LocalStack(Path(tmp))
+        try:
+            await stack.start()
+            client = await Client.connect(stack.target, data_converter=pydantic_data_converter)
+            limits = httpx.Limits(max_connections=args.clients * 2)
+            async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
+                full, bare = FullStack(http), Bare(client)
+                await rate(full.lifecycle, args.clients, args.clients)  # warm-up: caches, imports
+                await rate(bare.lifecycle, args.clients, args.clients)
+                full_rates, bare_rates = [], []
+                cpu: dict[str, list[str]] = {"full": [], "bare": []}
+                for _ in range(args.rounds):
+                    for name, runner, rates in (
+                        ("full", full, full_rates),
+                        ("bare", bare, bare_rates),
+                    ):
+                        before = cpu_seconds()
+                        rates.append(await rate(runner.lifecycle, args.lifecycles, args.clients))
+                        cpu[name].append(cpu_per_lifecycle(before, cpu_seconds(), args.lifecycles))
+                await asyncio.sleep(1)  # idle again
+                timings = await refusal_latency(full, args.refusals)
+        finally:
+            stack.stop()
+    full_rate, bare_rate = statistics.median(full_rates), statistics.median(bare_rates)
+    p50 = statistics.median(timings)
+    p99 = statistics.quantiles(timings, n=100)[98]
+    database = os.environ.get("MOTCUA_BENCH_DATABASE_URL", "SQLite file (make run's default)")
+    print(
+        f"motcua lifecycle benchmark — {args.rounds} rounds × {args.lifecycles} lifecycles, "
+        f"{args.clients} concurrent clients, app database: {database}"
+    )
+    print(
+        f"  full stack (HTTP API)   {full_rate:7.2f} lifecycles/s   rounds: "
+        + ", ".join(f"{r:.2f}" for r in full_rates)
+    )
+    print(
+        f"  bare Temporal           {bare_rate:7.2f} lifecycles/s   rounds: "
+        + ", ".join(f"{r:.2f}" for r in bare_rates)
+    )
+    print(f"  ratio full / bare       {full_rate / bare_rate:7.2f}         (target >= 0.80)")
+    print(f"  SOS refusal (R4), idle  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
+          f"over {len(timings)} requests (target p50 < 50 ms)")  # fmt: skip
+    print("  CPU per lifecycle, last round:")
+    print(f"    full stack:    {cpu['full'][-1]}")
+    print(f"    bare Temporal: {cpu['bare'][-1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--lifecycles", type=int, default=40, help="lifecycles per round")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each, alternating")
+    parser.add_argument("--refusals", type=int, default=200, help="SOS refusals timed")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
