@@ -27,12 +27,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
-from domain.commands import ConsultationRequest
 from settings import REPO_ROOT, Settings
-from tests.workflows.harness import FIRE, new_start, officer
 from workflows.dossier import DossierWorkflow
 from workflows.search_attributes import ALL
-from workflows.starter import start_dossier
 
 pytestmark = pytest.mark.timeout(150)  # two starts and two stops of the whole stack, ~30 s
 
@@ -202,20 +199,29 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             "registering search attributes", lambda: search_attributes_registered(client)
         )
         await first.eventually("migrating the app database", migrations_applied)
-        # A real dossier, run by the stack's own worker, waiting on a consultation.
-        handle, received = await start_dossier(
-            client, new_start(datetime.now(UTC)), task_queue=settings.task_queue
-        )
-        assert received.due_at is not None
-        await handle.execute_update(
-            DossierWorkflow.request_consultation,
-            ConsultationRequest(
-                actor=officer(),
-                agencies=[FIRE],
-                content="Ý kiến về PCCC",
-                deadline=datetime.now(UTC) + timedelta(days=1),
-            ),
-        )
+        # As the README tells a newcomer: a token from `python -m dev.tokens`, then the API.
+        minting = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "dev.tokens", "--user", "sxd.officer",
+            cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        token = (await minting.communicate())[0].decode().strip()
+        assert minting.returncode == 0 and token
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=30) as http:
+            created = await http.post(
+                "/api/v1/dossiers",
+                json={"procedure_code": "DN-XD-001", "applicant": {"name": "Lê Văn Cường"}},
+                headers=auth,
+            )
+            assert created.status_code == 201, created.text
+            received = created.json()
+            deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+            consulted = await http.post(
+                f"/api/v1/dossiers/{received['code']}/consultations",
+                json={"agencies": ["CAT"], "content": "Ý kiến về PCCC", "deadline": deadline},
+                headers=auth,
+            )
+            assert consulted.status_code == 201, consulted.text
         assert len(first.children) >= 3, f"expected server, worker and API\n{first.report()}"
 
         assert await first.interrupt() == 0, first.report()
@@ -227,15 +233,19 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             lambda: http_ok(f"http://127.0.0.1:{api}/healthz"),
         )
         client = await connect()
-        again = client.get_workflow_handle_for(DossierWorkflow.run, handle.id)
+        again = client.get_workflow_handle_for(DossierWorkflow.run, f"dossier-{received['code']}")
         doc = await second.eventually(
             "the first run's dossier, served by the new worker",
             lambda: again.query(DossierWorkflow.document),
         )
-        assert doc.status == "consulting" and doc.due_at == received.due_at
-        assert [c.agency for c in doc.consultations] == [FIRE]
-        listed = [w.id async for w in client.list_workflows(f"WorkflowId = '{handle.id}'")]
-        assert listed == [handle.id]
+        assert (
+            doc.status == "consulting"
+            and doc.due_at.isoformat().replace("+00:00", "Z") == received["due_at"]
+        )
+        assert [c.agency for c in doc.consultations] == ["CAT"]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=30) as http:
+            kept = await http.get(f"/api/v1/dossiers/{received['code']}", headers=auth)
+            assert kept.status_code == 200 and kept.json()["status"] == "consulting", kept.text
 
         assert await second.interrupt() == 0, second.report()
         assert still_alive(second.children) == [], second.report()
