@@ -8,6 +8,9 @@ do not (TEMPORAL.md §2; R3: exactly one reminder of each level, R12: every noti
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -65,15 +68,10 @@ async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool
     then reads the winner's row in the same transaction.
     """
     connection = await session.connection()
-    insert = dialect_insert(connection.dialect.name)
-    notices = NoticeRecord.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert(notices)
-        .values(**notice.model_dump())
-        .on_conflict_do_nothing(index_elements=[notices.c.key])
-        .returning(notices.c.id)
-    )
-    notice_id: int | None = (await connection.execute(statement)).scalar_one_or_none()
+    statement = _insert_notice(connection.dialect.name)
+    notice_id: int | None = (
+        await connection.execute(statement, notice.model_dump())
+    ).scalar_one_or_none()
     if notice_id is not None:
         return notice_id, True
     existing = (
@@ -85,3 +83,14 @@ async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool
         # is kept, and the second would be lost without this trace.
         log.warning("notice_key_reused", key=notice.key, dossier=notice.dossier, id=existing.id)
     return existing.id, False
+
+
+@cache
+def _insert_notice(dialect: str) -> Any:
+    """`INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`, built and compiled once."""
+    notices = NoticeRecord.__table__  # type: ignore[attr-defined]
+    return (
+        dialect_insert(dialect)(notices)
+        .on_conflict_do_nothing(index_elements=[notices.c.key])
+        .returning(notices.c.id)
+    )

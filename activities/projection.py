@@ -15,7 +15,9 @@ by the business key, never by run or activity ids (which continue-as-new changes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,45 +43,58 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
     a time anyway).
     """
     document = projection.document
-    # Core statements on the tables, on the session's connection: the ORM's bulk-insert path
-    # costs a worker several times the CPU for rows it never needs back as objects.
     connection = await session.connection()
-    insert = dialect_insert(connection.dialect.name)
-    dossiers, events, consultations = (
-        DossierRecord.__table__,  # type: ignore[attr-defined]
-        EventRecord.__table__,  # type: ignore[attr-defined]
-        ConsultationRecord.__table__,  # type: ignore[attr-defined]
-    )
+    statements = _statements(connection.dialect.name)
     row = _dossier_row(projection, datetime.now(UTC))
-    upsert = insert(dossiers).values(**row)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[dossiers.c.code],
-        set_={name: upsert.excluded[name] for name in row if name != "code"},
-        where=dossiers.c.version < upsert.excluded.version,
-    ).returning(dossiers.c.code)
     # RETURNING yields a row only if it was inserted or the WHERE let the update through.
-    applied = (await connection.execute(upsert)).first() is not None
+    applied = (await connection.execute(statements.dossier, row)).first() is not None
     rows = [_event_row(document.code, e) for e in document.events]
     for start in range(0, len(rows), EVENTS_PER_STATEMENT):
-        await connection.execute(
-            insert(events)
-            .values(rows[start : start + EVENTS_PER_STATEMENT])
-            .on_conflict_do_nothing(index_elements=[events.c.dossier, events.c.seq])
-        )
+        await connection.execute(statements.events, rows[start : start + EVENTS_PER_STATEMENT])
     if applied and document.consultations:
         rows = [_consultation_row(document.code, c) for c in document.consultations]
-        upsert = insert(consultations).values(rows)
-        await connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[consultations.c.dossier, consultations.c.number],
-                set_={
-                    name: upsert.excluded[name]
-                    for name in rows[0]
-                    if name not in ("dossier", "number")
-                },
-            )
-        )
+        await connection.execute(statements.consultations, rows)
     return applied
+
+
+@dataclass(frozen=True)
+class _Statements:
+    dossier: Any
+    events: Any
+    consultations: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    """The three statements of a projection, built once per dialect with their values left to
+    parameters: compiled once, then reused. (Core on the tables, not the ORM: its bulk-insert
+    path costs a worker several times the CPU for rows it never needs back as objects.)"""
+    insert = dialect_insert(dialect)
+    dossiers = DossierRecord.__table__  # type: ignore[attr-defined]
+    events = EventRecord.__table__  # type: ignore[attr-defined]
+    consultations = ConsultationRecord.__table__  # type: ignore[attr-defined]
+    dossier = insert(dossiers)
+    dossier = dossier.on_conflict_do_update(
+        index_elements=[dossiers.c.code],
+        set_={c.name: dossier.excluded[c.name] for c in dossiers.c if c.name != "code"},
+        where=dossiers.c.version < dossier.excluded.version,
+    ).returning(dossiers.c.code)
+    consultation = insert(consultations)
+    consultation = consultation.on_conflict_do_update(
+        index_elements=[consultations.c.dossier, consultations.c.number],
+        set_={
+            c.name: consultation.excluded[c.name]
+            for c in consultations.c
+            if c.name not in ("dossier", "number")
+        },
+    )
+    return _Statements(
+        dossier=dossier,
+        events=insert(events).on_conflict_do_nothing(
+            index_elements=[events.c.dossier, events.c.seq]
+        ),
+        consultations=consultation,
+    )
 
 
 def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]:
