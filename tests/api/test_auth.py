@@ -774,6 +774,7 @@ def test_dev_users_are_the_cast_of_letter_448_at_catalogue_agencies() -> None:
         ("sxd.head", "SXD", (Role.HEAD,)),
         ("snnmt.officer", "SNNMT", (Role.OFFICER,)),
         ("cat.officer", "CAT", (Role.OFFICER,)),
+        ("syt.officer", "SYT", (Role.OFFICER,)),
         ("stp.officer", "STP", (Role.OFFICER,)),
         ("stp.head", "STP", (Role.HEAD,)),
         ("snv.home_affairs", "SNV", (Role.HOME_AFFAIRS,)),
