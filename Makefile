@@ -8,7 +8,7 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES  := domain workflows activities api db dev settings.py worker.py logs.py
+PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
 .PHONY: install bytecode run demo test bench lint clean reset histories

@@ -41,10 +41,15 @@ class PlanningActivities:
         """The latest deadline the procedure allows (R2), when reminder 2 falls (R3), and which
         of the agencies the catalogue does not know."""
         calendar = self._calendar()
+        maximum = calendar.due_at(request.requested_at, request.max_consultation_days)
+        deadline = request.deadline
         return ConsultationPlan(
-            maximum=calendar.due_at(request.requested_at, request.max_consultation_days),
+            maximum=maximum,
+            # only for a deadline the rules can accept: no arithmetic on one they will refuse
             second_reminder_at=(
-                calendar.after_grace(request.deadline, self._grace) if request.deadline else None
+                calendar.after_grace(deadline, self._grace)
+                if deadline is not None and deadline <= maximum
+                else None
             ),
             unknown_agencies=await self._unknown_agencies(request.agencies),
         )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,11 +45,15 @@ def encode_cursor(position: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+def decode_cursor(cursor: str | None, shape: Any) -> Any:
+    """The position a `next_cursor` stands for, checked against the `shape` this list's cursors
+    have: anything else is `invalid_cursor`, never a query with a stranger's values."""
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
+        return TypeAdapter(shape).validate_python(
+            json.loads(base64.urlsafe_b64decode(padded.encode()))
+        )
+    except (ValueError, UnicodeDecodeError, ValidationError) as error:
         raise Problem("invalid_cursor") from error

@@ -56,6 +56,10 @@ _HTTP_CODES = {
 }
 
 
+# The members a problem document has of its own: no fact may overwrite them.
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
+
+
 class Problem(Exception):
     """An error answer. `extensions` become top-level members of the document (RFC 9457 §3.2)."""
 
@@ -80,15 +84,21 @@ class Problem(Exception):
 
     @classmethod
     def of_refusal(cls, refusal: Refusal) -> Problem:
-        """A refusal of the rules: its code, status and facts; the message in both languages."""
-        return cls(
+        """A refusal of the rules: its code, status and facts; the message in both languages.
+        RFC 9457 keeps `status` for the HTTP status, so the dossier's status is
+        `dossier_status`."""
+        problem = cls(
             refusal.code.value,
             refusal.message_en,
             status=refusal.http_status,
             title=refusal.message_en,
             detail_vi=refusal.message_vi,
-            **refusal.model_dump(mode="json")["facts"],
         )
+        facts = refusal.model_dump(mode="json")["facts"]
+        if "status" in facts:
+            facts["dossier_status"] = facts.pop("status")
+        problem.extensions.update({k: v for k, v in facts.items() if k not in _MEMBERS})
+        return problem
 
     @classmethod
     def of_refusal_document(cls, refusal: dict[str, Any]) -> Problem:

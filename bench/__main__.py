@@ -126,7 +126,7 @@ class FullStack:
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
-        self.auth = {
+        self.auth: dict[str, dict[str, str]] = {
             user: {"Authorization": f"Bearer {mint_token(USERS[user], SECRET, hours=2)}"}
             for user in ("sxd.officer", "cat.officer", "snnmt.officer", "syt.officer")
             if user in USERS
@@ -281,7 +281,8 @@ async def run(args: argparse.Namespace) -> None:
                 full, bare = FullStack(http), Bare(client)
                 await rate(full.lifecycle, args.clients, args.clients)  # warm-up: caches, imports
                 await rate(bare.lifecycle, args.clients, args.clients)
-                full_rates, bare_rates = [], []
+                full_rates: list[float] = []
+                bare_rates: list[float] = []
                 cpu: dict[str, list[str]] = {"full": [], "bare": []}
                 for _ in range(args.rounds):
                     for name, runner, rates in (

@@ -3,26 +3,22 @@ error gets the dossier of its first attempt, never a second one."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import IdempotencyRecord
 
 
-async def claim_key(
-    session: AsyncSession, key: str, user_id: str, new_code: Callable[[], Awaitable[str]]
-) -> tuple[str, bool]:
-    """The dossier code this key stands for, and whether an earlier request claimed it.
+async def claimed_code(session: AsyncSession, key: str, user_id: str) -> str | None:
+    """The dossier code an earlier request with this key claimed, if any."""
+    earlier = await session.get(IdempotencyRecord, (key, user_id), populate_existing=True)
+    return earlier.dossier if earlier is not None else None
 
-    A new key takes the code `new_code()` gives; of two concurrent first requests, one insert
-    wins (primary key on key and user) and both get its code. Commits.
-    """
-    earlier = await session.get(IdempotencyRecord, (key, user_id))
-    if earlier is not None:
-        return earlier.dossier, True
-    code = await new_code()
+
+async def claim_key(session: AsyncSession, key: str, user_id: str, code: str) -> tuple[str, bool]:
+    """Claim the key for `code`; the code the key stands for, and whether a concurrent request
+    claimed it first (one insert wins: primary key on key and user). Commits. A claim is final:
+    the key never stands for another code, so its twins can only start, or join, one dossier."""
     insert = dialect_insert(session.bind.dialect.name)  # type: ignore[union-attr]
     await session.exec(  # type: ignore[call-overload]
         insert(IdempotencyRecord)
@@ -30,15 +26,6 @@ async def claim_key(
         .on_conflict_do_nothing(index_elements=["key", "user_id"])
     )
     await session.commit()
-    claimed = await session.get(IdempotencyRecord, (key, user_id), populate_existing=True)
+    claimed = await claimed_code(session, key, user_id)
     assert claimed is not None
-    return claimed.dossier, claimed.dossier != code
-
-
-async def reassign_key(session: AsyncSession, key: str, user_id: str, code: str) -> None:
-    """The key now stands for `code` (its first code was found taken before any dossier had it)."""
-    claimed = await session.get(IdempotencyRecord, (key, user_id))
-    if claimed is not None:
-        claimed.dossier = code
-        session.add(claimed)
-        await session.commit()
+    return claimed, claimed != code

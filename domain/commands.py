@@ -71,6 +71,15 @@ class ConsultationBody(BaseModel):
     content: str = ""
     deadline: AwareDatetime | None = None  # a time without its zone means nothing: refused
 
+    @field_validator("deadline")
+    @classmethod
+    def _a_date_of_this_world(cls, deadline: AwareDatetime | None) -> AwareDatetime | None:
+        """Refused before anything computes on it: a deadline at the ends of the calendar
+        (year 9999, say) would overflow the working-day arithmetic."""
+        if deadline is not None and not 2000 <= deadline.year < 9000:
+            raise ValueError("a reply deadline must fall between the years 2000 and 8999")
+        return deadline
+
     @field_validator("agencies")
     @classmethod
     def _codes_as_written_in_the_catalogue(cls, agencies: list[str]) -> list[str]:

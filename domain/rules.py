@@ -91,6 +91,15 @@ def sees_every_agency(actor: Actor) -> bool:
     return actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR)
 
 
+def decide_after_close(status: str, action: Action, cancelled_for: str | None) -> Refusal:
+    """An action on a dossier whose workflow has ended: refused as closed, but a consulted
+    agency answering a consultation the withdrawal cancelled is told so (`cancelled_for` is that
+    agency, when its latest consultation was cancelled)."""
+    if action is Action.REPLY and cancelled_for:
+        return refuse(Code.CONSULTATION_CANCELLED, agency=cancelled_for)
+    return refuse(Code.DOSSIER_CLOSED, status=status)
+
+
 def admission(dossier: Dossier, command: Command) -> Refusal | None:
     """What the update validators refuse before anything is recorded: a message that names no
     actor (nobody to hold accountable), or one to a dossier already closed."""

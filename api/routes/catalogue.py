@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictStr
 
 from api.auth import require_roles
 from api.deps import ActorDep, Cursor, Limit, SessionDep, decode_cursor, encode_cursor
@@ -37,7 +37,9 @@ class ProcedurePage(BaseModel):
 async def list_agencies(
     actor: ActorDep, db: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> AgencyPage:
-    rows = await catalogue_db.list_agencies(db, limit=limit + 1, after=decode_cursor(cursor))
+    rows = await catalogue_db.list_agencies(
+        db, limit=limit + 1, after=decode_cursor(cursor, StrictStr)
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return AgencyPage(
@@ -50,7 +52,9 @@ async def list_agencies(
 async def list_procedures(
     actor: ActorDep, db: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> ProcedurePage:
-    rows = await catalogue_db.list_procedures(db, limit=limit + 1, after=decode_cursor(cursor))
+    rows = await catalogue_db.list_procedures(
+        db, limit=limit + 1, after=decode_cursor(cursor, StrictStr)
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return ProcedurePage(

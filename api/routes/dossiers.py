@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Header, Path, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictStr
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep, decode_cursor, encode_cursor
@@ -18,7 +18,7 @@ from api.workflow_calls import UPDATE_TIMEOUT, WorkflowGone, call, update_id
 from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
-from db.idempotency import claim_key, reassign_key
+from db.idempotency import claim_key, claimed_code
 from domain import rules
 from domain.commands import (
     Action,
@@ -67,7 +67,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-# Generated codes skipped in a row before a receipt gives up (see receive_dossier).
+# Generated codes skipped in a row before a receipt gives up (see _free_code).
 MAX_TAKEN_CODES = 100
 
 
@@ -103,44 +103,59 @@ async def receive_dossier(
     if refusal or procedure is None:
         raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
     now = datetime.now(UTC)
-
-    async def new_code() -> str:
-        return body.code or await _new_code(db, procedure.lead_agency, now)
-
-    replay = False
-    if idempotency_key:
-        code, replay = await claim_key(db, idempotency_key, actor.user_id, new_code)
-        if replay and (existing := await _document(db, code)) is not None:
-            return existing
-    else:
-        code = await new_code()
+    code = await claimed_code(db, idempotency_key, actor.user_id) if idempotency_key else None
+    if code is None:
+        code = body.code or await _free_code(services, db, procedure.lead_agency, now)
+        if idempotency_key:
+            code, _ = await claim_key(db, idempotency_key, actor.user_id, code)
     home_affairs = await catalogue_db.home_affairs_agency(db)
-    for _ in range(MAX_TAKEN_CODES):
-        start = DossierStart(
-            code=code,
-            procedure=procedure,
-            applicant=body.applicant,
-            home_affairs_agency=home_affairs.code,
-            received_at=now,
-            received_by=actor,
+    start = DossierStart(
+        code=code,
+        procedure=procedure,
+        applicant=body.applicant,
+        home_affairs_agency=home_affairs.code,
+        received_at=now,
+        received_by=actor,
+    )
+    try:
+        _, document = await call(
+            start_dossier(services.client, start, task_queue=services.settings.task_queue)
         )
-        try:
-            _, document = await call(
-                start_dossier(services.client, start, task_queue=services.settings.task_queue)
+    except WorkflowAlreadyStartedError as exists:
+        if idempotency_key:
+            # The key stands for this code, and only ever for it: a twin of this request (a
+            # retry, or the same request sent twice at once) started it; its dossier is the answer.
+            return await _received(services, db, code)
+        raise Problem("dossier_exists", f"dossier {code} exists", code_taken=code) from exists
+    return document
+
+
+async def _received(services: ServicesDep, db: SessionDep, code: str) -> DossierDocument:
+    """The dossier as received: from its workflow, or from the read model once it has closed."""
+    handle = services.client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(code))
+    try:
+        document: DossierDocument = await call(
+            handle.execute_update(
+                DossierWorkflow.receipt,  # type: ignore[arg-type]
+                rpc_timeout=UPDATE_TIMEOUT,
             )
-            return document
-        except WorkflowAlreadyStartedError as exists:
-            if replay and (existing := await _document(db, code)) is not None:
-                return existing
-            if body.code:
-                raise Problem(
-                    "dossier_exists", f"dossier {code} exists", code_taken=code
-                ) from exists
-            # A generated code Temporal already has: the counter is behind (a database restored
-            # from a backup, say). Skip it rather than fail the receipt.
-            code = await new_code()
-            if idempotency_key:
-                await reassign_key(db, idempotency_key, actor.user_id, code)
+        )
+        return document
+    except WorkflowGone:
+        if (existing := await _document(db, code)) is not None:
+            return existing
+        raise Problem("dossier_not_found", f"no dossier {code}") from None
+
+
+async def _free_code(services: ServicesDep, db: SessionDep, lead_agency: str, now: datetime) -> str:
+    """The unit's next code that Temporal has never seen: the counter can be behind it (a
+    database restored from a backup, say), and a receipt skips such codes rather than fail."""
+    for _ in range(MAX_TAKEN_CODES):
+        code = await _new_code(db, lead_agency, now)
+        try:
+            await call(services.client.get_workflow_handle(workflow_id(code)).describe())
+        except WorkflowGone:
+            return code
     raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
@@ -169,7 +184,7 @@ async def list_dossiers(
 ) -> DossierPage:
     """Dossiers the caller may see, newest first; `overdue=true`: not closed and late or past
     their due date."""
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, tuple[AwareDatetime, StrictStr])
     page = await read_model.list_dossiers(
         db,
         status=status_,
@@ -178,7 +193,7 @@ async def list_dossiers(
         visible_to_agency=None if rules.sees_every_agency(actor) else actor.agency,
         now=datetime.now(UTC),
         limit=limit + 1,
-        after=(datetime.fromisoformat(after[0]), after[1]) if after else None,
+        after=after,
     )
     more = len(page) > limit
     page = page[:limit]
@@ -407,7 +422,13 @@ async def _refuse_on_closed(
     found = await read_model.get_dossier(db, code)
     if found is None:
         raise Problem("dossier_not_found", f"no dossier {code}")
-    refusal = refuse(Code.DOSSIER_CLOSED, status=found[0].status)
+    dossier, consultations, _ = found
+    agency = command.agency if isinstance(command, Reply) else None
+    latest = max(
+        (c for c in consultations if c.agency == agency), key=lambda c: c.number, default=None
+    )
+    cancelled_for = agency if latest is not None and latest.status == "cancelled" else None
+    refusal = rules.decide_after_close(dossier.status, action, cancelled_for)
     await read_model.record_refusal_after_close(
         db,
         code,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictInt
 
 from api.deps import ActorDep, Cursor, Limit, SessionDep, decode_cursor, encode_cursor
 from db.notices import list_notices
@@ -50,7 +50,7 @@ async def notices(
         agency=agency,
         kind=kind.value if kind else None,
         limit=limit + 1,
-        after_id=decode_cursor(cursor),
+        after_id=decode_cursor(cursor, StrictInt),
     )
     more = len(rows) > limit
     rows = rows[:limit]
