@@ -31,10 +31,28 @@ class Settings(BaseSettings):
     temporal_sqlite_synchronous: Literal["normal", "full"] = "normal"
     calendar_overrides: Path = Field(default=REPO_ROOT / "data" / "calendar-overrides.toml")
     log_format: Literal["pretty", "json"] = "pretty"
+    # Notices that reach people (activities.delivery). E-mail goes through this SMTP server: the
+    # defaults are the local catcher of `make run` (dev.mailcatcher); production names its relay.
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False  # upgrade the connection with STARTTLS (production relays)
+    smtp_username: str | None = None  # SMTP AUTH, when the relay asks for it
+    smtp_password: str | None = None
+    mail_from: str = "motcua@localhost"  # the From of every notice, "Name <addr>" or "addr"
+    # The HMAC-SHA256 key of every webhook (agencies' and the national portal's): at least 32
+    # bytes; without it no webhook is sent (the delivery fails and is retried until it is set).
+    webhook_secret: str | None = None
+    # The national portal's status webhook; unset: each status change is recorded, not pushed.
+    portal_url: str | None = None
+    mail_dir: Path | None = None  # where dev.mailcatcher writes mails; default <data_dir>/mail
 
     @cached_property
     def temporal_target(self) -> str:
         return self.temporal_address or f"localhost:{self.temporal_port}"
+
+    @cached_property
+    def mail_folder(self) -> Path:
+        return self.mail_dir or self.data_dir / "mail"
 
     @cached_property
     def database(self) -> str:

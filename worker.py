@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar_source import CalendarSource
+from activities.delivery import DeliveryActivities
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
 from activities.settlement import SettlementActivities
@@ -72,6 +73,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     )
     notices = NoticeActivities(sessions)
     settlement = SettlementActivities(sessions)
+    delivery = DeliveryActivities(sessions, settings)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
@@ -81,6 +83,8 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             planning.plan_consultation,
             notices.record_notice,
             settlement.settle_dossier,
+            delivery.deliver_notice,
+            delivery.push_national_status,
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),

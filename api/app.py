@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import problems
 from api.auth import Authenticator
-from api.routes import catalogue, dossiers, notices, operations, public
+from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from settings import Settings
 
@@ -69,6 +69,6 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)  # AuthError is a Problem: 401/403/503 documents too
-    for router in (operations, catalogue, dossiers, notices, public):
+    for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
     return app

@@ -177,6 +177,15 @@ async def home_affairs_agency(session: AsyncSession) -> AgencyRecord:
     return found
 
 
+async def agency_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """The names of the agencies `codes` names, by code (codes of no agency are left out)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    query = select(AgencyRecord.code, AgencyRecord.name).where(col(AgencyRecord.code).in_(wanted))
+    return {code: name for code, name in (await session.exec(query)).all()}
+
+
 async def unknown_agencies(session: AsyncSession, codes: Iterable[str]) -> list[str]:
     """The codes that name no agency, once each, in the order given (for `unknown_agency`)."""
     wanted = list(dict.fromkeys(codes))

@@ -1,10 +1,12 @@
-"""Bring a database to the newest schema and the catalogue file: `python -m db.migrate`, or
-`upgrade(url)` and `seed(url)` from code.
+"""Bring a database to the newest schema, the catalogue file and the working-day calendar:
+`python -m db.migrate`, or `upgrade(url)`, `seed(url)` and `sync_calendar(url)` from code.
 
 The Alembic configuration is built here rather than read from alembic.ini, so that migrations
 also run from an installed package (the scripts live in `db/migrations`). The catalogue's rows
 are data the province edits, not schema: they are applied from `data/catalogue.toml` after every
-upgrade, so each start has the catalogue and picks up the file's latest edits.
+upgrade, so each start has the catalogue and picks up the file's latest edits. So is the
+working-day calendar of the reports (`calendar_days`, from holidays.VN and the province's
+override file), from `CALENDAR_FIRST` through the end of the fifth year from now.
 """
 
 from __future__ import annotations
@@ -12,16 +14,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
 from alembic import command
 from alembic.config import Config
 
+from activities.calendar_source import CalendarSource
 from activities.catalogue_source import load_catalogue
+from db.calendar_days import sync_calendar_days
 from db.catalogue import SeedReport, seed_catalogue
 from db.engine import create_engine, parse_url, session_factory
+from domain.localtime import local_date
 from settings import Settings
+
+# The reports' calendar starts here: no dossier of the one-stop system is older.
+CALENDAR_FIRST = date(2015, 1, 1)
+# ... and runs this many years past the current one (holidays.VN's guess for future years, until
+# the province publishes its decisions and edits the overrides).
+CALENDAR_YEARS_AHEAD = 5
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -66,16 +78,44 @@ async def seed(url: str | None = None, catalogue: Path | None = None) -> SeedRep
         await engine.dispose()
 
 
+async def sync_calendar(
+    url: str | None = None,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    overrides: Path | None = None,
+) -> int:
+    """Write the working-day calendar into `calendar_days` of the database at `url` (default
+    `Settings().database`), which must be upgraded: every day from `first` (default
+    `CALENDAR_FIRST`) to `last` (default 31 December, `CALENDAR_YEARS_AHEAD` years from now), on
+    holidays.VN with the override file `overrides` (default `Settings().calendar_overrides`).
+    Returns the rows written; idempotent (`db.calendar_days.sync_calendar_days`).
+    """
+    settings = Settings()
+    calendar = CalendarSource(overrides or settings.calendar_overrides).calendar()
+    today = local_date(datetime.now(UTC))
+    first = first or CALENDAR_FIRST
+    last = last or date(today.year + CALENDAR_YEARS_AHEAD, 12, 31)
+    engine = create_engine(url or settings.database)
+    try:
+        async with session_factory(engine)() as session:
+            return await sync_calendar_days(session, calendar, first, last)
+    finally:
+        await engine.dispose()
+
+
 async def prepare(url: str | None = None) -> SeedReport:
-    """Upgrade, then seed: a database ready for the worker and the API (what `make run` and the
-    test stacks do before starting them)."""
+    """Upgrade, then seed the catalogue and the calendar: a database ready for the worker and
+    the API (what `make run` and the test stacks do before starting them)."""
     await asyncio.to_thread(upgrade, url)
-    return await seed(url)
+    report = await seed(url)
+    await sync_calendar(url)
+    return report
 
 
 def main() -> None:
     """Upgrade the database named by `MOTCUA_DATABASE_URL` / `MOTCUA_DATA_DIR`, then seed it
-    with the catalogue file."""
+    with the catalogue file and the working-day calendar."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     url = Settings().database
     database = parse_url(url).render_as_string(hide_password=True)
@@ -83,6 +123,8 @@ def main() -> None:
     log.info("database_upgraded", database=database)
     report = asyncio.run(seed(url))
     log.info("catalogue_seeded", database=database, **report.model_dump())
+    days = asyncio.run(sync_calendar(url))
+    log.info("calendar_synced", database=database, days_written=days)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ complete schema.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, String, Text, func
+from sqlalchemy import Column, Index, String, Text, func, text
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
@@ -35,7 +35,8 @@ class NoticeRecord(SQLModel, table=True):
     """A notice written to the outbox: one row per business `key`, whatever the retries (R3, R12).
 
     Fields are those of `domain.notices.Notice`, plus the row's `id` (the order notices were
-    recorded in, and the pagination cursor) and `recorded_at` (the database's clock).
+    recorded in, and the pagination cursor), `recorded_at` (the database's clock) and how its
+    delivery went (`delivery_*`, written by `activities.delivery`).
     """
 
     __tablename__ = "notices"
@@ -56,6 +57,62 @@ class NoticeRecord(SQLModel, table=True):
         sa_column_kwargs={"server_default": func.current_timestamp()},
         nullable=False,
     )
+    # Its delivery to people (activities.delivery), summed up over its recipients (the detail,
+    # one row per recipient, is in `notice_deliveries`): pending | failed_attempt (retrying) |
+    # delivered | no_channel (nobody it names has an e-mail address or a webhook).
+    delivery_status: str = Field(
+        default="pending",
+        index=True,
+        sa_column_kwargs={"server_default": text("'pending'")},
+    )
+    delivery_channel: str | None = None  # the channels used: email, webhook or email+webhook
+    delivery_attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivery_error: str | None = Field(default=None, sa_type=Text)  # the last attempt's
+
+
+class NoticeDeliveryRecord(SQLModel, table=True):
+    """How a notice reached one of its recipients (its `to` or one agency of its `cc`).
+
+    `delivery_id` is what the receiver de-duplicates on, the same across retries: the notice's
+    key for the `to` recipient and for the e-mail that carries it, `<key>#cc:<agency>` for a
+    copy sent to an agency's webhook, `<key>#cc` for an e-mail that carries copies only.
+    Recipients on one e-mail share its delivery id.
+    """
+
+    __tablename__ = "notice_deliveries"
+
+    notice_key: str = Field(primary_key=True, foreign_key="notices.key")
+    recipient: str = Field(primary_key=True)  # an agency code, or "applicant"
+    role: str  # to | cc
+    delivery_id: str
+    channel: str | None = None  # email | webhook; None: no channel (status no_channel)
+    address: str | None = Field(default=None, sa_type=Text)  # the e-mail address or the URL
+    status: str  # pending | failed_attempt | delivered | no_channel
+    attempts: int = 0
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class PortalUpdateRecord(SQLModel, table=True):
+    """A change of a dossier's national status (`domain.national_status.PortalUpdate`) and its
+    push to the national portal: recorded once per (dossier, seq), pushed once.
+
+    `status`: pending | failed_attempt (retrying) | pushed | not_configured (no portal target:
+    recorded only; pushed if the update comes again once a target is configured).
+    """
+
+    __tablename__ = "portal_updates"
+
+    dossier: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    code: int
+    label: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(index=True)
+    attempts: int = 0
+    pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_type=Text)
 
 
 # --- the catalogue ------------------------------------------------------------------------------
@@ -73,6 +130,8 @@ class AgencyRecord(SQLModel, table=True):
     # The prefix of the agency's dossier codes: two agencies with one prefix would hand out the
     # same code on the same day.
     unit_id: str = Field(unique=True)
+    email: str | None = None  # where its notices go when it has no webhook
+    webhook_url: str | None = Field(default=None, sa_type=Text)
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -102,13 +161,19 @@ class DossierRecord(SQLModel, table=True):
 
     __tablename__ = "dossiers"
     # Lists are newest first with a keyset on (received_at, code): one index serves both the
-    # order and the cursor, and a filter on received_at alone.
-    __table_args__ = (Index("ix_dossiers_received_at_code", "received_at", "code"),)
+    # order and the cursor, and a filter on received_at alone. A lead agency's dossiers by
+    # receipt serve its lists and reports; the reports on closed dossiers (R9, R11, Circular 01
+    # categories) take a period of closing times.
+    __table_args__ = (
+        Index("ix_dossiers_received_at_code", "received_at", "code"),
+        Index("ix_dossiers_lead_agency_received_at", "lead_agency", "received_at"),
+        Index("ix_dossiers_closed_at", "closed_at"),
+    )
 
     code: str = Field(primary_key=True)
     procedure_code: str
     procedure_name: str = Field(sa_type=Text)
-    lead_agency: str = Field(index=True)
+    lead_agency: str
     applicant: dict[str, Any] = Field(sa_type=JSONObject)  # name, phone, email, id_number, address
     # The applicant's phone without spaces, for the citizens' look-up (`find_for_public`).
     applicant_phone: str | None = Field(default=None, index=True)
@@ -134,10 +199,15 @@ class ConsultationRecord(SQLModel, table=True):
     """
 
     __tablename__ = "consultations"
+    # The delay report (R8) takes a period of requests, per agency or for all of them.
+    __table_args__ = (
+        Index("ix_consultations_agency_requested_at", "agency", "requested_at"),
+        Index("ix_consultations_requested_at", "requested_at"),
+    )
 
     dossier: str = Field(primary_key=True, foreign_key="dossiers.code")
     number: int = Field(primary_key=True)
-    agency: str = Field(index=True)
+    agency: str
     content: str = Field(sa_type=Text)
     deadline: datetime = Field(sa_type=UTCDateTime)
     status: str
@@ -155,13 +225,35 @@ class EventRecord(SQLModel, table=True):
     never changed, so a retried projection cannot duplicate it."""
 
     __tablename__ = "events"
+    # The audit reports (R9, R13) take one kind of event over a period.
+    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),)
 
     dossier: str = Field(primary_key=True, foreign_key="dossiers.code")
     seq: int = Field(primary_key=True)
     at: datetime = Field(sa_type=UTCDateTime, index=True)
-    kind: str = Field(index=True)
+    kind: str
     actor: str
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONObject)
+
+
+# --- the working-day calendar of the reports ----------------------------------------------------
+
+
+class CalendarDayRecord(SQLModel, table=True):
+    """One local day of the working-day calendar (R11), for counting working days in SQL.
+
+    `working_index` is the number of working days from a fixed origin up to and including
+    `day`, so the working days d with a < d <= b number `index(b) - index(a)`: the delay between
+    two instants is one subtraction of two looked-up rows, the same count as
+    `domain.calendar.WorkingCalendar.working_days_between`. Written by `db.calendar_days` from
+    the calendar the worker uses (holidays.VN and the province's overrides).
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: date = Field(primary_key=True)
+    working: bool
+    working_index: int
 
 
 # --- what the API keeps for itself ---------------------------------------------------------

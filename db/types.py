@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime
+from sqlalchemy import JSON, Boolean, Date, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -72,3 +72,30 @@ def _json_array_contains_postgresql(
 ) -> str:
     array, value = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"({array} @> jsonb_build_array({value}))"
+
+
+class local_date(FunctionElement[date]):  # lower case, like SQLAlchemy's SQL functions
+    """SQL: the date in Vietnam (UTC+7) of the `UTCDateTime` instant `at`.
+
+    Working days and report periods are local days (R11). Vietnam has kept UTC+7 without daylight
+    saving since 1975, so a fixed offset is exact and needs no time-zone database in either
+    server. PostgreSQL reads the instant as UTC wall-clock time and adds seven hours; SQLite
+    shifts its stored UTC text (`db.types.UTCDateTime`) with `date(…, '+7 hours')`, which yields
+    the `YYYY-MM-DD` text that SQLAlchemy stores its dates as, so the two compare equal.
+    """
+
+    type = Date()
+    name = "local_date"
+    inherit_cache = True
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (at,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"date({at}, '+7 hours')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    (at,) = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(({at} AT TIME ZONE 'UTC') + INTERVAL '7 hours' AS DATE)"

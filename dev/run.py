@@ -1,5 +1,6 @@
 """The local stack behind `make run`, in one process tree: the Temporal dev server (SQLite file and
-Web UI), the search attributes, the database migrations, our worker and our API.
+Web UI), the search attributes, the database migrations, the mail catcher (`dev.mailcatcher`, where
+the worker's notice e-mails land), our worker and our API.
 
 Ctrl-C or SIGTERM stops the worker and the API, then the server, and exits 0. If a child dies on
 its own, the rest are stopped and the exit status is 1, naming the child and the tail of its log.
@@ -34,6 +35,7 @@ from settings import REPO_ROOT, Settings
 HTTP_PORT_OFFSET = 10
 METRICS_PORT_OFFSET = 11
 FRONTEND_TIMEOUT_S = 60.0
+LISTEN_TIMEOUT_S = 20.0  # for a child of ours to open its port
 STOP_TIMEOUT_S = 10.0
 TAIL_LINES = 25
 RUN_HEADER = "--- dev.run "  # starts the lines we write into a child's log at each start
@@ -245,6 +247,27 @@ async def connect_when_up(server: Child, target: str, namespace: str) -> Client:
         await asyncio.sleep(0.25)
 
 
+async def wait_listening(child: Child, port: int) -> None:
+    """Wait until `child` accepts connections on `port` of 127.0.0.1."""
+    deadline = time.monotonic() + LISTEN_TIMEOUT_S
+    while True:
+        if child.process.returncode is not None:
+            raise child.died("exited while starting")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError as err:
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{child.name} did not listen on port {port} within {LISTEN_TIMEOUT_S:.0f} s "
+                    f"({err.strerror}); last lines of {child.log_path}:\n{child.tail()}"
+                ) from None
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
 async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> NoReturn:
     """Start everything in order, print where it all is, then watch the children."""
     python = sys.executable
@@ -256,6 +279,9 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
 
     await stack.run("migrate", [python, "-m", "db.migrate"])
 
+    # Before the worker, so that the first notice e-mail finds it (the worker points at it).
+    catcher = await stack.start("mail", [python, "-m", "dev.mailcatcher"], echo=True)
+    await wait_listening(catcher, settings.smtp_port)
     await stack.start("worker", [python, "worker.py"], echo=True)
     if not os.environ.get("MOTCUA_JWT_JWKS_URL"):
         # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
@@ -272,6 +298,8 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         f"task queue {settings.task_queue})\n"
         f"    API              http://127.0.0.1:{settings.api_port}/docs  "
         "(tokens: python -m dev.tokens)\n"
+        f"    mail catcher     smtp://127.0.0.1:{settings.smtp_port}  (each notice e-mail in "
+        f"{stack.env['MOTCUA_MAIL_DIR']}, one 'mail |' line each)\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"
         f"    database         {database}\n"
         "    Ctrl-C stops everything."
@@ -288,6 +316,9 @@ async def main() -> int:
         **os.environ,
         "MOTCUA_DATA_DIR": str(data_dir),  # absolute: the children run in the repo root
         "MOTCUA_TEMPORAL_ADDRESS": f"127.0.0.1:{settings.temporal_port}",
+        # Notice e-mails go to the local catcher, whatever the environment says: none leaves.
+        "MOTCUA_SMTP_HOST": "127.0.0.1",
+        "MOTCUA_MAIL_DIR": str(settings.mail_folder.resolve()),
         "PYTHONUNBUFFERED": "1",  # so that their lines reach us as they are written
     }
     stack = Stack(data_dir, env)
@@ -300,6 +331,7 @@ async def main() -> int:
                 "MOTCUA_TEMPORAL_HTTP_PORT": settings.http_port(),
                 "MOTCUA_TEMPORAL_METRICS_PORT": settings.metrics_port(),
                 "MOTCUA_API_PORT": settings.api_port,
+                "MOTCUA_SMTP_PORT": settings.smtp_port,
             }
         )
     except StackError as err:

@@ -42,6 +42,10 @@ class Agency(BaseModel):
     name: str
     kind: AgencyKind
     unit_id: str  # the prefix of its dossier codes, `<unit_id>-YYMMDD-XXXX` (Circular 01/2018)
+    # Where its notices go (activities.delivery): the webhook when set, else the e-mail address;
+    # neither, and its notices stay in the outbox (`GET /api/v1/notices`) only.
+    email: str | None = None
+    webhook_url: str | None = None
 
 
 # Codes travel in URLs, tokens and CSV columns: keep them to upper-case ASCII.
@@ -50,6 +54,13 @@ AGENCY_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
 PROCEDURE_CODE = re.compile(r"[A-Z0-9]+(?:[.-][A-Z0-9]+)*")
 # The electronic identifier of QCVN 102:2016/BTTTT, e.g. `000.00.06.H19`.
 UNIT_ID = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}")
+# An address an SMTP relay takes as is: one `@`, no spaces or display name, a dotted domain.
+EMAIL = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Notices name applicants: a webhook gets them over TLS, plain http only to this machine.
+WEBHOOK_URL = re.compile(
+    r"https://[^\s/?#]+\S*"
+    r"|http://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?(?:/\S*)?"
+)
 
 _SECTIONS: dict[str, type[BaseModel]] = {"agency": Agency, "procedure": Procedure}
 
@@ -101,12 +112,14 @@ def parse_catalogue(text: str) -> Catalogue:
 
     Raises ValueError with a message naming the bad entry for: invalid TOML; an unknown section
     or key (a typo would otherwise silently drop a value); a missing or mistyped field; a code
-    or unit identifier not in its documented form; a duplicate agency code, unit identifier or
-    procedure code; not exactly one `home_affairs` agency; a procedure whose `lead_agency` is
-    not in the catalogue; `processing_days` < 1; `max_consultation_days` < 1 or greater than
-    `processing_days` (R2); an empty `required_documents` list, or a document listed twice
-    (R10 picks missing documents from that list). Text is normalised to Unicode NFC with outer
-    whitespace removed, so a name typed on any keyboard compares equal to the same name.
+    or unit identifier not in its documented form; an `email` that is not one bare address, a
+    `webhook_url` that is not https:// (plain http:// to localhost only); a duplicate agency
+    code, unit identifier or procedure code; not exactly one `home_affairs` agency; a procedure
+    whose `lead_agency` is not in the catalogue; `processing_days` < 1; `max_consultation_days`
+    < 1 or greater than `processing_days` (R2); an empty `required_documents` list, or a
+    document listed twice (R10 picks missing documents from that list). Text is normalised to
+    Unicode NFC with outer whitespace removed, so a name typed on any keyboard compares equal to
+    the same name.
     """
     try:
         document = tomllib.loads(text)
@@ -178,6 +191,16 @@ def _check_agencies(agencies: list[Agency]) -> None:
             raise ValueError(
                 f"agency {agency.code}: unit_id must look like 000.00.06.H19 "
                 f"(QCVN 102:2016/BTTTT), got {agency.unit_id!r}"
+            )
+        if agency.email is not None and not EMAIL.fullmatch(agency.email):
+            raise ValueError(
+                f"agency {agency.code}: email must be one address such as "
+                f"vanthu@sxd.dongnai.gov.vn, got {agency.email!r}"
+            )
+        if agency.webhook_url is not None and not WEBHOOK_URL.fullmatch(agency.webhook_url):
+            raise ValueError(
+                f"agency {agency.code}: webhook_url must be an https:// URL (http:// only to "
+                f"localhost), got {agency.webhook_url!r}"
             )
     _check_unique("agency code", [a.code for a in agencies])
     # Two agencies with one prefix would hand out the same dossier code on the same day.

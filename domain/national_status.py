@@ -4,6 +4,8 @@ not from the official appendix, so keep it here and nowhere else."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 LABELS: dict[int, str] = {
@@ -41,3 +43,29 @@ class NationalStatus(BaseModel):
 def national_status(status: str) -> NationalStatus:
     code = BY_STATUS[status]
     return NationalStatus(code=code, label=LABELS[code])
+
+
+class PortalUpdate(BaseModel):
+    """One change of a dossier's national status, to push to the portal once (API.md, issue 4).
+
+    `seq` orders a dossier's updates and makes each one's identity: the workflow passes the seq
+    of the dossier event that brought the change, so a retried or replayed push is the same
+    update, and a receiver that sees an older `seq` after a newer one keeps the newer status.
+    """
+
+    dossier: str
+    seq: int
+    code: int
+    label: str
+    at: datetime
+
+    @property
+    def delivery_id(self) -> str:
+        """The identity a receiver de-duplicates on, the same across every retry."""
+        return f"{self.dossier}/status/{self.seq}"
+
+
+def portal_update(dossier: str, seq: int, status: str, at: datetime) -> PortalUpdate:
+    """The update that says dossier `dossier` reached dossier status `status` at event `seq`."""
+    current = national_status(status)
+    return PortalUpdate(dossier=dossier, seq=seq, code=current.code, label=current.label, at=at)

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.temporal",
     "tests.fixtures.api",
+    "tests.fixtures.mail",
 ]

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         Procedure,
         receive,
     )
+    from domain.national_status import national_status, portal_update
     from domain.notices import Notice
     from domain.projection import Settlement, projection
     from domain.refusals import Refusal
@@ -68,6 +69,14 @@ _OUTBOX_TIMEOUT = timedelta(seconds=30)
 _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 # Versions of the workflow's logic (workflow.patched), oldest first.
 READ_MODEL_PATCH = "read-model-projection"
+DELIVERY_PATCH = "notice-delivery"  # v3: notices sent by e-mail/webhook, national status pushed
+# Sending to people and to the portal: retried with backoff until it lands, however long.
+_SEND_TIMEOUT = timedelta(minutes=1)
+_SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(hours=1),
+)
 
 
 class DossierStart(BaseModel):
@@ -82,6 +91,7 @@ class DossierStart(BaseModel):
     received_by: Actor
     carried: Dossier | None = None
     projected_through: int = 0  # carried too: the last event seq the read model has
+    portal_status: int | None = None  # carried too: the national status last pushed
 
 
 class PlanRequest(BaseModel):
@@ -125,6 +135,8 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         self._in_flight = 0  # notices and projections being written; the run waits for them
         self._projected = start.projected_through
+        self._portal_status = start.portal_status
+        self._background: set[asyncio.Task[None]] = set()
         self._ready = False  # received, clock read, in the read model: what `receipt` waits for
         self._chasers: dict[int, asyncio.Task[None]] = {}
         self._published: dict[str, object] = {}
@@ -159,7 +171,13 @@ class DossierWorkflow:
         clock.cancel()
         if not d.is_final:
             workflow.continue_as_new(
-                self._start.model_copy(update={"carried": d, "projected_through": self._projected})
+                self._start.model_copy(
+                    update={
+                        "carried": d,
+                        "projected_through": self._projected,
+                        "portal_status": self._portal_status,
+                    }
+                )
             )
         return d.document(workflow.now())
 
@@ -489,6 +507,50 @@ class DossierWorkflow:
                 await self._deliver(notices)
         finally:
             self._in_flight -= 1
+        if workflow.patched(DELIVERY_PATCH):
+            self._send(notices)
+
+    def _send(self, notices: list[Notice]) -> None:
+        """Once the notices are in the outbox: send each to its people, and push a changed
+        national status to the portal, in the background (a handler does not wait for mail);
+        the run waits for them before it ends."""
+        for notice in notices:
+            self._in_background(
+                workflow.execute_activity(
+                    "deliver_notice",
+                    notice.key,
+                    summary=f"send {notice.kind.value} → {notice.to}",
+                    start_to_close_timeout=_SEND_TIMEOUT,
+                    retry_policy=_SEND_RETRY,
+                )
+            )
+        d = self._dossier
+        status = national_status(d.status.value)
+        if status.code != self._portal_status:
+            self._portal_status = status.code
+            update = portal_update(d.code, len(d.events), d.status.value, workflow.now())
+            self._in_background(
+                workflow.execute_activity(
+                    "push_national_status",
+                    update,
+                    summary=f"portal ← {status.code} {status.label}",
+                    start_to_close_timeout=_SEND_TIMEOUT,
+                    retry_policy=_SEND_RETRY,
+                )
+            )
+
+    def _in_background(self, sending: Awaitable[object]) -> None:
+        self._in_flight += 1  # counted from now: the run must not end before it starts
+
+        async def counted() -> None:
+            try:
+                await sending
+            finally:
+                self._in_flight -= 1
+
+        task = asyncio.create_task(counted())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _settle_locally(self, notices: list[Notice]) -> None:
         """One local activity, one transaction: the read model gets what it has not seen yet,

@@ -412,6 +412,12 @@ async def _act(
         )
     except WorkflowGone:
         await _refuse_on_closed(db, code, action, command)
+    except Problem as refused:
+        # Closed, but its workflow still sending the last notices: its validator turned the
+        # update away without a trace, so the API records it, as for an ended workflow.
+        if refused.code == Code.DOSSIER_CLOSED.value:
+            await _refuse_on_closed(db, code, action, command)
+        raise
 
 
 async def _refuse_on_closed(

@@ -240,6 +240,8 @@ CONTRACT_ROUTES = {
     ("post", "/api/v1/dossiers/{code}/result"),
     ("post", "/api/v1/dossiers/{code}/handover"),
     ("get", "/api/v1/notices"),
+    ("get", "/api/v1/reports/agency-delays"),
+    ("get", "/api/v1/reports/sos-audit"),
     ("get", "/public/v1/dossiers/{code}"),
     ("get", "/healthz"),
     ("get", "/readyz"),

@@ -213,6 +213,9 @@ NEW_AGENCY = {
     "name": "Sở Ngoại vụ tỉnh Đồng Nai",
     "kind": "department",
     "unit_id": "000.00.40.H19",
+    # where its notices go (activities.delivery): admins set the channel with the agency
+    "email": "vanthu@sngv.dongnai.gov.vn",
+    "webhook_url": None,
 }
 NEW_PROCEDURE = {
     "code": "DN-XD-099",

@@ -116,12 +116,16 @@ async def test_migration_creates_the_notice_table_and_rerunning_it_changes_nothi
     assert found["columns"] == {
         "id", "key", "kind", "dossier", "recipient", "cc",
         "sent_at", "subject", "body", "recorded_at",
+        # how it reached people (0004, activities.delivery)
+        "delivery_status", "delivery_channel", "delivery_attempts", "delivered_at",
+        "delivery_error",
     }  # fmt: skip
     assert ("uq_notices_key", ("key",)) in found["unique"]
     assert found["indexes"] >= {
         ("ix_notices_kind", ("kind",)),
         ("ix_notices_dossier", ("dossier",)),
         ("ix_notices_recipient", ("recipient",)),
+        ("ix_notices_delivery_status", ("delivery_status",)),
     }
     receipt = await record(sessions, reminder_2())
 

@@ -1,6 +1,7 @@
 """End to end: `make run` (`python -m dev.run`) on free ports and a fresh data folder brings up the
-Web UI, the API, the search attributes and the migrated database; Ctrl-C stops every process it
-started and exits 0; a second run on the same folder still has the first run's dossier."""
+Web UI, the API, the search attributes, the migrated database and the mail catcher; Ctrl-C stops
+every process it started and exits 0; a second run on the same folder still has the first run's
+dossier."""
 
 from __future__ import annotations
 
@@ -155,7 +156,7 @@ async def http_ok(url: str, expected_json: object = None) -> bool:
 
 
 async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path) -> None:
-    grpc, ui, http_api, metrics, api = free_ports(5)
+    grpc, ui, http_api, metrics, api, smtp = free_ports(6)
     overrides = {
         "MOTCUA_DATA_DIR": str(tmp_path / "var"),
         "MOTCUA_TEMPORAL_PORT": str(grpc),
@@ -163,6 +164,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         "MOTCUA_TEMPORAL_HTTP_PORT": str(http_api),
         "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
         "MOTCUA_API_PORT": str(api),
+        "MOTCUA_SMTP_PORT": str(smtp),
     }
     env = {**os.environ, **overrides}
     for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL"):  # would point elsewhere
@@ -184,6 +186,14 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         wanted = {k.name: IndexedValueType.ValueType(k.indexed_value_type.value) for k in ALL}
         return {name: listed.custom_attributes.get(name) for name in wanted} == wanted
 
+    async def mail_catcher_greets() -> bool:
+        reader, writer = await asyncio.open_connection("127.0.0.1", smtp)
+        try:
+            return (await asyncio.wait_for(reader.readline(), 5)).startswith(b"220 ")
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
     async def migrations_applied() -> bool:
         with contextlib.closing(sqlite3.connect(f"file:{app_db}?mode=ro", uri=True)) as db:
             return db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
@@ -199,6 +209,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             "registering search attributes", lambda: search_attributes_registered(client)
         )
         await first.eventually("migrating the app database", migrations_applied)
+        await first.eventually("the mail catcher's SMTP greeting", mail_catcher_greets)
         # As the README tells a newcomer: a token from `python -m dev.tokens`, then the API.
         minting = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "dev.tokens", "--user", "sxd.officer",
@@ -222,7 +233,9 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
                 headers=auth,
             )
             assert consulted.status_code == 201, consulted.text
-        assert len(first.children) >= 3, f"expected server, worker and API\n{first.report()}"
+        assert len(first.children) >= 4, (
+            f"expected server, mail catcher, worker and API\n{first.report()}"
+        )
 
         assert await first.interrupt() == 0, first.report()
         assert still_alive(first.children) == [], first.report()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,6 +20,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from dev.mailcatcher import serve
+from tests.fixtures.api import free_port
 from tests.fixtures.temporal import (
     TINY_HISTORY,
     binary,
@@ -64,6 +67,20 @@ async def write_runs(client: Client, workflow_id: str, name: str, version: str) 
 
 
 async def main(version: str) -> None:
+    # The scenarios' notices go out by e-mail (v3): a real SMTP server catches them.
+    with tempfile.TemporaryDirectory() as mail:
+        port = free_port()
+        stop = asyncio.Event()
+        catcher = asyncio.create_task(serve("127.0.0.1", port, Path(mail), stop))
+        os.environ["MOTCUA_SMTP_HOST"], os.environ["MOTCUA_SMTP_PORT"] = "127.0.0.1", str(port)
+        try:
+            await record_all(version)
+        finally:
+            stop.set()
+            await catcher
+
+
+async def record_all(version: str) -> None:
     for dynamic_config, scenarios in (
         ((), DEV_SERVER),
         ((f"limit.historyCount.suggestContinueAsNew={TINY_HISTORY}",), CONTINUED_AS_NEW),

@@ -316,6 +316,24 @@ def test_small_catalogue_parses() -> None:
             "agency[0].unit_id: Field required",
             id="missing-key",
         ),
+        pytest.param(
+            [*AGENCIES, {**agency("STC", unit=9), "email": "Sở Tài chính <stc@dongnai.gov.vn>"}],
+            [procedure()],
+            "agency STC: email must be one address such as vanthu@sxd.dongnai.gov.vn",
+            id="email-with-display-name",
+        ),
+        pytest.param(
+            [*AGENCIES, {**agency("STC", unit=9), "email": "stc@dongnai.gov.vn, snv@x.vn"}],
+            [procedure()],
+            "agency STC: email must be one address",
+            id="two-emails",
+        ),
+        pytest.param(
+            [*AGENCIES, {**agency("STC", unit=9), "webhook_url": "http://stc.dongnai.gov.vn/n"}],
+            [procedure()],
+            "agency STC: webhook_url must be an https:// URL (http:// only to localhost)",
+            id="plain-http-webhook",
+        ),
     ],
 )
 def test_invalid_catalogue_is_refused_naming_the_entry(
@@ -325,6 +343,34 @@ def test_invalid_catalogue_is_refused_naming_the_entry(
         parse_catalogue(toml(agencies, procedures))
     assert message in str(raised.value)
     assert str(raised.value).startswith("catalogue: ")
+
+
+def test_agency_channels_are_optional_and_kept() -> None:
+    channels = {
+        "SXD": {"email": "vanthu@sxd.dongnai.gov.vn"},
+        "CAT": {"webhook_url": "https://pccc.congan.dongnai.gov.vn/motcua/thong-bao"},
+        "SNV": {"webhook_url": "http://127.0.0.1:8080/notices"},  # a receiver on this machine
+    }
+    catalogue = parse_catalogue(
+        toml([{**a, **channels.get(a["code"], {})} for a in AGENCIES], [procedure()])
+    )
+    found = {a.code: (a.email, a.webhook_url) for a in catalogue.agencies}
+    assert found == {
+        "SNV": (None, "http://127.0.0.1:8080/notices"),
+        "SXD": ("vanthu@sxd.dongnai.gov.vn", None),
+        "CAT": (None, "https://pccc.congan.dongnai.gov.vn/motcua/thong-bao"),
+    }
+
+
+def test_real_catalogue_departments_have_an_address_to_confirm(real: Catalogue) -> None:
+    """Consulted departments and Home Affairs (copied on reminder 2, R3) get their notices by
+    e-mail; the addresses are guesses on the province's domain, marked for confirmation."""
+    for a in real.agencies:
+        if a.kind in {AgencyKind.DEPARTMENT, AgencyKind.HOME_AFFAIRS}:
+            assert a.email and a.email.endswith(".dongnai.gov.vn"), a.code
+        assert a.webhook_url is None, a.code
+    lines = CATALOGUE.read_text(encoding="utf-8").splitlines()
+    assert all("# to confirm" in line for line in lines if line.startswith("email = "))
 
 
 def test_invalid_toml_is_refused() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from activities.catalogue_source import load_catalogue
 from db.engine import create_engine, session_factory
@@ -94,7 +95,8 @@ class Stack:
         nobody polls any more would keep time from skipping for the next test."""
         for handle in self.started:
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test over")
+                with suppress(RPCError):  # it may end by itself meanwhile
+                    await handle.terminate("test over")
 
     async def notices(self, dossier: str, kind: str | None = None) -> list[NoticeRecord]:
         engine = create_engine(self.settings.database)

@@ -30,7 +30,8 @@ async def test_letter_448_over_several_runs_keeps_the_whole_dossier(stack: Stack
     history = await handle.fetch_history()
     first_event = history.events[0].workflow_execution_started_event_attributes
     assert first_event.continued_execution_run_id, "the dossier never continued as new"
-    assert len(history.events) < TINY_HISTORY * 2
+    # bounded: a run ends soon after the suggestion, once the handlers and sends in flight finish
+    assert len(history.events) < TINY_HISTORY * 3
 
     assert [e.seq for e in final.events] == list(range(1, len(final.events) + 1))
     kinds = [e.kind for e in final.events]

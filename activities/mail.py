@@ -1,0 +1,113 @@
+"""Notices as e-mail: the message a notice becomes, and sending it over SMTP (aiosmtplib).
+
+The message is the same on every retry of one delivery: its `Message-ID` is derived from the
+delivery id (`message_id`), its `Date` is the notice's time, and `X-Motcua-Delivery-Id` carries
+the delivery id itself, so a receiving system (or a person's mail client, which threads and
+de-duplicates by Message-ID) sees one message however often it was sent. Subject and body are
+the notice's Vietnamese text, in UTF-8 (RFC 2047 in the headers, quoted-printable or base64 in the
+body: nothing needs an 8-bit-clean relay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+import aiosmtplib
+
+from activities.webhooks import DELIVERY_ID_HEADER
+from domain.localtime import VN
+from domain.notices import Notice
+
+TIMEOUT_S = 30.0
+FOOTER = (
+    "Thư gửi tự động từ phần mềm một cửa tỉnh Đồng Nai; vui lòng không trả lời thư này.\n"
+    "(Automatic message from Đồng Nai's one-stop software; please do not reply.)"
+)
+
+
+class MailFailed(Exception):
+    """The SMTP server could not be reached, or refused the message as a whole."""
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A recipient's name (shown in To/Cc, in Vietnamese) and e-mail address."""
+
+    name: str
+    address: str
+
+    def header(self) -> Address:
+        local, _, domain = self.address.rpartition("@")
+        return Address(display_name=self.name, username=local, domain=domain)
+
+
+def message_id(delivery_id: str, mail_from: str) -> str:
+    """A `Message-ID` that is the same for every send of `delivery_id`: a hash, since a notice
+    key may hold characters a Message-ID may not; the domain is that of the From address."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "motcua.localhost"
+    return f"<motcua.{hashlib.sha256(delivery_id.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def compose(
+    notice: Notice, to: list[Mailbox], cc: list[Mailbox], delivery_id: str, mail_from: str
+) -> EmailMessage:
+    """The e-mail of `notice` to `to` with copies to `cc` (either may be empty, not both)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = mail_from
+    if to:
+        message["To"] = [m.header() for m in to]
+    if cc:
+        message["Cc"] = [m.header() for m in cc]
+    message["Subject"] = notice.subject
+    message["Date"] = format_datetime(notice.sent_at.astimezone(VN))
+    message["Message-ID"] = message_id(delivery_id, mail_from)
+    message[DELIVERY_ID_HEADER] = delivery_id
+    message["X-Motcua-Dossier"] = notice.dossier
+    message["X-Motcua-Notice-Kind"] = notice.kind.value
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to it
+    message.set_content(
+        f"{notice.body}\n\n-- \nHồ sơ {notice.dossier} · mã thông báo {delivery_id}\n{FOOTER}\n",
+        charset="utf-8",
+    )
+    return message
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where e-mail is handed over (Settings `smtp_*`)."""
+
+    host: str
+    port: int
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+async def send(
+    server: SmtpServer, message: EmailMessage, sender: str, recipients: list[str]
+) -> dict[str, str]:
+    """Hand `message` to `server` for the envelope `recipients` (who gets it, whatever its
+    To and Cc say: a retry goes only to those the last attempt did not reach). Returns the
+    recipients the server refused, with its answer; raises `MailFailed` when it took none."""
+    try:
+        refused, _ = await aiosmtplib.send(
+            message,
+            sender=parseaddr(sender)[1] or sender,
+            recipients=recipients,
+            hostname=server.host,
+            port=server.port,
+            start_tls=server.starttls,
+            username=server.username,
+            password=server.password,
+            timeout=TIMEOUT_S,
+        )
+    except (aiosmtplib.SMTPException, OSError) as error:
+        raise MailFailed(
+            f"SMTP {server.host}:{server.port}: {type(error).__name__}: {error}"
+        ) from error
+    return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}

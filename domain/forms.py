@@ -1,0 +1,659 @@
+"""The five A5 forms of Circular 01/2018/TT-VPCP, as content: what each form says about a dossier.
+
+Built from the dossier document (its applicant, its consultations and its event ledger) with the
+two facts the dossier does not carry: the procedure's required documents and the agencies' names.
+Pure: no I/O, no clock read (`now` comes in); the text is final Vietnamese, times in Vietnam's
+time, so the renderer (`api.forms_pdf`) lays out blocks and knows nothing of dossiers.
+
+| form | when it applies | from |
+|---|---|---|
+| 01 receipt and appointment | always | the applicant, the procedure, `received`, `due_at` |
+| 02 supplement request | a supplement was asked for | the `sos_supplement` event |
+| 03 refusal / return | the dossier was returned | the `sos_return` event |
+| 04 apology with a new date | an apology was given | the `apology` event and its `due_changed` |
+| 05 process control slip | always | the whole ledger, each step early / on time / late |
+
+A form that does not apply is refused with `FormNotApplicable` (the API's 409
+`form_not_applicable`), never printed empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.dossier import ConsultationStatus, ConsultationView, DossierDocument, Event
+from domain.localtime import VN as _VN
+from domain.localtime import local_date
+
+PLACE = "Đồng Nai"  # the province, in the place-and-date line of every form
+DESK = "Bộ phận Tiếp nhận và Trả kết quả"  # the one-stop desk (bộ phận một cửa)
+MISSING = "—"  # a field the applicant did not give
+
+
+class FormNumber(StrEnum):
+    """The forms' numbers in Circular 01/2018 (Mẫu số 01..05); form 06, the register, is not
+    a per-dossier form."""
+
+    RECEIPT = "01"
+    SUPPLEMENT_REQUEST = "02"
+    REFUSAL = "03"
+    APOLOGY = "04"
+    CONTROL_SLIP = "05"
+
+
+TITLES: dict[FormNumber, str] = {
+    FormNumber.RECEIPT: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+    FormNumber.SUPPLEMENT_REQUEST: "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+    FormNumber.REFUSAL: "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
+    FormNumber.APOLOGY: "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+    FormNumber.CONTROL_SLIP: "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+}
+
+
+class Timeliness(StrEnum):
+    """How a step ended against its time limit, in the categories of Circular 01/2018."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+TIMELINESS_VI: dict[Timeliness, str] = {
+    Timeliness.EARLY: "Trước hạn",
+    Timeliness.ON_TIME: "Đúng hạn",
+    Timeliness.LATE: "Quá hạn",
+}
+
+
+def timeliness(done_at: datetime, limit: datetime) -> Timeliness:
+    """Late after the limit (to the second, as the dossier marks a reply `answered_late`); early
+    on a day before the limit's day (Vietnam's days, as reports compare dates); else on time."""
+    if done_at > limit:
+        return Timeliness.LATE
+    if local_date(done_at) < local_date(limit):
+        return Timeliness.EARLY
+    return Timeliness.ON_TIME
+
+
+class FormNotApplicable(Exception):
+    """The form has nothing to say about this dossier (no supplement request for 02...)."""
+
+    def __init__(self, form: FormNumber, message_en: str, message_vi: str) -> None:
+        self.form, self.message_en, self.message_vi = form, message_en, message_vi
+        super().__init__(f"form {form.value}: {message_en}")
+
+
+# --- the content: blocks a renderer lays out in order --------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Fields(_Frozen):
+    """Labelled values, one per line: `Họ và tên: Lê Văn Cường`."""
+
+    kind: Literal["fields"] = "fields"
+    items: list[tuple[str, str]]
+
+
+class Paragraph(_Frozen):
+    kind: Literal["paragraph"] = "paragraph"
+    text: str
+
+
+class Table(_Frozen):
+    """A table with a heading; `widths` are relative column widths."""
+
+    kind: Literal["table"] = "table"
+    heading: str
+    columns: list[str]
+    widths: list[int]
+    rows: list[list[str]]
+
+
+Block = Annotated[Fields | Paragraph | Table, Field(discriminator="kind")]
+
+
+class Signature(_Frozen):
+    """A signature block: who signs, how, and the name printed under the space for it."""
+
+    title: str
+    note: str = "(Ký và ghi rõ họ tên)"
+    name: str = ""
+
+
+class Form(_Frozen):
+    """One form, ready to lay out: the header, the title, the dossier code (with a QR code of
+    it on form 01), the blocks in order and the signature blocks."""
+
+    number: FormNumber
+    title: str
+    issuer: str  # the lead agency's name: the unit that issues the form
+    place_and_date: str  # `Đồng Nai, ngày 03 tháng 3 năm 2025`
+    dossier_code: str
+    qr_payload: str | None = None
+    blocks: list[Block]
+    signatures: list[Signature] = Field(default_factory=list)
+
+    def fields(self) -> dict[str, str]:
+        """Every labelled value of the form, by label."""
+        return {
+            label: value
+            for block in self.blocks
+            if isinstance(block, Fields)
+            for label, value in block.items
+        }
+
+    def table(self, heading: str) -> Table:
+        return next(b for b in self.blocks if isinstance(b, Table) and b.heading == heading)
+
+    def paragraphs(self) -> list[str]:
+        return [b.text for b in self.blocks if isinstance(b, Paragraph)]
+
+
+class ControlStep(_Frozen):
+    """One row of the process control slip (form 05): a hand-off or a step of the process."""
+
+    step: str
+    from_unit: str
+    to_unit: str
+    at: datetime | None  # None: still awaited
+    by: str
+    limit: datetime | None = None  # the time limit the step is judged against
+    timeliness: Timeliness | None = None
+    note: str = ""
+
+
+# --- formatting, in Vietnam's time ---------------------------------------------------------------
+
+
+def clock_time(at: datetime) -> str:
+    """`09 giờ 00 phút, ngày 03/03/2025`: a time as the forms write it."""
+    local = at.astimezone(_VN)
+    return f"{local:%H} giờ {local:%M} phút, ngày {local:%d/%m/%Y}"
+
+
+def short_time(at: datetime) -> str:
+    """`09:00 03/03/2025`: a time in a table cell."""
+    return f"{at.astimezone(_VN):%H:%M %d/%m/%Y}"
+
+
+def place_and_date(day: date) -> str:
+    """`Đồng Nai, ngày 03 tháng 3 năm 2025`: days below 10 and months 1 and 2 take a leading
+    zero (Decree 30/2020, appendix I)."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"{PLACE}, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+# --- building the forms --------------------------------------------------------------------------
+
+
+def build_form(
+    number: FormNumber,
+    dossier: DossierDocument,
+    *,
+    required_documents: Sequence[str],
+    agency_names: Mapping[str, str],
+    now: datetime,
+) -> Form:
+    """Form `number` about `dossier`. `required_documents` are the procedure's components (what
+    the desk received, form 01); `agency_names` name the lead and consulted agencies by code
+    (a code without a name is printed as is). Raises FormNotApplicable."""
+    facts = _Facts(dossier, agency_names, now)
+    if number is FormNumber.RECEIPT:
+        return _receipt(facts, required_documents)
+    if number is FormNumber.SUPPLEMENT_REQUEST:
+        return _supplement_request(facts)
+    if number is FormNumber.REFUSAL:
+        return _refusal(facts)
+    if number is FormNumber.APOLOGY:
+        return _apology(facts)
+    return _control_slip(facts)
+
+
+class _Facts:
+    """What every form reads from the dossier, named once."""
+
+    def __init__(
+        self, dossier: DossierDocument, agency_names: Mapping[str, str], now: datetime
+    ) -> None:
+        self.dossier, self.now = dossier, now
+        self.names = agency_names
+        self.lead = self.name(dossier.lead_agency)
+        self.applicant = dossier.applicant.name
+
+    def name(self, agency: str) -> str:
+        return self.names.get(agency, agency)
+
+    def event(self, kind: str) -> Event | None:
+        """The latest event of `kind`."""
+        return next((e for e in reversed(self.dossier.events) if e.kind == kind), None)
+
+    def received(self) -> Event:
+        found = next((e for e in self.dossier.events if e.kind == "received"), None)
+        if found is None:  # every dossier's ledger opens with its receipt
+            raise ValueError(f"dossier {self.dossier.code} has no `received` event")
+        return found
+
+    def form(
+        self,
+        number: FormNumber,
+        dated: datetime,
+        blocks: list[Block],
+        signatures: list[Signature],
+        qr: bool = False,
+    ) -> Form:
+        return Form(
+            number=number,
+            title=TITLES[number],
+            issuer=self.lead,
+            place_and_date=place_and_date(local_date(dated)),
+            dossier_code=self.dossier.code,
+            qr_payload=self.dossier.code if qr else None,
+            blocks=blocks,
+            signatures=signatures,
+        )
+
+    def applicant_fields(self) -> Fields:
+        a = self.dossier.applicant
+        return Fields(
+            items=[
+                ("Tổ chức, cá nhân", a.name),
+                ("Địa chỉ", a.address or MISSING),
+                ("Số điện thoại", a.phone or MISSING),
+                ("Thư điện tử", a.email or MISSING),
+                ("Số định danh cá nhân", a.id_number or MISSING),
+            ]
+        )
+
+    def procedure(self) -> str:
+        return f"{self.dossier.procedure_name} (mã {self.dossier.procedure_code})"
+
+    def due_text(self) -> str:
+        due = self.dossier.due_at
+        return clock_time(due) if due else "chưa xác định (thời hạn đang tạm dừng)"
+
+
+def _numbered(items: Sequence[str]) -> list[list[str]]:
+    return [[str(i), item] for i, item in enumerate(items, start=1)]
+
+
+def _receipt(facts: _Facts, required_documents: Sequence[str]) -> Form:
+    received = facts.received()
+    days = received.detail.get("processing_days")
+    return facts.form(
+        FormNumber.RECEIPT,
+        received.at,
+        [
+            Paragraph(text=f"{DESK} – {facts.lead} tiếp nhận hồ sơ của:"),
+            facts.applicant_fields(),
+            Fields(items=[("Nội dung yêu cầu giải quyết", facts.procedure())]),
+            Table(
+                heading="Thành phần hồ sơ đã nhận",
+                columns=["STT", "Tên giấy tờ"],
+                widths=[1, 11],
+                rows=_numbered(required_documents),
+            ),
+            Fields(
+                items=[
+                    ("Thời hạn giải quyết", f"{days} ngày làm việc" if days else MISSING),
+                    ("Thời gian nhận hồ sơ", clock_time(received.at)),
+                    ("Thời gian trả kết quả", facts.due_text()),
+                    ("Nơi nhận kết quả", f"{DESK} – {facts.lead}"),
+                ]
+            ),
+        ],
+        [
+            Signature(title="NGƯỜI NỘP HỒ SƠ", name=facts.applicant),
+            Signature(title="NGƯỜI TIẾP NHẬN HỒ SƠ", name=received.actor),
+        ],
+        qr=True,
+    )
+
+
+def _supplement_request(facts: _Facts) -> Form:
+    asked = facts.event("sos_supplement")
+    if asked is None:
+        raise FormNotApplicable(
+            FormNumber.SUPPLEMENT_REQUEST,
+            "no supplement was requested for this dossier",
+            "Hồ sơ không có yêu cầu bổ sung, hoàn thiện",
+        )
+    delivered = facts.event("supplement")
+    return facts.form(
+        FormNumber.SUPPLEMENT_REQUEST,
+        asked.at,
+        [
+            Paragraph(text=f"{facts.lead} đã tiếp nhận hồ sơ của:"),
+            facts.applicant_fields(),
+            Fields(
+                items=[
+                    ("Nội dung yêu cầu giải quyết", facts.procedure()),
+                    ("Thời gian nhận hồ sơ", clock_time(facts.received().at)),
+                ]
+            ),
+            Paragraph(text="Hồ sơ cần được bổ sung, hoàn thiện các giấy tờ sau:"),
+            Table(
+                heading="Giấy tờ cần bổ sung, hoàn thiện",
+                columns=["STT", "Tên giấy tờ"],
+                widths=[1, 11],
+                rows=_numbered(asked.detail.get("missing_documents") or []),
+            ),
+            Fields(
+                items=[
+                    ("Lý do", str(asked.detail.get("reason", ""))),
+                    ("Thời gian yêu cầu", clock_time(asked.at)),
+                    *(
+                        [("Đã nhận hồ sơ bổ sung", clock_time(delivered.at))]
+                        if delivered and delivered.at >= asked.at
+                        else []
+                    ),
+                ]
+            ),
+            Paragraph(
+                text=(
+                    "Thời hạn giải quyết được tính lại từ đầu khi nhận đủ hồ sơ. Trong quá trình "
+                    f"hoàn thiện hồ sơ, nếu có vướng mắc, xin liên hệ {DESK} – {facts.lead} "
+                    "để được hướng dẫn."
+                )
+            ),
+        ],
+        [Signature(title="NGƯỜI HƯỚNG DẪN", name=asked.actor)],
+    )
+
+
+def _refusal(facts: _Facts) -> Form:
+    returned = facts.event("sos_return")
+    if returned is None:
+        raise FormNotApplicable(
+            FormNumber.REFUSAL,
+            "this dossier was not refused nor returned",
+            "Hồ sơ không bị từ chối, trả lại",
+        )
+    return facts.form(
+        FormNumber.REFUSAL,
+        returned.at,
+        [
+            Paragraph(text=f"{facts.lead} đã tiếp nhận hồ sơ của:"),
+            facts.applicant_fields(),
+            Fields(
+                items=[
+                    ("Nội dung yêu cầu giải quyết", facts.procedure()),
+                    ("Thời gian nhận hồ sơ", clock_time(facts.received().at)),
+                ]
+            ),
+            Paragraph(
+                text=f"Sau khi xem xét, {facts.lead} từ chối giải quyết và trả lại hồ sơ với lý do:"
+            ),
+            Fields(
+                items=[
+                    ("Lý do", str(returned.detail.get("reason", ""))),
+                    ("Thời gian từ chối", clock_time(returned.at)),
+                ]
+            ),
+            Paragraph(text="Xin thông báo để tổ chức, cá nhân được biết."),
+        ],
+        [Signature(title="NGƯỜI TỪ CHỐI", name=returned.actor)],
+    )
+
+
+def _apology(facts: _Facts) -> Form:
+    apology = facts.event("apology")
+    if apology is None:
+        raise FormNotApplicable(
+            FormNumber.APOLOGY,
+            "no apology was given for this dossier",
+            "Hồ sơ không có phiếu xin lỗi, hẹn lại ngày trả kết quả",
+        )
+    # The due date it replaced and the one it set are in the `due_changed` event it caused.
+    moved = next(
+        (
+            e
+            for e in facts.dossier.events
+            if e.kind == "due_changed"
+            and e.seq > apology.seq
+            and e.detail.get("cause") == "apology"
+        ),
+        None,
+    )
+    before = _time_of(moved.detail.get("previous")) if moved else None
+    after = _time_of(moved.detail.get("due_at")) if moved else None
+    new_date = date.fromisoformat(str(apology.detail["new_due_date"]))
+    received = facts.received()
+    return facts.form(
+        FormNumber.APOLOGY,
+        apology.at,
+        [
+            Paragraph(text=f"Kính gửi: {facts.applicant}"),
+            Paragraph(
+                text=(
+                    f"Ngày {local_date(received.at):%d/%m/%Y}, {facts.lead} tiếp nhận giải quyết "
+                    f"hồ sơ mã số {facts.dossier.code}. Đến nay, hồ sơ chưa được giải quyết đúng "
+                    "hạn đã hẹn."
+                )
+            ),
+            Fields(
+                items=[
+                    ("Nội dung yêu cầu giải quyết", facts.procedure()),
+                    ("Ngày hẹn trả kết quả trước đây", clock_time(before) if before else MISSING),
+                    ("Lý do chậm trễ", str(apology.detail.get("reason", ""))),
+                    (
+                        "Ngày hẹn trả kết quả mới",
+                        clock_time(after) if after else f"ngày {new_date:%d/%m/%Y}",
+                    ),
+                ]
+            ),
+            Paragraph(
+                text=(
+                    f"Sự chậm trễ này đã gây phiền hà cho tổ chức, cá nhân. {facts.lead} "
+                    "xin lỗi và hẹn lại ngày trả kết quả như trên. Kính mong được thông cảm."
+                )
+            ),
+        ],
+        [
+            Signature(
+                title="THỦ TRƯỞNG CƠ QUAN",
+                note="(Ký, ghi rõ họ tên và đóng dấu)",
+            )
+        ],
+    )
+
+
+def _time_of(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+# --- form 05: the process control slip -----------------------------------------------------------
+
+
+def control_steps(
+    dossier: DossierDocument, agency_names: Mapping[str, str], now: datetime
+) -> list[ControlStep]:
+    """The rows of the process control slip, from the ledger in order: the receipt, every
+    consultation asked and answered (the answer judged against its deadline), the SOS actions,
+    the apology, a withdrawal, the result (judged against the due date in force when it was
+    recorded) and the handover; then every consultation still awaited at `now` (late once past
+    its deadline)."""
+    return _steps(_Facts(dossier, agency_names, now))
+
+
+def _steps(facts: _Facts) -> list[ControlStep]:
+    d = facts.dossier
+    applicant, lead = facts.applicant, facts.lead
+    by_number = {c.number: c for c in d.consultations}
+    steps: list[ControlStep] = []
+    for e in d.events:
+        detail = e.detail
+        reason = str(detail.get("reason") or "")
+        consultation = by_number.get(detail.get("number", 0))
+        consulted = facts.name(str(detail.get("agency", "")))
+        if e.kind == "received":
+            days = detail.get("processing_days")
+            note = f"Thời hạn {days} ngày làm việc" if days else ""
+            steps.append(_step(e, "Tiếp nhận hồ sơ", applicant, lead, note))
+        elif e.kind == "consultation_requested" and consultation:
+            note = f"Hạn trả lời {short_time(consultation.deadline)}: {consultation.content}"
+            steps.append(_step(e, "Xin ý kiến phối hợp", lead, consulted, note))
+        elif e.kind == "consultation_answered" and consultation:
+            steps.append(
+                _step(
+                    e,
+                    "Trả lời xin ý kiến",
+                    consulted,
+                    lead,
+                    _answer_note(consultation, e.at),
+                    limit=consultation.deadline,
+                )
+            )
+        elif e.kind == "consultation_cancelled":
+            steps.append(_step(e, "Hủy xin ý kiến", lead, consulted, "Hồ sơ đã được rút"))
+        elif e.kind == "sos_supplement":
+            documents = "; ".join(detail.get("missing_documents") or [])
+            note = f"{reason}. Cần bổ sung: {documents}"
+            steps.append(_step(e, "Yêu cầu bổ sung hồ sơ", lead, applicant, note))
+        elif e.kind == "supplement":
+            note = "Thời hạn tính lại từ đầu"
+            steps.append(_step(e, "Nhận hồ sơ bổ sung", applicant, lead, note))
+        elif e.kind in _SIMPLE_STEPS:
+            label, toward_applicant = _SIMPLE_STEPS[e.kind]
+            ends = (lead, applicant) if toward_applicant else (applicant, lead)
+            steps.append(_step(e, label, *ends, reason))
+        elif e.kind == "apology":
+            new_date = date.fromisoformat(str(detail["new_due_date"]))
+            note = f"Hẹn lại ngày {new_date:%d/%m/%Y}: {reason}"
+            steps.append(_step(e, "Xin lỗi, hẹn lại ngày trả", lead, applicant, note))
+        elif e.kind == "result":
+            outcome = "Chấp thuận" if detail.get("outcome") == "approved" else "Không chấp thuận"
+            note = f"{outcome}, văn bản số {detail.get('document_no', '')}"
+            limit = _due_in_force(d, e.at)
+            steps.append(_step(e, "Có kết quả giải quyết", lead, DESK, note, limit=limit))
+        elif e.kind == "handover":
+            received_by = detail.get("received_by")
+            note = f"Người nhận: {received_by}" if received_by else ""
+            steps.append(_step(e, "Trả kết quả", DESK, applicant, note))
+    for c in d.consultations:
+        if c.status in (ConsultationStatus.AWAITING, ConsultationStatus.OVERDUE):
+            steps.append(
+                ControlStep(
+                    step="Chờ trả lời xin ý kiến",
+                    from_unit=facts.name(c.agency),
+                    to_unit=lead,
+                    at=None,
+                    by="",
+                    limit=c.deadline,
+                    timeliness=Timeliness.LATE if facts.now > c.deadline else None,
+                    note=_answer_note(c, facts.now),
+                )
+            )
+    return steps
+
+
+# Steps that only say who moved the dossier and why: label, and whether the lead agency
+# hands it to the applicant (else the applicant to the lead agency).
+_SIMPLE_STEPS: dict[str, tuple[str, bool]] = {
+    "sos_stop": ("Tạm dừng xử lý", True),
+    "resume": ("Tiếp tục xử lý", True),
+    "sos_return": ("Trả lại hồ sơ", True),
+    "withdrawal": ("Đề nghị rút hồ sơ", False),
+    "withdrawal_confirmed": ("Thủ trưởng xác nhận rút hồ sơ", True),
+}
+
+
+def _step(
+    e: Event,
+    step: str,
+    from_unit: str,
+    to_unit: str,
+    note: str = "",
+    *,
+    limit: datetime | None = None,
+) -> ControlStep:
+    """The row of event `e`; judged against `limit` when it has one."""
+    return ControlStep(
+        step=step,
+        from_unit=from_unit,
+        to_unit=to_unit,
+        at=e.at,
+        by=e.actor,
+        limit=limit,
+        timeliness=timeliness(e.at, limit) if limit else None,
+        note=note,
+    )
+
+
+def _answer_note(c: ConsultationView, until: datetime) -> str:
+    """The deadline, the reminders sent before `until`, and a late answer's cause (R7)."""
+    parts = [f"Hạn {short_time(c.deadline)}"]
+    parts += [
+        f"đã nhắc lần {r.level} lúc {short_time(r.sent_at)}"
+        for r in c.reminders
+        if r.sent_at <= until
+    ]
+    if c.late_reason:
+        parts.append(f"lý do trễ: {c.late_reason}")
+    return "; ".join(parts)
+
+
+def _due_in_force(d: DossierDocument, at: datetime) -> datetime | None:
+    """The due date in force at `at`: the last `due_changed` up to then, else the first one's
+    `previous` (the due date at receipt), else the dossier's due date (never changed)."""
+    changes = [e for e in d.events if e.kind == "due_changed"]
+    if not changes:
+        return d.due_at
+    due = _time_of(changes[0].detail.get("previous"))
+    for e in changes:
+        if e.at <= at:
+            due = _time_of(e.detail.get("due_at"))
+    return due
+
+
+def _control_slip(facts: _Facts) -> Form:
+    d = facts.dossier
+    steps = _steps(facts)
+    consulted = list(dict.fromkeys(facts.name(c.agency) for c in d.consultations))
+    return facts.form(
+        FormNumber.CONTROL_SLIP,
+        facts.now,
+        [
+            Fields(
+                items=[
+                    ("Cơ quan giải quyết", facts.lead),
+                    ("Cơ quan phối hợp", ", ".join(consulted) if consulted else MISSING),
+                    ("Tổ chức, cá nhân", facts.applicant),
+                    ("Nội dung yêu cầu giải quyết", facts.procedure()),
+                    ("Thời gian nhận hồ sơ", clock_time(facts.received().at)),
+                    ("Thời gian hẹn trả kết quả", facts.due_text()),
+                ]
+            ),
+            Table(
+                heading="Quá trình giải quyết hồ sơ",
+                columns=[
+                    "STT",
+                    "Bước (từ – đến)",
+                    "Thời gian",
+                    "Người thực hiện",
+                    "Kết quả",
+                    "Ghi chú",
+                ],
+                widths=[6, 27, 17, 16, 13, 25],
+                rows=[
+                    [
+                        str(i),
+                        f"{s.step}\nTừ: {s.from_unit}\nĐến: {s.to_unit}",
+                        short_time(s.at).replace(" ", "\n") if s.at else "chưa trả lời",
+                        s.by,
+                        TIMELINESS_VI[s.timeliness] if s.timeliness else "",
+                        s.note,
+                    ]
+                    for i, s in enumerate(steps, start=1)
+                ],
+            ),
+        ],
+        [],
+    )

@@ -1,0 +1,403 @@
+"""domain.forms: what each form of Circular 01/2018 says about a dossier, table by table, and the
+early / on-time / late marks of the process control slip (form 05). Pure: dossiers come from the
+unit builders (real calendar, the story received Monday 3 March 2025 at 09:00 in Vietnam)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from domain.commands import SosAction
+from domain.dossier import Applicant, Dossier
+from domain.forms import (
+    TITLES,
+    ControlStep,
+    Form,
+    FormNotApplicable,
+    FormNumber,
+    Timeliness,
+    build_form,
+    control_steps,
+    place_and_date,
+    timeliness,
+)
+from tests.unit.builders import (
+    APPLICANT,
+    CODE,
+    DEADLINE,
+    DISTRICT,
+    DOCUMENTS,
+    DUE,
+    ENV,
+    FIRE,
+    LEAD,
+    NEW_DUE_DATE,
+    PROCEDURE,
+    SOON,
+    apologise,
+    consult,
+    deliver_supplement,
+    dossier,
+    hand_over,
+    record_result,
+    remind,
+    reply,
+    sos,
+    vn,
+)
+
+NAMES = {
+    LEAD: "Sở Xây dựng tỉnh Đồng Nai",
+    FIRE: "Phòng Cảnh sát PCCC và CNCH",
+    ENV: "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai",
+    DISTRICT: "UBND thành phố Biên Hòa",
+}
+SXD = NAMES[LEAD]
+PRINTED = vn(2025, 4, 1, 8)  # when the slips are printed: after everything below
+RECEIPT_TIME = "09 giờ 00 phút, ngày 03/03/2025"
+PROCEDURE_TEXT = f"{PROCEDURE.name} (mã {PROCEDURE.code})"
+
+
+def form(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> Form:
+    return build_form(
+        number, d.document(now), required_documents=DOCUMENTS, agency_names=NAMES, now=now
+    )
+
+
+def steps(d: Dossier, now: datetime = PRINTED) -> list[ControlStep]:
+    return control_steps(d.document(now), NAMES, now)
+
+
+# --- the marks: early / on time / late ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("done", "limit", "mark"),
+    [
+        (vn(2025, 3, 5, 16), vn(2025, 3, 6, 17), Timeliness.EARLY),  # the day before
+        (vn(2025, 3, 6, 0, 1), vn(2025, 3, 6, 17), Timeliness.ON_TIME),  # on the day
+        (vn(2025, 3, 6, 17), vn(2025, 3, 6, 17), Timeliness.ON_TIME),  # at the limit itself
+        (vn(2025, 3, 6, 17, 0, 1), vn(2025, 3, 6, 17), Timeliness.LATE),  # a second after
+        (vn(2025, 3, 10, 9), vn(2025, 3, 6, 17), Timeliness.LATE),  # days after
+        # Vietnam's day, not UTC's: 06:30 on the 6th in Vietnam is still the 5th in UTC.
+        (vn(2025, 3, 6, 6, 30), vn(2025, 3, 6, 17), Timeliness.ON_TIME),
+        (vn(2025, 3, 5, 23, 30), vn(2025, 3, 6, 17), Timeliness.EARLY),
+    ],
+)
+def test_a_step_is_early_on_a_day_before_its_limit_late_after_it(
+    done: datetime, limit: datetime, mark: Timeliness
+) -> None:
+    assert timeliness(done, limit) is mark
+
+
+@pytest.mark.parametrize(
+    ("day", "text"),
+    [
+        (date(2025, 3, 3), "Đồng Nai, ngày 03 tháng 3 năm 2025"),
+        (date(2025, 1, 15), "Đồng Nai, ngày 15 tháng 01 năm 2025"),
+        (date(2025, 2, 9), "Đồng Nai, ngày 09 tháng 02 năm 2025"),
+        (date(2025, 12, 31), "Đồng Nai, ngày 31 tháng 12 năm 2025"),
+    ],
+)
+def test_place_and_date_as_official_documents_write_it(day: date, text: str) -> None:
+    assert place_and_date(day) == text
+
+
+# --- 01: receipt and appointment ------------------------------------------------------------------
+
+
+def test_form_01_receipt_with_applicant_documents_times_and_a_qr_code_of_the_code() -> None:
+    receipt = form(FormNumber.RECEIPT, dossier())
+
+    assert receipt.title == "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
+    assert (receipt.dossier_code, receipt.qr_payload) == (CODE, CODE)
+    assert receipt.issuer == SXD
+    assert receipt.place_and_date == "Đồng Nai, ngày 03 tháng 3 năm 2025"  # the day of receipt
+    assert receipt.fields() == {
+        "Tổ chức, cá nhân": "Nguyễn Thị Hoa",
+        "Địa chỉ": "Phường Tân Phong, thành phố Biên Hòa, Đồng Nai",
+        "Số điện thoại": "0913456789",
+        "Thư điện tử": "hoa.nguyen@example.vn",
+        "Số định danh cá nhân": "075190001234",
+        "Nội dung yêu cầu giải quyết": PROCEDURE_TEXT,
+        "Thời hạn giải quyết": "15 ngày làm việc",
+        "Thời gian nhận hồ sơ": RECEIPT_TIME,
+        "Thời gian trả kết quả": "17 giờ 00 phút, ngày 24/03/2025",  # DUE
+        "Nơi nhận kết quả": f"Bộ phận Tiếp nhận và Trả kết quả – {SXD}",
+    }
+    documents = receipt.table("Thành phần hồ sơ đã nhận")
+    assert documents.columns == ["STT", "Tên giấy tờ"]
+    assert documents.rows == [[str(i), name] for i, name in enumerate(DOCUMENTS, start=1)]
+    assert [(s.title, s.name) for s in receipt.signatures] == [
+        ("NGƯỜI NỘP HỒ SƠ", "Nguyễn Thị Hoa"),
+        ("NGƯỜI TIẾP NHẬN HỒ SƠ", "can-bo.sxd"),
+    ]
+
+
+def test_form_01_prints_a_dash_for_what_the_applicant_did_not_give_and_the_current_due_date() -> (
+    None
+):
+    d = dossier(applicant=Applicant(name="Trần Văn Bình"))
+    apologise(d)
+
+    fields = form(FormNumber.RECEIPT, d).fields()
+
+    assert fields["Tổ chức, cá nhân"] == "Trần Văn Bình"
+    for label in ("Địa chỉ", "Số điện thoại", "Thư điện tử", "Số định danh cá nhân"):
+        assert fields[label] == "—"
+    assert fields["Thời gian trả kết quả"] == "17 giờ 00 phút, ngày 28/03/2025"  # the apology's
+
+
+def test_form_01_while_the_clock_waits_for_a_supplement_has_no_appointment_yet() -> None:
+    d = dossier()
+    sos(d, SosAction.SUPPLEMENT)
+
+    due = form(FormNumber.RECEIPT, d).fields()["Thời gian trả kết quả"]
+
+    assert due == "chưa xác định (thời hạn đang tạm dừng)"
+
+
+# --- 02, 03, 04: only when they apply ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number", [FormNumber.SUPPLEMENT_REQUEST, FormNumber.REFUSAL, FormNumber.APOLOGY]
+)
+def test_forms_02_03_04_are_refused_for_a_dossier_they_do_not_concern(number: FormNumber) -> None:
+    d = dossier()
+    consult(d)
+    reply(d)
+    record_result(d, at=vn(2025, 3, 5, 9))
+
+    with pytest.raises(FormNotApplicable) as refused:
+        form(number, d)
+
+    assert refused.value.form is number
+    assert refused.value.message_en and refused.value.message_vi
+
+
+def test_form_02_supplement_request_lists_the_documents_to_supply_and_the_reason() -> None:
+    d = dossier()
+    sos(d, SosAction.SUPPLEMENT, missing_documents=DOCUMENTS[2:])
+
+    request = form(FormNumber.SUPPLEMENT_REQUEST, d)
+
+    assert request.title == "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"
+    assert request.qr_payload is None
+    assert request.place_and_date == "Đồng Nai, ngày 03 tháng 3 năm 2025"
+    assert request.table("Giấy tờ cần bổ sung, hoàn thiện").rows == [
+        ["1", DOCUMENTS[2]],
+        ["2", DOCUMENTS[3]],
+    ]
+    fields = request.fields()
+    assert fields["Tổ chức, cá nhân"] == APPLICANT.name
+    assert fields["Nội dung yêu cầu giải quyết"] == PROCEDURE_TEXT
+    assert fields["Lý do"] == "Hồ sơ cần làm rõ"
+    assert fields["Thời gian yêu cầu"] == "10 giờ 00 phút, ngày 03/03/2025"
+    assert "Đã nhận hồ sơ bổ sung" not in fields
+    assert [(s.title, s.name) for s in request.signatures] == [("NGƯỜI HƯỚNG DẪN", "can-bo.sxd")]
+
+
+def test_form_02_after_the_supplement_arrived_says_when() -> None:
+    d = dossier()
+    sos(d, SosAction.SUPPLEMENT)
+    deliver_supplement(d, at=vn(2025, 3, 5, 14, 30))
+
+    fields = form(FormNumber.SUPPLEMENT_REQUEST, d).fields()
+
+    assert fields["Đã nhận hồ sơ bổ sung"] == "14 giờ 30 phút, ngày 05/03/2025"
+
+
+def test_form_03_refusal_gives_the_reason_of_the_return() -> None:
+    d = dossier()
+    sos(d, SosAction.RETURN, at=vn(2025, 3, 4, 8, 15))
+
+    refusal = form(FormNumber.REFUSAL, d)
+
+    assert refusal.title == "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"
+    assert refusal.place_and_date == "Đồng Nai, ngày 04 tháng 3 năm 2025"
+    fields = refusal.fields()
+    assert fields["Lý do"] == "Hồ sơ cần làm rõ"
+    assert fields["Thời gian từ chối"] == "08 giờ 15 phút, ngày 04/03/2025"
+    assert fields["Thời gian nhận hồ sơ"] == RECEIPT_TIME
+    assert any("từ chối giải quyết" in p for p in refusal.paragraphs())
+
+
+def test_form_04_apology_gives_the_reason_the_old_and_the_new_date() -> None:
+    d = dossier()
+    apologise(d, NEW_DUE_DATE, at=vn(2025, 3, 20, 10))
+
+    apology = form(FormNumber.APOLOGY, d)
+
+    assert apology.title == "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
+    assert apology.place_and_date == "Đồng Nai, ngày 20 tháng 3 năm 2025"
+    fields = apology.fields()
+    assert fields["Ngày hẹn trả kết quả trước đây"] == "17 giờ 00 phút, ngày 24/03/2025"
+    assert fields["Lý do chậm trễ"] == "Cần thêm thời gian kiểm tra thực địa"
+    assert fields["Ngày hẹn trả kết quả mới"] == "17 giờ 00 phút, ngày 28/03/2025"
+    assert apology.paragraphs()[0] == f"Kính gửi: {APPLICANT.name}"
+    assert [s.title for s in apology.signatures] == ["THỦ TRƯỞNG CƠ QUAN"]
+
+
+def test_every_form_has_the_title_of_the_circular() -> None:
+    d = dossier()
+    sos(d, SosAction.SUPPLEMENT)
+    deliver_supplement(d)
+    apologise(d, date(2025, 4, 4), at=vn(2025, 3, 6, 9))
+    sos(d, SosAction.RETURN, at=vn(2025, 3, 7, 9))
+
+    assert {n: form(n, d).title for n in FormNumber} == TITLES
+
+
+# --- 05: the process control slip --------------------------------------------------------------
+
+
+def row(step: ControlStep) -> tuple[str, str, str, Timeliness | None]:
+    return (step.step, step.from_unit, step.to_unit, step.timeliness)
+
+
+def test_form_05_one_row_per_hand_off_each_answer_judged_against_its_deadline() -> None:
+    d = dossier()
+    consult(d, (FIRE, ENV, DISTRICT), deadline=DEADLINE)  # Thursday 6/3 17:00
+    reply(d, FIRE, at=vn(2025, 3, 5, 9))  # a day before: early
+    reply(d, DISTRICT, at=vn(2025, 3, 6, 16, 59))  # on the day: on time
+    remind(d, 2)  # ENV's reminder 1 at the deadline
+    reply(d, ENV, at=vn(2025, 3, 7, 9), late_reason="Chờ kết quả kiểm tra")  # late
+    record_result(d, at=vn(2025, 3, 10, 9))  # long before DUE: early
+    hand_over(d, at=vn(2025, 3, 11, 9))
+
+    assert [row(s) for s in steps(d)] == [
+        ("Tiếp nhận hồ sơ", APPLICANT.name, SXD, None),
+        ("Xin ý kiến phối hợp", SXD, NAMES[FIRE], None),
+        ("Xin ý kiến phối hợp", SXD, NAMES[ENV], None),
+        ("Xin ý kiến phối hợp", SXD, NAMES[DISTRICT], None),
+        ("Trả lời xin ý kiến", NAMES[FIRE], SXD, Timeliness.EARLY),
+        ("Trả lời xin ý kiến", NAMES[DISTRICT], SXD, Timeliness.ON_TIME),
+        ("Trả lời xin ý kiến", NAMES[ENV], SXD, Timeliness.LATE),
+        ("Có kết quả giải quyết", SXD, "Bộ phận Tiếp nhận và Trả kết quả", Timeliness.EARLY),
+        ("Trả kết quả", "Bộ phận Tiếp nhận và Trả kết quả", APPLICANT.name, None),
+    ]
+    late = steps(d)[6]
+    assert (late.at, late.by, late.limit) == (vn(2025, 3, 7, 9), "can-bo.snnmt", DEADLINE)
+    assert late.note == (
+        "Hạn 17:00 06/03/2025; đã nhắc lần 1 lúc 17:00 06/03/2025; lý do trễ: Chờ kết quả kiểm tra"
+    )
+
+    table = form(FormNumber.CONTROL_SLIP, d).table("Quá trình giải quyết hồ sơ")
+    assert table.columns == [
+        "STT",
+        "Bước (từ – đến)",
+        "Thời gian",
+        "Người thực hiện",
+        "Kết quả",
+        "Ghi chú",
+    ]
+    assert [r[4] for r in table.rows] == [
+        "",
+        "",
+        "",
+        "",
+        "Trước hạn",
+        "Đúng hạn",
+        "Quá hạn",
+        "Trước hạn",
+        "",
+    ]
+    assert table.rows[6][:4] == [
+        "7",
+        f"Trả lời xin ý kiến\nTừ: {NAMES[ENV]}\nĐến: {SXD}",
+        "09:00\n07/03/2025",
+        "can-bo.snnmt",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("result_at", "mark"),
+    [
+        (vn(2025, 3, 21, 16), Timeliness.EARLY),  # the Friday before DUE (Monday 24/3 17:00)
+        (vn(2025, 3, 24, 16), Timeliness.ON_TIME),
+        (vn(2025, 3, 25, 9), Timeliness.LATE),
+    ],
+)
+def test_form_05_the_result_is_judged_against_the_due_date(
+    result_at: datetime, mark: Timeliness
+) -> None:
+    d = dossier()
+    record_result(d, at=result_at)
+
+    result = next(s for s in steps(d) if s.step == "Có kết quả giải quyết")
+
+    assert (result.limit, result.timeliness) == (DUE, mark)
+
+
+def test_form_05_judges_the_result_against_the_due_date_in_force_when_it_came() -> None:
+    # The supplement restarts the clock (due 26/3); an apology then moves it to 4/4: a result on
+    # 1/4 is early against the due date in force, though later than both earlier ones.
+    d = dossier()
+    sos(d, SosAction.SUPPLEMENT, at=SOON)
+    deliver_supplement(d, at=vn(2025, 3, 5, 9))
+    apologise(d, date(2025, 4, 4), at=vn(2025, 3, 20, 9))
+    record_result(d, at=vn(2025, 4, 1, 9))
+
+    assert [row(s)[0] for s in steps(d)] == [
+        "Tiếp nhận hồ sơ",
+        "Yêu cầu bổ sung hồ sơ",
+        "Nhận hồ sơ bổ sung",
+        "Xin lỗi, hẹn lại ngày trả",
+        "Có kết quả giải quyết",
+    ]
+    result = steps(d)[-1]
+    assert (result.limit, result.timeliness) == (vn(2025, 4, 4, 17), Timeliness.EARLY)
+
+
+def test_form_05_a_consultation_still_awaited_is_late_once_past_its_deadline() -> None:
+    d = dossier()
+    consult(d, (FIRE,), deadline=DEADLINE)
+
+    before = steps(d, now=vn(2025, 3, 6, 9))[-1]
+    after = steps(d, now=vn(2025, 3, 7, 9))[-1]
+
+    assert (before.step, before.at, before.timeliness) == ("Chờ trả lời xin ý kiến", None, None)
+    assert (after.at, after.timeliness) == (None, Timeliness.LATE)
+    row_after = (
+        form(FormNumber.CONTROL_SLIP, d, now=vn(2025, 3, 7, 9))
+        .table("Quá trình giải quyết hồ sơ")
+        .rows[-1]
+    )
+    assert row_after[2:5] == ["chưa trả lời", "", "Quá hạn"]
+
+
+def test_form_05_header_names_the_units_and_the_slip_is_dated_when_printed() -> None:
+    d = dossier()
+    consult(d, (FIRE, ENV))
+
+    slip = form(FormNumber.CONTROL_SLIP, d)
+
+    assert slip.title == "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"
+    assert slip.place_and_date == "Đồng Nai, ngày 01 tháng 4 năm 2025"  # PRINTED
+    assert slip.fields() == {
+        "Cơ quan giải quyết": SXD,
+        "Cơ quan phối hợp": f"{NAMES[FIRE]}, {NAMES[ENV]}",
+        "Tổ chức, cá nhân": APPLICANT.name,
+        "Nội dung yêu cầu giải quyết": PROCEDURE_TEXT,
+        "Thời gian nhận hồ sơ": RECEIPT_TIME,
+        "Thời gian hẹn trả kết quả": "17 giờ 00 phút, ngày 24/03/2025",
+    }
+    assert slip.signatures == []
+
+
+def test_an_agency_without_a_name_is_printed_by_its_code() -> None:
+    d = dossier()
+    consult(d, (FIRE,))
+
+    slip = build_form(
+        FormNumber.CONTROL_SLIP,
+        d.document(PRINTED),
+        required_documents=DOCUMENTS,
+        agency_names={},
+        now=PRINTED,
+    )
+
+    assert slip.fields()["Cơ quan phối hợp"] == FIRE
+    assert slip.issuer == LEAD

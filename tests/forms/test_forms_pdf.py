@@ -1,0 +1,153 @@
+"""api.forms_pdf: each form as an A5 PDF whose Vietnamese text reads back exactly, whose QR code
+scans to the dossier code, and whose long tables run onto more pages with their headings."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from api.forms_pdf import render_pdf
+from domain.commands import SosAction
+from domain.dossier import Applicant, Dossier
+from domain.forms import TITLES, FormNumber, build_form
+from tests.forms.pdf_reading import assert_a5, page_sizes, qr_codes, text_of
+from tests.unit.builders import (
+    CODE,
+    DEADLINE,
+    DOCUMENTS,
+    FIRE,
+    LEAD,
+    PROCEDURE,
+    apologise,
+    consult,
+    deliver_supplement,
+    dossier,
+    reply,
+    sos,
+    vn,
+)
+
+NAMES = {LEAD: "Sở Xây dựng tỉnh Đồng Nai", FIRE: "Phòng Cảnh sát PCCC và CNCH"}
+PRINTED = vn(2025, 4, 1, 8)
+MOTTO = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
+
+
+def pdf(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> bytes:
+    form = build_form(
+        number, d.document(now), required_documents=DOCUMENTS, agency_names=NAMES, now=now
+    )
+    return render_pdf(form)
+
+
+def everything() -> Dossier:
+    """A dossier every form applies to."""
+    d = dossier()
+    consult(d)
+    reply(d)
+    sos(d, SosAction.SUPPLEMENT, at=vn(2025, 3, 4, 10))
+    deliver_supplement(d, at=vn(2025, 3, 5, 9))
+    apologise(d, date(2025, 4, 4), at=vn(2025, 3, 20, 9))
+    sos(d, SosAction.RETURN, at=vn(2025, 3, 21, 9))
+    return d
+
+
+@pytest.mark.parametrize("number", list(FormNumber))
+def test_each_form_is_an_a5_pdf_with_its_title_motto_code_and_applicant(
+    number: FormNumber,
+) -> None:
+    document = pdf(number, everything())
+
+    assert_a5(document)
+    text = text_of(document)
+    for expected in [TITLES[number], *MOTTO, CODE, "Nguyễn Thị Hoa", "Sở Xây dựng tỉnh Đồng Nai"]:
+        assert expected in text, (expected, text)
+
+
+def test_form_01_reads_back_its_fields_and_its_qr_code_scans_to_the_dossier_code() -> None:
+    document = pdf(FormNumber.RECEIPT, dossier())
+
+    text = text_of(document)
+    for expected in [
+        "Mã hồ sơ: 000.00.06.H19-250303-0001",
+        "Tổ chức, cá nhân: Nguyễn Thị Hoa",
+        "Địa chỉ: Phường Tân Phong, thành phố Biên Hòa, Đồng Nai",
+        "Thời gian nhận hồ sơ: 09 giờ 00 phút, ngày 03/03/2025",
+        "Thời gian trả kết quả: 17 giờ 00 phút, ngày 24/03/2025",
+        "Đồng Nai, ngày 03 tháng 3 năm 2025",
+        "NGƯỜI NỘP HỒ SƠ",
+        "NGƯỜI TIẾP NHẬN HỒ SƠ",
+        *DOCUMENTS,
+    ]:
+        assert expected in text, (expected, text)
+    assert qr_codes(document) == [CODE]
+
+
+def test_only_form_01_carries_a_qr_code() -> None:
+    assert qr_codes(pdf(FormNumber.CONTROL_SLIP, dossier())) == []
+
+
+def test_form_05_reads_back_its_marks() -> None:
+    d = dossier()
+    consult(d, (FIRE,), deadline=DEADLINE)
+    reply(d, FIRE, at=vn(2025, 3, 7, 9), late_reason="Chờ kết quả kiểm tra")
+
+    text = text_of(pdf(FormNumber.CONTROL_SLIP, d))
+
+    for expected in ["Quá trình giải quyết hồ sơ", "Trả lời xin ý kiến", "Quá hạn", "Kết quả"]:
+        assert expected in text, (expected, text)
+
+
+def test_a_name_typed_with_combining_marks_prints_as_the_same_letters() -> None:
+    decomposed = unicodedata.normalize("NFD", "Lê Văn Cường")
+    assert decomposed != "Lê Văn Cường"
+    d = dossier(applicant=Applicant(name=decomposed, phone="0912345678"))
+
+    assert "Tổ chức, cá nhân: Lê Văn Cường" in text_of(pdf(FormNumber.RECEIPT, d))
+
+
+def test_a_long_control_slip_runs_onto_more_a5_pages() -> None:
+    d = dossier()
+    at = vn(2025, 3, 3, 10)
+    for _ in range(12):  # a consultation asked and answered, twelve times over
+        consult(d, (FIRE,), at=at, deadline=DEADLINE)
+        at += timedelta(minutes=5)
+        reply(d, FIRE, at=at)
+        at += timedelta(minutes=5)
+
+    document = pdf(FormNumber.CONTROL_SLIP, d)
+
+    assert len(page_sizes(document)) >= 2
+    assert_a5(document)
+    text = text_of(document)
+    assert text.count("Người thực hiện") == len(page_sizes(document))  # the headings repeat
+    assert f"Mẫu số 05 – Mã hồ sơ {CODE} – trang 2" in text
+    assert text.count("Trả lời xin ý kiến") == 12
+
+
+def test_a_receipt_of_a_long_procedure_is_set_smaller_to_stay_one_a5_page() -> None:
+    documents = [
+        f"Bản sao văn bản thứ {i} về hồ sơ thiết kế, thẩm định và phòng cháy chữa cháy của công "
+        "trình (đối với công trình thuộc diện phải thẩm duyệt theo quy định của pháp luật)"
+        for i in range(1, 8)
+    ]
+    procedure = PROCEDURE.model_copy(
+        update={"name": PROCEDURE.name * 3, "required_documents": documents}
+    )
+    d = dossier(procedure=procedure)
+    form = build_form(
+        FormNumber.RECEIPT,
+        d.document(PRINTED),
+        required_documents=documents,
+        agency_names=NAMES,
+        now=PRINTED,
+    )
+
+    document = render_pdf(form)
+
+    assert len(page_sizes(document)) == 1
+    text = text_of(document)
+    assert all(name in text for name in documents)
+    assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in text
+    assert qr_codes(document) == [CODE]
