@@ -17,15 +17,18 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.calendar_source import CalendarSource
 from activities.delivery import DeliveryActivities
+from activities.ended_runs import EndedRunsActivities
 from activities.notices import NoticeActivities
 from activities.planning import PlanningActivities
 from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.engine import create_engine, session_factory
+from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
 from workflows.dossier import DossierWorkflow
+from workflows.ended_runs import EndedRunsSweep
 
 log = structlog.get_logger()
 
@@ -74,10 +77,11 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     notices = NoticeActivities(sessions)
     settlement = SettlementActivities(sessions)
     delivery = DeliveryActivities(sessions, settings)
+    ended_runs = EndedRunsActivities(sessions, settings.task_queue)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[DossierWorkflow],
+        workflows=[DossierWorkflow, EndedRunsSweep],
         activities=[
             planning.read_clock,
             planning.plan_consultation,
@@ -85,6 +89,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             settlement.settle_dossier,
             delivery.deliver_notice,
             delivery.push_national_status,
+            ended_runs.close_dossiers_of_ended_runs,
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -104,6 +109,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await ensure_sweep_schedule(client, settings.task_queue)
     log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
     async with running_worker(client, settings):
         await stop.wait()

@@ -10,7 +10,9 @@ by the business key, never by run or activity ids (which continue-as-new changes
 - the dossier row by its `version` (the seq of its latest event): `INSERT … ON CONFLICT (code)
   DO UPDATE … WHERE dossiers.version < excluded.version`, so an older state never overwrites a
   newer one;
-- its consultations (dossier, number) only together with the dossier row they belong to.
+- its consultations (dossier, number) only together with the dossier row they belong to;
+- the report totals with what the change made final (`db.report_totals.count_changes`), marked
+  on the rows so that a retry adds nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
 from db.read_model import compact_phone
+from db.report_totals import count_changes
 from domain.dossier import Applicant, ConsultationView, Event
 from domain.projection import DossierProjection
 
@@ -54,6 +57,12 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
     if applied and document.consultations:
         rows = [_consultation_row(document.code, c) for c in document.consultations]
         await connection.execute(statements.consultations, rows)
+    await count_changes(
+        connection,
+        document.code,
+        new_events=(e.kind for e in document.events),
+        closed=document.closed_at is not None,
+    )
     return applied
 
 
@@ -62,6 +71,12 @@ class _Statements:
     dossier: Any
     events: Any
     consultations: Any
+
+
+# What a projection rewrites: the fields of the document, never the keys nor what the report
+# totals marked on the row (`counted`, `events_counted`), which a rewrite would reset.
+_DOSSIER_FIELDS = frozenset(DossierRecord.model_fields) - {"code", "counted", "events_counted"}
+_CONSULTATION_FIELDS = frozenset(ConsultationRecord.model_fields) - {"dossier", "number", "counted"}
 
 
 @cache
@@ -76,7 +91,7 @@ def _statements(dialect: str) -> _Statements:
     dossier = insert(dossiers)
     dossier = dossier.on_conflict_do_update(
         index_elements=[dossiers.c.code],
-        set_={c.name: dossier.excluded[c.name] for c in dossiers.c if c.name != "code"},
+        set_={c.name: dossier.excluded[c.name] for c in dossiers.c if c.name in _DOSSIER_FIELDS},
         where=dossiers.c.version < dossier.excluded.version,
     ).returning(dossiers.c.code)
     consultation = insert(consultations)
@@ -85,7 +100,7 @@ def _statements(dialect: str) -> _Statements:
         set_={
             c.name: consultation.excluded[c.name]
             for c in consultations.c
-            if c.name not in ("dossier", "number")
+            if c.name in _CONSULTATION_FIELDS
         },
     )
     return _Statements(

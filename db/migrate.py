@@ -26,6 +26,7 @@ from activities.catalogue_source import load_catalogue
 from db.calendar_days import sync_calendar_days
 from db.catalogue import SeedReport, seed_catalogue
 from db.engine import create_engine, parse_url, session_factory
+from db.report_totals import rebuild_report_totals
 from domain.localtime import local_date
 from settings import Settings
 
@@ -90,6 +91,9 @@ async def sync_calendar(
     `CALENDAR_FIRST`) to `last` (default 31 December, `CALENDAR_YEARS_AHEAD` years from now), on
     holidays.VN with the override file `overrides` (default `Settings().calendar_overrides`).
     Returns the rows written; idempotent (`db.calendar_days.sync_calendar_days`).
+
+    When it writes any row, the report totals are rebuilt: their delays in working days were
+    counted on the calendar as it was (`db.report_totals`).
     """
     settings = Settings()
     calendar = CalendarSource(overrides or settings.calendar_overrides).calendar()
@@ -99,7 +103,11 @@ async def sync_calendar(
     engine = create_engine(url or settings.database)
     try:
         async with session_factory(engine)() as session:
-            return await sync_calendar_days(session, calendar, first, last)
+            written = await sync_calendar_days(session, calendar, first, last)
+            if written:
+                await rebuild_report_totals(session)
+                await session.commit()
+            return written
     finally:
         await engine.dispose()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, String, Text, func, text
+from sqlalchemy import Column, Index, String, Text, false, func, text
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
@@ -188,6 +188,10 @@ class DossierRecord(SQLModel, table=True):
     abnormal_close: str | None = None  # R5: how it was ended from outside the rules
     version: int
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # What the report totals (`db.report_totals`) have taken of it: its closing (once closed),
+    # and its events up to this seq.
+    counted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    events_counted: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class ConsultationRecord(SQLModel, table=True):
@@ -199,10 +203,17 @@ class ConsultationRecord(SQLModel, table=True):
     """
 
     __tablename__ = "consultations"
-    # The delay report (R8) takes a period of requests, per agency or for all of them.
+    # The delay report (R8) takes a period of requests, per agency or for all of them; its
+    # live part, only the consultations not yet in the totals (those still open).
     __table_args__ = (
         Index("ix_consultations_agency_requested_at", "agency", "requested_at"),
         Index("ix_consultations_requested_at", "requested_at"),
+        Index(
+            "ix_consultations_uncounted_requested_at",
+            "requested_at",
+            postgresql_where=text("NOT counted"),
+            sqlite_where=text("NOT counted"),
+        ),
     )
 
     dossier: str = Field(primary_key=True, foreign_key="dossiers.code")
@@ -218,6 +229,8 @@ class ConsultationRecord(SQLModel, table=True):
     reminders: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONList)
     reminder_1_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminder_2_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Whether the report totals have taken it: once answered or cancelled (final), never again.
+    counted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class EventRecord(SQLModel, table=True):
@@ -254,6 +267,66 @@ class CalendarDayRecord(SQLModel, table=True):
     day: date = Field(primary_key=True)
     working: bool
     working_index: int
+
+
+# --- the report totals (db.report_totals) ---------------------------------------------------------
+
+
+class ConsultationTotal(SQLModel, table=True):
+    """The final consultations (answered or cancelled) of one consulted agency requested on one
+    local day, summed for the delay report (R8); the open ones are counted live."""
+
+    __tablename__ = "consultation_totals"
+
+    agency: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    consultations: int = 0
+    answered_on_time: int = 0
+    answered_late: int = 0
+    cancelled: int = 0
+    reminders_1: int = 0
+    reminders_2: int = 0
+    delay_working_days_total: int = 0  # of the late answers
+    delay_working_days_max: int = 0
+    late_without_cause: int = 0
+
+
+class ClosedDossierTotal(SQLModel, table=True):
+    """The dossiers of one lead agency and procedure closed on one local day, in the categories
+    of Circular 01/2018 (R11) and the audit's counts of closes against the rules (R5, R6)."""
+
+    __tablename__ = "closed_dossier_totals"
+
+    lead_agency: str = Field(primary_key=True)
+    procedure_code: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    procedure_name: str = Field(sa_type=Text)
+    closed: int = 0
+    completed: int = 0
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    stopped: int = 0
+    supplemented: int = 0
+    returned: int = 0
+    withdrawn: int = 0
+    abnormal: int = 0
+    apologised: int = 0
+    without_result: int = 0  # completed without a `result` event (R5)
+    withdrawn_unconfirmed: int = 0  # withdrawn without `withdrawal_confirmed` (R6)
+
+
+class SosTotal(SQLModel, table=True):
+    """SOS actions of one agency and kind on one local day (R9): accepted (events of the
+    dossiers it leads) and refused (attempts by its staff; `?` where the refusal names none)."""
+
+    __tablename__ = "sos_totals"
+
+    agency: str = Field(primary_key=True)
+    action: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    accepted: int = 0
+    rejected: int = 0
 
 
 # --- what the API keeps for itself ---------------------------------------------------------

@@ -1,6 +1,7 @@
 """Queries on the read model of dossiers, for the API: one dossier with its consultations and
 timeline, filtered lists by keyset, the citizens' look-up, and the one write the API makes
-itself (a refused attempt on a dossier whose workflow has ended, R9, R12).
+itself (a refused attempt on a dossier whose workflow has ended, R9, R12) or the sweep of ended
+runs makes (the abnormal close of a workflow terminated from outside, R5).
 
 The rows are written by `activities.projection` as the workflows project them; while a dossier's
 workflow runs it remains the source of truth, and these rows follow it within the handler that
@@ -15,13 +16,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_
+from sqlalchemy import and_, exists, func, not_, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
+from db.report_totals import count_changes
+from domain.commands import SYSTEM
 from domain.dossier import FINAL_STATUSES
 
 REFUSED = "refused"  # the `kind` of a refused attempt's event, as the workflow writes it
@@ -151,16 +154,63 @@ async def record_refusal_after_close(
     """Append a `refused` event to the timeline of `dossier`, whose workflow has ended, and
     commit (R9, R12: the API records refused attempts on closed dossiers itself).
 
-    Its seq is the dossier's last one plus one, taken by `INSERT … ON CONFLICT DO NOTHING`: when
-    another writer took that seq first, nothing is written and the next one is tried. A closed
-    dossier's workflow projects nothing more (it waits for its last projection before ending),
-    so the seqs taken here never clash with its own. `detail` must be JSON-serialisable (the
-    workflow's refusals hold `action`, `code`, `reason`, ...). Raises LookupError for a dossier
-    the read model does not hold.
+    A closed dossier's workflow projects nothing more (it waits for its last projection before
+    ending), so the seqs taken here never clash with its own. `detail` must be
+    JSON-serialisable (the workflow's refusals hold `action`, `code`, `reason`, ...). Raises
+    LookupError for a dossier the read model does not hold.
     """
-    insert = dialect_insert((await session.connection()).dialect.name)
     if await session.get(DossierRecord, dossier) is None:
         raise LookupError(f"no dossier {dossier} in the read model")
+    seq = await _append_event(session, dossier, at, REFUSED, actor, detail)
+    await count_changes(await session.connection(), dossier, new_events=[REFUSED], closed=False)
+    await session.commit()
+    stored = await session.get(EventRecord, (dossier, seq), populate_existing=True)
+    assert stored is not None
+    return stored
+
+
+async def record_abnormal_close(
+    session: AsyncSession, dossier: str, at: datetime, how: str
+) -> bool:
+    """R5: close `dossier` in the read model as ended from outside the rules at `at` (`how`:
+    terminated, failed, timed_out), with an `abnormal_close` event, as the workflow records a
+    cancellation, and commit; for a workflow that ended without running any code of its own.
+    Whether it was recorded: False if the read model does not hold the dossier or has it closed
+    already (the workflow recorded its own close, or an earlier sweep did), so it is idempotent.
+    """
+    found = await session.get(DossierRecord, dossier, populate_existing=True)
+    if found is None or found.closed_at is not None:
+        return False
+    status = found.status
+    seq = await _append_event(
+        session, dossier, at, "abnormal_close", SYSTEM, {"how": how, "status": status}
+    )
+    table = DossierRecord.__table__  # type: ignore[attr-defined]
+    closed = await (await session.connection()).execute(
+        update(table)
+        .where(table.c.code == dossier, table.c.closed_at.is_(None))
+        .values(closed_at=at, abnormal_close=how, version=seq, updated_at=func.now())
+        .returning(table.c.code)
+    )
+    if closed.first() is None:  # closed meanwhile by its own last projection
+        await session.rollback()
+        return False
+    await count_changes(
+        await session.connection(), dossier, new_events=["abnormal_close"], closed=True
+    )
+    await session.commit()
+    return True
+
+
+async def _append_event(
+    session: AsyncSession, dossier: str, at: datetime, kind: str, actor: str, detail: dict[str, Any]
+) -> int:
+    """Append an event to the timeline of `dossier` in the session's transaction; its seq.
+
+    The seq is the dossier's last one plus one, taken by `INSERT … ON CONFLICT DO NOTHING`: when
+    another writer took that seq first, nothing is written and the next one is tried.
+    """
+    insert = dialect_insert((await session.connection()).dialect.name)
     for _ in range(_SEQ_ATTEMPTS):
         last = (
             await session.exec(
@@ -168,7 +218,7 @@ async def record_refusal_after_close(
             )
         ).one()
         event = EventRecord(
-            dossier=dossier, seq=(last or 0) + 1, at=at, kind=REFUSED, actor=actor, detail=detail
+            dossier=dossier, seq=(last or 0) + 1, at=at, kind=kind, actor=actor, detail=detail
         )
         written = await session.exec(
             insert(EventRecord)
@@ -177,10 +227,7 @@ async def record_refusal_after_close(
             .returning(col(EventRecord.seq))
         )
         if written.first() is not None:
-            await session.commit()
-            stored = await session.get(EventRecord, (dossier, event.seq), populate_existing=True)
-            assert stored is not None
-            return stored
+            return event.seq
     raise RuntimeError(
-        f"no free seq for a refused event of {dossier} after {_SEQ_ATTEMPTS} attempts"
+        f"no free seq for a {kind} event of {dossier} after {_SEQ_ATTEMPTS} attempts"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -99,3 +99,24 @@ def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) ->
 def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
     (at,) = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"CAST(({at} AT TIME ZONE 'UTC') + INTERVAL '7 hours' AS DATE)"
+
+
+class larger_of(FunctionElement[int]):  # lower case, like SQLAlchemy's SQL functions
+    """SQL: the larger of two values (`greatest` on PostgreSQL, the two-argument scalar `max` on
+    SQLite, where `greatest` does not exist before 3.50)."""
+
+    type = Integer()
+    name = "larger_of"
+    inherit_cache = True
+
+
+@compiles(larger_of, "sqlite")
+def _larger_of_sqlite(element: larger_of, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"max({a}, {b})"
+
+
+@compiles(larger_of, "postgresql")
+def _larger_of_postgresql(element: larger_of, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"greatest({a}, {b})"

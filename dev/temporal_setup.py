@@ -1,16 +1,27 @@
 """One-time setup of a Temporal namespace for motcua, shared by the local stack (`dev.run`) and
-production deploys: registering the custom search attributes that ops staff filter on."""
+production deploys: registering the custom search attributes that ops staff filter on, and the
+schedule of the sweep of ended runs (R5; the worker ensures it at every start)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,3 +67,26 @@ async def ensure_search_attributes(
         if err.status != RPCStatusCode.ALREADY_EXISTS:
             raise
     return sorted(missing)
+
+
+SWEEP_SCHEDULE_ID = "motcua-ended-runs-sweep"
+
+
+async def ensure_sweep_schedule(
+    client: Client, task_queue: str, every: timedelta = timedelta(minutes=10)
+) -> bool:
+    """Create the schedule that starts `EndedRunsSweep` on `task_queue` every `every` (a sweep
+    at a time: one still running makes the next skip); whether it was created. Idempotent: an
+    existing schedule, perhaps paused or retimed by ops in the Web UI, is left as it is."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            "EndedRunsSweep", id=f"{SWEEP_SCHEDULE_ID}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SWEEP_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        return False
+    return True

@@ -82,6 +82,7 @@ HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head
 READ_MODEL_TABLES = {
     "agencies", "procedures", "dossiers", "consultations", "events",
     "dossier_code_counters", "idempotency_keys",
+    "consultation_totals", "closed_dossier_totals", "sos_totals",
 }  # fmt: skip
 
 
@@ -227,6 +228,7 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
     assert found["consultations"]["indexes"] == {  # 0003
         ("ix_consultations_agency_requested_at", ("agency", "requested_at")),
         ("ix_consultations_requested_at", ("requested_at",)),
+        ("ix_consultations_uncounted_requested_at", ("requested_at",)),  # 0005, partial
     }
     assert found["calendar_days"]["pk"] == ("day",)  # 0003
 
@@ -515,6 +517,8 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         "abnormal_close": None,
         "version": len(d.events),
         "updated_at": None,
+        "counted": False,  # open: not in the report totals yet
+        "events_counted": 0,  # no SOS event to count
     }
     assert row["updated_at"].tzinfo is UTC
     assert [
@@ -522,6 +526,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         for c in found["consultations"]
     ] == [(1, FIRE, "answered", LATER, OPINION), (2, ENV, "overdue", None, None)]
     fire, env = found["consultations"]
+    assert (fire["counted"], env["counted"]) == (True, False)  # the answer is final, in the totals
     assert (fire["content"], fire["deadline"], fire["requested_at"]) == (
         d.consultations[0].content, DEADLINE, SOON,
     )  # fmt: skip

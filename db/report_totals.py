@@ -1,0 +1,403 @@
+"""The report totals: daily sums the oversight reports add up over a period, kept as the rows
+change, so that a year of a million dossiers is read as a few thousand sums (`db.reports`).
+
+A sum is only ever added to, so it must take each fact exactly once, and only once the fact
+can no longer change:
+
+- a **consultation** once it is final: answered or cancelled (its reminders, delay and cause
+  are settled by then). Open consultations are few (those of running dossiers) and change
+  with the clock (overdue, delay to now): the delay report counts them live, by a partial
+  index. `consultations.counted` marks those taken.
+- a **dossier** once it is closed: its Circular 01 category, apology and the audit's checks
+  (completed without a result, withdrawn without the head's confirmation, abnormal close) are
+  settled then. `dossiers.counted` marks those taken.
+- an **SOS event** (accepted `sos_*`, or `refused` with action `sos`) once written: events
+  never change. `dossiers.events_counted` is the seq up to which a dossier's events are taken.
+
+Each projection counts what it made final in its own transaction (`count_changes`, called by
+`activities.projection.write_projection` and by the API when it records a refusal on a closed
+dossier), with the same statements that `rebuild_statements` runs over the whole table. A
+retried projection finds the rows marked and adds nothing; two projections of one dossier queue
+on its row's lock (taken first by the projection).
+
+The delays in working days are computed with the calendar of the moment they are counted; a
+changed calendar rebuilds the totals (`python -m db.migrate` does, when it writes calendar days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import dialect_insert
+from db.models import (
+    ClosedDossierTotal,
+    ConsultationRecord,
+    ConsultationTotal,
+    DossierRecord,
+    EventRecord,
+    SosTotal,
+)
+from db.reports import REFUSED, SOS_EVENT_KINDS, count_of, day_of, working_days
+from db.types import larger_of, local_date
+
+_dossiers = DossierRecord.__table__  # type: ignore[attr-defined]
+_consultations = ConsultationRecord.__table__  # type: ignore[attr-defined]
+_events = EventRecord.__table__  # type: ignore[attr-defined]
+CONSULTATION_TOTALS = ConsultationTotal.__table__  # type: ignore[attr-defined]
+CLOSED_DOSSIER_TOTALS = ClosedDossierTotal.__table__  # type: ignore[attr-defined]
+SOS_TOTALS = SosTotal.__table__  # type: ignore[attr-defined]
+
+# The events after which a projection has something to count.
+CONSULTATION_ENDINGS = frozenset({"consultation_answered", "consultation_cancelled"})
+COUNTED_EVENTS = frozenset({*SOS_EVENT_KINDS, REFUSED})
+
+_ONE_DOSSIER = bindparam("one_dossier", type_=String())
+
+
+# --- what each row adds -------------------------------------------------------------------------
+
+
+def _final(c: Any) -> ColumnElement[bool]:
+    return and_(or_(c.replied_at.is_not(None), c.status == "cancelled"), not_(c.counted))
+
+
+def consultation_sums(*where: ColumnElement[bool]) -> Select[Any]:
+    """The final consultations not yet counted (and meeting `where`), summed per agency and
+    local day of request: the rows of `consultation_totals` they add."""
+    c = _consultations.c
+    deadline_day, on_deadline_day = day_of(c.deadline, "deadline_day")
+    reply_day, on_reply_day = day_of(c.replied_at, "reply_day")
+    answered = c.replied_at.is_not(None)
+    late = and_(answered, c.replied_at > c.deadline)
+
+    def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return case((condition, 1), else_=0)
+
+    rows = (
+        select(
+            c.agency,
+            local_date(c.requested_at).label("day"),
+            flag(and_(answered, c.replied_at <= c.deadline)).label("on_time"),
+            flag(late).label("late"),
+            flag(c.status == "cancelled").label("cancelled"),
+            flag(c.reminder_1_at.is_not(None)).label("reminder_1"),
+            flag(c.reminder_2_at.is_not(None)).label("reminder_2"),
+            case(
+                (late, working_days(deadline_day.c.working_index, reply_day.c.working_index)),
+                else_=None,
+            ).label("delay"),
+            flag(and_(late, or_(c.late_reason.is_(None), func.trim(c.late_reason) == ""))).label(
+                "without_cause"
+            ),
+        )
+        .select_from(
+            _consultations.outerjoin(deadline_day, on_deadline_day).outerjoin(
+                reply_day, on_reply_day
+            )
+        )
+        .where(_final(c), *where)
+        .subquery()
+    )
+    r = rows.c
+    return (
+        select(
+            r.agency,
+            r.day,
+            func.count().label("consultations"),
+            func.sum(r.on_time).label("answered_on_time"),
+            func.sum(r.late).label("answered_late"),
+            func.sum(r.cancelled).label("cancelled"),
+            func.sum(r.reminder_1).label("reminders_1"),
+            func.sum(r.reminder_2).label("reminders_2"),
+            func.coalesce(func.sum(r.delay), 0).label("delay_working_days_total"),
+            func.coalesce(func.max(r.delay), 0).label("delay_working_days_max"),
+            func.sum(r.without_cause).label("late_without_cause"),
+        )
+        .where(true())  # SQLite reads INSERT … SELECT … ON CONFLICT right only after a WHERE
+        .group_by(r.agency, r.day)
+    )
+
+
+def _with_kind(kind: str, one_dossier: bool) -> ColumnElement[bool]:
+    """The dossier has an event of `kind`: looked up by its key for one dossier, as one hashed
+    set of every such dossier for the whole table."""
+    e, code = _events.c, _dossiers.c.code
+    if one_dossier:
+        return exists().where(e.dossier == code, e.kind == kind)
+    return code.in_(select(e.dossier).where(e.kind == kind))
+
+
+def closed_sums(*where: ColumnElement[bool], one_dossier: bool = False) -> Select[Any]:
+    """The closed dossiers not yet counted (and meeting `where`), in the categories of Circular
+    01/2018, summed per lead agency, procedure and local day of closing: the rows of
+    `closed_dossier_totals` they add. A dossier is early, on time or late by the local date of
+    its handover against the local date it was due (same day: on time), late as well when it
+    went late; one stopped or supplemented on the way that is not late counts there, never as
+    early or on time (R11)."""
+    d = _dossiers.c
+
+    def has(kind: str) -> ColumnElement[bool]:
+        return _with_kind(kind, one_dossier)
+
+    handed_over, due = local_date(d.completed_at), local_date(d.due_at)
+    category = case(
+        (d.status != "completed", None),
+        (or_(d.late, handed_over > due), "late"),
+        (has("sos_stop"), "stopped"),
+        (has("sos_supplement"), "supplemented"),
+        (handed_over < due, "early"),
+        (handed_over == due, "on_time"),
+        else_=None,
+    )
+    rows = (
+        select(
+            d.lead_agency,
+            d.procedure_code,
+            d.procedure_name,
+            local_date(d.closed_at).label("day"),
+            d.status,
+            d.abnormal_close,
+            category.label("category"),
+            case((has("apology"), 1), else_=0).label("apologised"),
+            case((and_(d.status == "completed", not_(has("result"))), 1), else_=0).label(
+                "without_result"
+            ),
+            case(
+                (and_(d.status == "withdrawn", not_(has("withdrawal_confirmed"))), 1), else_=0
+            ).label("withdrawn_unconfirmed"),
+        )
+        .where(d.closed_at.is_not(None), not_(d.counted), *where)
+        .offset(0)  # a fence: PostgreSQL would inline the category into every count below
+        .subquery()
+    )
+    k = rows.c
+    return (
+        select(
+            k.lead_agency,
+            k.procedure_code,
+            k.day,
+            func.max(k.procedure_name).label("procedure_name"),
+            func.count().label("closed"),
+            count_of(k.status == "completed").label("completed"),
+            *(
+                count_of(k.category == name).label(name)
+                for name in ("early", "on_time", "late", "stopped", "supplemented")
+            ),
+            count_of(k.status == "returned").label("returned"),
+            count_of(k.status == "withdrawn").label("withdrawn"),
+            count_of(k.abnormal_close.is_not(None)).label("abnormal"),
+            func.sum(k.apologised).label("apologised"),
+            func.sum(k.without_result).label("without_result"),
+            func.sum(k.withdrawn_unconfirmed).label("withdrawn_unconfirmed"),
+        )
+        .where(true())
+        .group_by(k.lead_agency, k.procedure_code, k.day)
+    )
+
+
+def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
+    """The SOS events after each dossier's `events_counted` (and meeting `where`), summed per
+    agency, action and local day: accepted ones under the dossier's lead agency, refused
+    attempts under the agency of the officer who tried (`?` where the refusal names none)."""
+    e, d = _events.c, _dossiers.c
+    fresh = e.seq > d.events_counted
+    joined = _events.join(_dossiers, d.code == e.dossier)
+    action = case(
+        *((e.kind == kind, literal(name, String())) for kind, name in SOS_EVENT_KINDS.items())
+    )
+    accepted = (
+        select(
+            d.lead_agency.label("agency"),
+            action.label("action"),
+            local_date(e.at).label("day"),
+            literal(1).label("accepted"),
+            literal(0).label("rejected"),
+        )
+        .select_from(joined)
+        .where(e.kind.in_(list(SOS_EVENT_KINDS)), fresh, *where)
+    )
+    refused = (
+        select(
+            func.coalesce(e.detail["actor_agency"].as_string(), "?"),
+            func.coalesce(e.detail[("request", "action")].as_string(), "?"),
+            local_date(e.at),
+            literal(0),
+            literal(1),
+        )
+        .select_from(joined)
+        .where(e.kind == REFUSED, e.detail["action"].as_string() == "sos", fresh, *where)
+    )
+    rows = union_all(accepted, refused).subquery()
+    r = rows.c
+    return (
+        select(
+            r.agency,
+            r.action,
+            r.day,
+            func.sum(r.accepted).label("accepted"),
+            func.sum(r.rejected).label("rejected"),
+        )
+        .where(true())
+        .group_by(r.agency, r.action, r.day)
+    )
+
+
+# --- adding them ----------------------------------------------------------------------------------
+
+
+def _add(dialect: str, table: Any, keys: list[str], sums: Select[Any]) -> Executable:
+    """`INSERT INTO table SELECT sums ON CONFLICT (keys) DO UPDATE`: each sum added to the day's
+    row, each maximum kept if larger, a name replaced."""
+    names = [column.name for column in sums.selected_columns]
+    insert = dialect_insert(dialect)(table).from_select(names, sums)
+
+    def merged(name: str) -> Any:
+        if name.endswith("_max"):
+            return larger_of(table.c[name], insert.excluded[name])
+        if name == "procedure_name":
+            return insert.excluded[name]
+        return table.c[name] + insert.excluded[name]
+
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[key] for key in keys],
+        set_={name: merged(name) for name in names if name not in keys},
+    )
+
+
+def _last_seq_of_each_dossier() -> Any:
+    e = _events.c
+    return (
+        select(func.coalesce(func.max(e.seq), 0))
+        .where(e.dossier == _dossiers.c.code)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class _Counting:
+    """The statements that count one dossier's changes (its code a parameter)."""
+
+    consultations: tuple[Executable, Executable]
+    closing: tuple[Executable, Executable]
+    events: tuple[Executable, Executable]
+
+
+@cache
+def _counting(dialect: str) -> _Counting:
+    c, d = _consultations.c, _dossiers.c
+    return _Counting(
+        consultations=(
+            _add(
+                dialect,
+                CONSULTATION_TOTALS,
+                ["agency", "day"],
+                consultation_sums(c.dossier == _ONE_DOSSIER),
+            ),
+            update(_consultations).where(c.dossier == _ONE_DOSSIER, _final(c)).values(counted=True),
+        ),
+        closing=(
+            _add(
+                dialect,
+                CLOSED_DOSSIER_TOTALS,
+                ["lead_agency", "procedure_code", "day"],
+                closed_sums(d.code == _ONE_DOSSIER, one_dossier=True),
+            ),
+            update(_dossiers)
+            .where(d.code == _ONE_DOSSIER, d.closed_at.is_not(None), not_(d.counted))
+            .values(counted=True),
+        ),
+        events=(
+            _add(
+                dialect,
+                SOS_TOTALS,
+                ["agency", "action", "day"],
+                sos_sums(_events.c.dossier == _ONE_DOSSIER),
+            ),
+            update(_dossiers)
+            .where(d.code == _ONE_DOSSIER)
+            .values(events_counted=_last_seq_of_each_dossier()),
+        ),
+    )
+
+
+async def count_changes(
+    connection: AsyncConnection, dossier: str, new_events: Iterable[str], closed: bool
+) -> None:
+    """Add to the totals what dossier `dossier`'s latest change made final, in the caller's
+    transaction. `new_events` are the kinds of the events the change wrote; `closed`, whether
+    the dossier is closed. Only the statements a change can need run (most changes need none);
+    each of them adds only what is not yet marked, so running them again adds nothing."""
+    counting = _counting(connection.dialect.name)
+    kinds = set(new_events)
+    due = []
+    if kinds & CONSULTATION_ENDINGS:
+        due.append(counting.consultations)
+    if closed:
+        due.append(counting.closing)
+    if kinds & COUNTED_EVENTS:
+        due.append(counting.events)
+    for add, mark in due:
+        await connection.execute(add, {"one_dossier": dossier})
+        await connection.execute(mark, {"one_dossier": dossier})
+
+
+def rebuild_statements(dialect: str) -> list[Executable]:
+    """The statements that recompute every total from the rows, in one transaction: after a
+    change of the working-day calendar, or over rows loaded around the projections (an import,
+    the report benchmark's seed)."""
+    c, d = _consultations.c, _dossiers.c
+    return [
+        delete(CONSULTATION_TOTALS),
+        delete(CLOSED_DOSSIER_TOTALS),
+        delete(SOS_TOTALS),
+        update(_consultations).where(c.counted).values(counted=False),
+        update(_dossiers)
+        .where(or_(d.counted, d.events_counted != 0))
+        .values(counted=False, events_counted=0),
+        _add(dialect, CONSULTATION_TOTALS, ["agency", "day"], consultation_sums()),
+        update(_consultations).where(_final(c)).values(counted=True),
+        _add(
+            dialect, CLOSED_DOSSIER_TOTALS, ["lead_agency", "procedure_code", "day"], closed_sums()
+        ),
+        update(_dossiers).where(d.closed_at.is_not(None), not_(d.counted)).values(counted=True),
+        _add(dialect, SOS_TOTALS, ["agency", "action", "day"], sos_sums()),
+        update(_dossiers).values(events_counted=_last_seq_of_each_dossier()),
+    ]
+
+
+async def rebuild_report_totals(session: AsyncSession) -> None:
+    """Recompute every total in the session's transaction (`rebuild_statements`); the caller
+    commits. On PostgreSQL the totals are locked meanwhile, so projections running alongside
+    wait rather than add to sums being rebuilt."""
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        tables = ", ".join(t.name for t in (CONSULTATION_TOTALS, CLOSED_DOSSIER_TOTALS, SOS_TOTALS))
+        await connection.exec_driver_sql(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+    for statement in rebuild_statements(dialect):
+        await connection.execute(statement)
