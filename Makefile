@@ -3,6 +3,7 @@
 #   make demo                     (with make run up) a dossier of letter 448's scenario
 #   make test PYTEST_ARGS='-x -k r4'
 #   make bench                    lifecycles/s through the API against bare Temporal
+#   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 
 VENV      := .venv
@@ -11,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench lint clean reset histories
+.PHONY: install bytecode run demo test bench bench-reports lint clean reset histories
 
 install: $(INSTALLED)
 
@@ -40,6 +41,10 @@ test: install
 # The lifecycle benchmark: full stack through HTTP against bare Temporal (BENCH_ARGS='--clients 4').
 bench: install bytecode
 	$(PYTHON) -m bench $(BENCH_ARGS)
+
+# The report benchmark on PostgreSQL: seeds a year of dossiers once (BENCH_ARGS='--dossiers 100000').
+bench-reports: install bytecode
+	$(PYTHON) -m bench.reports $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import problems
 from api.auth import Authenticator
+from api.invalid_requests import record_invalid_request
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from settings import Settings
@@ -68,7 +69,8 @@ def create_app(
         summary="Đồng Nai's one-stop dossiers under letter 448/UBND-HCC, on Temporal",
         lifespan=lifespan,
     )
-    problems.install(app)  # AuthError is a Problem: 401/403/503 documents too
+    # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
+    problems.install(app, record_invalid=record_invalid_request)
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
     return app

@@ -7,7 +7,7 @@ error answers with a stack trace, and bad input never answers 500.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -122,8 +122,14 @@ class Problem(Exception):
         )
 
 
-def install(app: FastAPI) -> None:
-    """Every error path of the app answers a problem document."""
+# Called with (request, problem code, what was wrong, the body as received) for each request
+# refused before its handler ran for want of a readable body.
+InvalidRequestRecorder = Callable[[Request, str, list[str], Any], Awaitable[None]]
+
+
+def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) -> None:
+    """Every error path of the app answers a problem document; an unreadable request is also
+    handed to `record_invalid` (R9, R12: refused actions are recorded)."""
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -137,10 +143,14 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
+        said = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors]
         if any(e["type"] == "json_invalid" for e in errors):
-            return Problem("malformed_json", errors[0]["msg"], errors=errors).response(request)
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-        return Problem("validation_error", detail, errors=errors).response(request)
+            problem = Problem("malformed_json", errors[0]["msg"], errors=errors)
+        else:
+            problem = Problem("validation_error", "; ".join(said), errors=errors)
+        if record_invalid is not None:
+            await record_invalid(request, problem.code, said, exc.body)
+        return problem.response(request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -40,7 +40,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    exists,
     func,
     literal,
     not_,
@@ -83,12 +82,13 @@ _ONE_DOSSIER = bindparam("one_dossier", type_=String())
 
 
 def _final(c: Any) -> ColumnElement[bool]:
-    return and_(or_(c.replied_at.is_not(None), c.status == "cancelled"), not_(c.counted))
+    """SQL: the consultation is answered or cancelled: nothing of it changes any more."""
+    return or_(c.replied_at.is_not(None), c.status == "cancelled")
 
 
 def consultation_sums(*where: ColumnElement[bool]) -> Select[Any]:
-    """The final consultations not yet counted (and meeting `where`), summed per agency and
-    local day of request: the rows of `consultation_totals` they add."""
+    """The final consultations meeting `where`, summed per agency and local day of request: the
+    rows of `consultation_totals` they add."""
     c = _consultations.c
     deadline_day, on_deadline_day = day_of(c.deadline, "deadline_day")
     reply_day, on_reply_day = day_of(c.replied_at, "reply_day")
@@ -143,26 +143,40 @@ def consultation_sums(*where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _with_kind(kind: str, one_dossier: bool) -> ColumnElement[bool]:
-    """The dossier has an event of `kind`: looked up by its key for one dossier, as one hashed
-    set of every such dossier for the whole table."""
-    e, code = _events.c, _dossiers.c.code
-    if one_dossier:
-        return exists().where(e.dossier == code, e.kind == kind)
-    return code.in_(select(e.dossier).where(e.kind == kind))
+# The events whose presence decides a closed dossier's category and the audit's checks.
+_FLAG_KINDS = ("result", "sos_stop", "sos_supplement", "apology", "withdrawal_confirmed")
 
 
-def closed_sums(*where: ColumnElement[bool], one_dossier: bool = False) -> Select[Any]:
-    """The closed dossiers not yet counted (and meeting `where`), in the categories of Circular
+def _event_flags(*where: ColumnElement[bool]) -> Any:
+    """Per dossier (meeting `where`), 1 or 0 for each of `_FLAG_KINDS`: whether it has such an
+    event. One pass over those events grouped by dossier, then one join: never a lookup per
+    dossier, nor an `IN (set)` too large for PostgreSQL to hash in its `work_mem`."""
+    e = _events.c
+    return (
+        select(
+            e.dossier,
+            *(func.max(case((e.kind == kind, 1), else_=0)).label(kind) for kind in _FLAG_KINDS),
+        )
+        .where(e.kind.in_(_FLAG_KINDS), *where)
+        .group_by(e.dossier)
+        .subquery("flags")
+    )
+
+
+def closed_sums(
+    *where: ColumnElement[bool], events_where: tuple[ColumnElement[bool], ...] = ()
+) -> Select[Any]:
+    """The closed dossiers meeting `where`, in the categories of Circular
     01/2018, summed per lead agency, procedure and local day of closing: the rows of
     `closed_dossier_totals` they add. A dossier is early, on time or late by the local date of
     its handover against the local date it was due (same day: on time), late as well when it
     went late; one stopped or supplemented on the way that is not late counts there, never as
-    early or on time (R11)."""
+    early or on time (R11). `events_where` narrows the events looked at (to one dossier's)."""
     d = _dossiers.c
+    flags = _event_flags(*events_where)
 
     def has(kind: str) -> ColumnElement[bool]:
-        return _with_kind(kind, one_dossier)
+        return func.coalesce(flags.c[kind], 0) == 1
 
     handed_over, due = local_date(d.completed_at), local_date(d.due_at)
     category = case(
@@ -191,7 +205,8 @@ def closed_sums(*where: ColumnElement[bool], one_dossier: bool = False) -> Selec
                 (and_(d.status == "withdrawn", not_(has("withdrawal_confirmed"))), 1), else_=0
             ).label("withdrawn_unconfirmed"),
         )
-        .where(d.closed_at.is_not(None), not_(d.counted), *where)
+        .select_from(_dossiers.outerjoin(flags, flags.c.dossier == d.code))
+        .where(d.closed_at.is_not(None), *where)
         .offset(0)  # a fence: PostgreSQL would inline the category into every count below
         .subquery()
     )
@@ -221,11 +236,10 @@ def closed_sums(*where: ColumnElement[bool], one_dossier: bool = False) -> Selec
 
 
 def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
-    """The SOS events after each dossier's `events_counted` (and meeting `where`), summed per
+    """The SOS events meeting `where` (which may name their dossier's columns), summed per
     agency, action and local day: accepted ones under the dossier's lead agency, refused
     attempts under the agency of the officer who tried (`?` where the refusal names none)."""
     e, d = _events.c, _dossiers.c
-    fresh = e.seq > d.events_counted
     joined = _events.join(_dossiers, d.code == e.dossier)
     action = case(
         *((e.kind == kind, literal(name, String())) for kind, name in SOS_EVENT_KINDS.items())
@@ -239,7 +253,7 @@ def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
             literal(0).label("rejected"),
         )
         .select_from(joined)
-        .where(e.kind.in_(list(SOS_EVENT_KINDS)), fresh, *where)
+        .where(e.kind.in_(list(SOS_EVENT_KINDS)), *where)
     )
     refused = (
         select(
@@ -250,7 +264,7 @@ def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
             literal(1),
         )
         .select_from(joined)
-        .where(e.kind == REFUSED, e.detail["action"].as_string() == "sos", fresh, *where)
+        .where(e.kind == REFUSED, e.detail["action"].as_string() == "sos", *where)
     )
     rows = union_all(accepted, refused).subquery()
     r = rows.c
@@ -289,15 +303,6 @@ def _add(dialect: str, table: Any, keys: list[str], sums: Select[Any]) -> Execut
     )
 
 
-def _last_seq_of_each_dossier() -> Any:
-    e = _events.c
-    return (
-        select(func.coalesce(func.max(e.seq), 0))
-        .where(e.dossier == _dossiers.c.code)
-        .scalar_subquery()
-    )
-
-
 @dataclass(frozen=True)
 class _Counting:
     """The statements that count one dossier's changes (its code a parameter)."""
@@ -309,26 +314,31 @@ class _Counting:
 
 @cache
 def _counting(dialect: str) -> _Counting:
-    c, d = _consultations.c, _dossiers.c
+    c, d, e = _consultations.c, _dossiers.c, _events.c
+    this_dossier = d.code == _ONE_DOSSIER
     return _Counting(
         consultations=(
             _add(
                 dialect,
                 CONSULTATION_TOTALS,
                 ["agency", "day"],
-                consultation_sums(c.dossier == _ONE_DOSSIER),
+                consultation_sums(c.dossier == _ONE_DOSSIER, not_(c.counted)),
             ),
-            update(_consultations).where(c.dossier == _ONE_DOSSIER, _final(c)).values(counted=True),
+            update(_consultations)
+            .where(c.dossier == _ONE_DOSSIER, _final(c), not_(c.counted))
+            .values(counted=True),
         ),
         closing=(
             _add(
                 dialect,
                 CLOSED_DOSSIER_TOTALS,
                 ["lead_agency", "procedure_code", "day"],
-                closed_sums(d.code == _ONE_DOSSIER, one_dossier=True),
+                closed_sums(
+                    this_dossier, not_(d.counted), events_where=(e.dossier == _ONE_DOSSIER,)
+                ),
             ),
             update(_dossiers)
-            .where(d.code == _ONE_DOSSIER, d.closed_at.is_not(None), not_(d.counted))
+            .where(this_dossier, d.closed_at.is_not(None), not_(d.counted))
             .values(counted=True),
         ),
         events=(
@@ -336,11 +346,15 @@ def _counting(dialect: str) -> _Counting:
                 dialect,
                 SOS_TOTALS,
                 ["agency", "action", "day"],
-                sos_sums(_events.c.dossier == _ONE_DOSSIER),
+                sos_sums(e.dossier == _ONE_DOSSIER, e.seq > d.events_counted),
             ),
             update(_dossiers)
-            .where(d.code == _ONE_DOSSIER)
-            .values(events_counted=_last_seq_of_each_dossier()),
+            .where(this_dossier)
+            .values(
+                events_counted=select(func.coalesce(func.max(e.seq), 0))
+                .where(e.dossier == _ONE_DOSSIER)
+                .scalar_subquery()
+            ),
         ),
     )
 
@@ -369,24 +383,28 @@ async def count_changes(
 def rebuild_statements(dialect: str) -> list[Executable]:
     """The statements that recompute every total from the rows, in one transaction: after a
     change of the working-day calendar, or over rows loaded around the projections (an import,
-    the report benchmark's seed)."""
-    c, d = _consultations.c, _dossiers.c
+    the report benchmark's seed). Every final row is summed, whatever its mark; then the marks
+    are set to match, writing only the rows whose mark changes (none, on a second rebuild)."""
+    c, d, e = _consultations.c, _dossiers.c, _events.c
+    closed = d.closed_at.is_not(None)
+    last = select(e.dossier, func.max(e.seq).label("seq")).group_by(e.dossier).subquery("last")
     return [
         delete(CONSULTATION_TOTALS),
         delete(CLOSED_DOSSIER_TOTALS),
         delete(SOS_TOTALS),
-        update(_consultations).where(c.counted).values(counted=False),
-        update(_dossiers)
-        .where(or_(d.counted, d.events_counted != 0))
-        .values(counted=False, events_counted=0),
         _add(dialect, CONSULTATION_TOTALS, ["agency", "day"], consultation_sums()),
-        update(_consultations).where(_final(c)).values(counted=True),
         _add(
             dialect, CLOSED_DOSSIER_TOTALS, ["lead_agency", "procedure_code", "day"], closed_sums()
         ),
-        update(_dossiers).where(d.closed_at.is_not(None), not_(d.counted)).values(counted=True),
         _add(dialect, SOS_TOTALS, ["agency", "action", "day"], sos_sums()),
-        update(_dossiers).values(events_counted=_last_seq_of_each_dossier()),
+        update(_consultations).where(c.counted != _final(c)).values(counted=_final(c)),
+        # One pass over the dossiers for both marks: each rewritten row costs a row version.
+        update(_dossiers)
+        .where(
+            d.code == last.c.dossier,
+            or_(d.counted != closed, d.events_counted != last.c.seq),
+        )
+        .values(counted=closed, events_counted=last.c.seq),
     ]
 
 

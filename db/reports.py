@@ -136,6 +136,15 @@ async def working_index_of(session: AsyncSession, day: date) -> int:
     return int(found)
 
 
+async def plan_for_each_period(session: AsyncSession) -> None:
+    """PostgreSQL: plan the transaction's statements for their own parameters. After five runs
+    of a prepared statement it may switch to a generic plan, blind to how many rows a period
+    holds: the SOS audit's page of refusals went from 4 to 22 ms so at a million dossiers."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def _run(session: AsyncSession, query: Executable) -> Result[*tuple[Any, ...]]:
     """Run a Core statement in the session's transaction (its rows are figures, not objects)."""
     return await (await session.connection()).execute(query)
@@ -190,6 +199,7 @@ async def agency_delays(
     The final consultations come from `consultation_totals`; the open ones (not yet counted
     there) are counted live, since their state and delay move with `now`."""
     period = Period(start, end)
+    await plan_for_each_period(session)
     now_index = await working_index_of(session, local_date_of(now))
     t = _consultation_totals.c
     counted = (
@@ -368,6 +378,7 @@ async def sos_audit(
     The counts of dossiers closed against the rules take the dossiers closed in the period.
     """
     period = Period(start, end)
+    await plan_for_each_period(session)
     e, t = _events.c, _sos_totals.c
     per_agency = (
         select(t.agency, t.action, func.sum(t.accepted), func.sum(t.rejected))
@@ -537,6 +548,7 @@ async def late_without_apology(
     (R13), by the time they went late, then code: all, or `limit` after the (late_at, dossier)
     `after`, for pages."""
     period = Period(start, end)
+    await plan_for_each_period(session)
     e, d = _events.c, _dossiers.c
     apology = _events.alias("apology")
     reminder = _events.alias("apology_due")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
@@ -51,6 +51,20 @@ class Action(StrEnum):
     CONFIRM_WITHDRAWAL = "confirm_withdrawal"
     RESULT = "result"
     HANDOVER = "handover"
+
+
+class InvalidRequest(BaseModel):
+    """An action on a dossier whose request the API could not read: not JSON, or not the shape
+    of the action's body. Refused before any rule is asked, and recorded all the same (R9, R12:
+    who tried what, when, and why it was refused)."""
+
+    actor: Actor
+    action: Action
+    code: str  # the problem document's code: malformed_json | validation_error
+    errors: list[str]  # what was wrong, as the caller was told
+    body: str  # the start of the body as received, for the audit
+
+    BODY_KEPT: ClassVar[int] = 1000  # characters of the body kept
 
 
 class SosAction(StrEnum):

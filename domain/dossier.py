@@ -23,6 +23,7 @@ from domain.commands import (
     Command,
     ConsultationRequest,
     Handover,
+    InvalidRequest,
     Reply,
     ResultRecord,
     ResumeRequest,
@@ -294,6 +295,12 @@ class Dossier(BaseModel):
             "refused",
             command.actor.user_id or "?",
             **refusal_detail(command, action, refusal, via),
+        )
+
+    def record_invalid_request(self, request: InvalidRequest, now: datetime) -> Event:
+        """R9, R12: an action whose request could not be read is refused and kept too."""
+        return self.record(
+            now, "refused", request.actor.user_id or "?", **invalid_request_detail(request)
         )
 
     def record_clock(self, reading: ClockReading, now: datetime, cause: str) -> None:
@@ -590,6 +597,20 @@ def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) ->
         "via": via,
         "request": command.model_dump(mode="json", exclude={"actor"}),
         **refusal.model_dump(mode="json")["facts"],
+    }
+
+
+def invalid_request_detail(request: InvalidRequest) -> dict[str, Any]:
+    """What the `refused` event of an unreadable request says (R9): the same keys as a refusal
+    by the rules (`refusal_detail`), the request being the body as received."""
+    return {
+        "action": request.action.value,
+        "code": request.code,
+        "actor_agency": request.actor.agency,
+        "reason": "Yêu cầu không hợp lệ: " + "; ".join(request.errors),
+        "via": "api",
+        "request": {"body": request.body},
+        "errors": request.errors,
     }
 
 

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Command,
         ConsultationRequest,
         Handover,
+        InvalidRequest,
         Reply,
         ResultRecord,
         ResumeRequest,
@@ -381,6 +382,16 @@ class DossierWorkflow:
     @workflow.signal(description="A consulted agency's answer as a signal; refusals are recorded.")
     async def reply_signal(self, cmd: Reply) -> None:
         await self._act_on_signal(Action.REPLY, cmd, rules.decide_reply)
+
+    @workflow.signal(
+        description="An action the API could not read (malformed JSON or body): recorded as "
+        "refused (R9, R12); nothing else changes."
+    )
+    async def invalid_request_signal(self, request: InvalidRequest) -> None:
+        async with self._lock:
+            self._dossier.record_invalid_request(request, workflow.now())
+            self._publish()
+        await self._settle([])
 
     @workflow.signal(
         description="The working-day calendar changed: recompute the due date and the second "

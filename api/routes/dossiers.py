@@ -44,7 +44,7 @@ from domain.commands import (
     WithdrawalConfirmation,
     WithdrawalRequest,
 )
-from domain.dossier import Applicant, DossierDocument, refusal_detail
+from domain.dossier import Applicant, DossierDocument, DossierStatus, refusal_detail
 from domain.refusals import Code, refuse
 from workflows.dossier import (
     ConsultationsRequested,
@@ -176,7 +176,8 @@ async def read_dossier(code: DossierCode, actor: ActorDep, db: SessionDep) -> Do
 async def list_dossiers(
     actor: ActorDep,
     db: SessionDep,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    # One of the statuses (a misspelt one is a 422, not an empty page that looks like "none").
+    status_: Annotated[DossierStatus | None, Query(alias="status")] = None,
     lead_agency: str | None = None,
     overdue: bool | None = None,
     limit: Limit = 50,
@@ -187,7 +188,7 @@ async def list_dossiers(
     after = decode_cursor(cursor, tuple[AwareDatetime, StrictStr])
     page = await read_model.list_dossiers(
         db,
-        status=status_,
+        status=status_.value if status_ else None,
         lead_agency=lead_agency,
         overdue=overdue,
         visible_to_agency=None if rules.sees_every_agency(actor) else actor.agency,

@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from dev.tokens import mint_token
-from tests.api.http_helpers import PROBLEM, assert_problem, receive
+from tests.api.http_helpers import (
+    PROBLEM,
+    assert_problem,
+    dossier,
+    eventually,
+    receive,
+    refused,
+)
 from tests.fixtures.api import APPLICANT, SECRET, USERS, Api
 
 SOS = "/api/v1/dossiers/{code}/sos"
@@ -58,9 +65,18 @@ async def test_malformed_json_is_400(api: Api) -> None:
                 headers=api.headers("sxd.officer", **{"Content-Type": "application/json"}),
             )
             assert_problem(answer, 400, "malformed_json")
-    assert [e["kind"] for e in (await api.get(f"/api/v1/dossiers/{code}")).json()["events"]] == [
-        "received"
-    ]
+    # Nothing changed; the six attempts on the dossier's actions are kept as refused (R9, R12).
+    after = await eventually(
+        lambda: dossier(api, code),
+        lambda d: len(refused(d)) == 6,
+        within=10,
+        what="six refused events",
+    )
+    assert after["status"] == "processing"
+    assert {(e["detail"]["action"], e["detail"]["code"]) for e in refused(after)} == {
+        ("sos", "malformed_json"),
+        ("result", "malformed_json"),
+    }
 
 
 SHAPES: dict[str, tuple[str, Any, list[Any]]] = {
@@ -130,8 +146,16 @@ async def test_bodies_of_the_wrong_shape_are_422_validation_error_with_errors(ap
         assert isinstance(problem["errors"], list) and problem["errors"], case
         assert all({"loc", "msg", "type"} <= set(e) for e in problem["errors"]), case
         assert location in [e["loc"] for e in problem["errors"]], (case, problem["errors"])
-    after = (await api.get(f"/api/v1/dossiers/{code}")).json()
-    assert [e["kind"] for e in after["events"]] == ["received"]
+    # Nothing changed; each attempt on the dossier's actions is kept as refused (R9, R12).
+    on_the_dossier = sum(path != "/api/v1/dossiers" for path, _, _ in SHAPES.values())
+    after = await eventually(
+        lambda: dossier(api, code),
+        lambda d: len(refused(d)) == on_the_dossier,
+        within=10,
+        what=f"{on_the_dossier} refused events",
+    )
+    assert [e["kind"] for e in after["events"] if e["kind"] != "refused"] == ["received"]
+    assert {e["detail"]["code"] for e in refused(after)} == {"validation_error"}
 
 
 async def test_unknown_routes_are_404_and_wrong_methods_405(api: Api) -> None:

@@ -92,6 +92,8 @@ async def test_dossier_list_filters_by_status_lead_agency_and_overdue(api: Api) 
     assert consulting == (await api.get(f"/api/v1/dossiers/{made['consulting']}")).json()
     bad = await api.get("/api/v1/dossiers", overdue="perhaps")
     assert_problem(bad, 422, "validation_error")
+    misspelt = await api.get("/api/v1/dossiers", status="complete")  # not an empty page
+    assert "status" in assert_problem(misspelt, 422, "validation_error")["detail"]
 
 
 async def test_dossier_list_shows_each_agency_only_what_concerns_it(api: Api) -> None:

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import ZONE, WorkingCalendar
-from domain.commands import Actor, Reply, SosAction, SosRequest
+from domain.commands import Action, Actor, InvalidRequest, Reply, SosAction, SosRequest
 from tests.workflows.harness import ENV, FIRE, LEAD, PROCEDURE, Stack, officer
 from tests.workflows.steps import (
     Handle,
@@ -78,7 +78,8 @@ async def withdrawal(stack: Stack, env: WorkflowEnvironment) -> Handle:
 async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> Handle:
     """R10, R11, R13 and the signals: a supplement outside the procedure refused, then once;
     the complete dossier restarts the clock; an apology; a refused SOS by signal is recorded;
-    a calendar refresh; a stop by signal; resume; return."""
+    a calendar refresh; an unreadable request the API hands over (v4); a stop by signal; resume;
+    return."""
     h = await stack.start(now())
     await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))
     await supplement_request()(h)
@@ -91,6 +92,10 @@ async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> 
         DossierWorkflow.reply_signal, Reply(actor=officer(FIRE), agency=FIRE, opinion="Ổn")
     )
     await h.signal(DossierWorkflow.calendar_changed)
+    unreadable = InvalidRequest(
+        actor=officer(), action=Action.SOS, code="malformed_json", errors=["json"], body="{"
+    )
+    await h.signal(DossierWorkflow.invalid_request_signal, unreadable)
     await h.signal(DossierWorkflow.sos_signal, stop)
     await resume()(h)
     await refused(consult_with(content="", deadline=None)(h))
