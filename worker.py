@@ -85,6 +85,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         activities=[
             planning.read_clock,
             planning.plan_consultation,
+            planning.is_working_day,
             notices.record_notice,
             settlement.settle_dossier,
             delivery.deliver_notice,

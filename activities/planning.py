@@ -8,6 +8,7 @@ keeps their answers; the workflow runs them as local activities, since they are 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import structlog
 from temporalio import activity
@@ -35,6 +36,11 @@ class PlanningActivities:
     async def read_clock(self, ledger: ClockLedger) -> ClockReading:
         """The dossier's due date and apology dates on today's calendar (R11, R13)."""
         return read_clock(ledger, self._calendar())
+
+    @activity.defn(name="is_working_day")
+    async def is_working_day(self, day: date) -> bool:
+        """Whether local `day` is a working day on today's calendar (R13: an apology's date)."""
+        return self._calendar().is_working_day(day)
 
     @activity.defn(name="plan_consultation")
     async def plan_consultation(self, request: PlanRequest) -> ConsultationPlan:

@@ -56,6 +56,7 @@ class Code(StrEnum):
     TOO_LATE_FOR_APOLOGY = "too_late_for_apology"
     NEW_DUE_DATE_REQUIRED = "new_due_date_required"
     NEW_DUE_DATE_NOT_LATER = "new_due_date_not_later"
+    NEW_DUE_DATE_NOT_WORKING_DAY = "new_due_date_not_working_day"
     # withdrawal (R6)
     WITHDRAWAL_PENDING = "withdrawal_pending"
     NO_PENDING_WITHDRAWAL = "no_pending_withdrawal"
@@ -230,6 +231,11 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
         422,
         "Ngày hẹn mới phải sau hạn hiện tại ({due_at}).",
         "The new due date must be later than the current one ({due_at}).",
+    ),
+    Code.NEW_DUE_DATE_NOT_WORKING_DAY: (
+        422,
+        "Ngày hẹn mới ({new_due_date}) không phải ngày làm việc.",
+        "The new due date ({new_due_date}) is not a working day.",
     ),
     Code.WITHDRAWAL_PENDING: (
         409,

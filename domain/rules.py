@@ -233,8 +233,13 @@ def decide_resume(dossier: Dossier, cmd: ResumeRequest, now: datetime) -> Refusa
     return None
 
 
-def decide_apology(dossier: Dossier, cmd: ApologyRequest, now: datetime) -> Refusal | None:
-    """R13: once per dossier, at least one working day before the due date, to a later date."""
+def decide_apology(
+    dossier: Dossier, cmd: ApologyRequest, now: datetime, new_date_is_working_day: bool = True
+) -> Refusal | None:
+    """R13: once per dossier, at least one working day before the due date, to a later date
+    that is a working day (the applicant comes back that day: the office must be open).
+    `new_date_is_working_day` is the calendar's answer for `cmd.new_due_date` (True where the
+    caller could not ask: runs from before the check)."""
     refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.APOLOGY)
     if refusal:
         return refusal
@@ -251,6 +256,8 @@ def decide_apology(dossier: Dossier, cmd: ApologyRequest, now: datetime) -> Refu
         return refuse(Code.NEW_DUE_DATE_REQUIRED)
     if cmd.new_due_date <= local_date(reading.due_at):
         return refuse(Code.NEW_DUE_DATE_NOT_LATER, due_at=reading.due_at)
+    if not new_date_is_working_day:
+        return refuse(Code.NEW_DUE_DATE_NOT_WORKING_DAY, new_due_date=cmd.new_due_date)
     return None
 
 

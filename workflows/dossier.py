@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -71,6 +71,7 @@ _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 # Versions of the workflow's logic (workflow.patched), oldest first.
 READ_MODEL_PATCH = "read-model-projection"
 DELIVERY_PATCH = "notice-delivery"  # v3: notices sent by e-mail/webhook, national status pushed
+APOLOGY_WORKING_DAY = "apology-working-day"  # v5: an apology's new date must be a working day
 # Sending to people and to the portal: retried with backoff until it lands, however long.
 _SEND_TIMEOUT = timedelta(minutes=1)
 _SEND_RETRY = RetryPolicy(
@@ -326,7 +327,16 @@ class DossierWorkflow:
         description="Apology with a new due date (form 04), once, a working day ahead (R13)."
     )
     async def apology(self, cmd: ApologyRequest) -> DossierDocument:
-        await self._act(Action.APOLOGY, cmd, "update", rules.decide_apology)
+        new_date = cmd.new_due_date
+        facts = None
+        # v5: the new date must be a working day; runs from before ask no calendar here.
+        if new_date is not None and workflow.patched(APOLOGY_WORKING_DAY):
+
+            async def is_working_day() -> bool:
+                return await self._is_working_day(new_date)
+
+            facts = is_working_day
+        await self._act(Action.APOLOGY, cmd, "update", rules.decide_apology, facts)
         return self._dossier.document(workflow.now())
 
     @apology.validator
@@ -487,6 +497,15 @@ class DossierWorkflow:
             start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
 
+    async def _is_working_day(self, day: date) -> bool:
+        return await workflow.execute_local_activity(
+            "is_working_day",
+            day,
+            result_type=bool,
+            summary="is the apology's new date a working day",
+            start_to_close_timeout=_CALENDAR_TIMEOUT,
+        )
+
     async def _plan_consultation(self, cmd: ConsultationRequest) -> ConsultationPlan:
         return await self._plan(workflow.now(), cmd.deadline, cmd.agencies)
 
@@ -623,13 +642,15 @@ class DossierWorkflow:
 
 _UNSET = object()
 
+# What an accepted action does, given the facts its rules were decided on (only a consultation's
+# plan is the dossier's business too).
 _APPLY: dict[Action, Callable[..., list[Notice]]] = {
     Action.CONSULT: Dossier.consult,
     Action.REPLY: Dossier.reply,
     Action.SOS: Dossier.sos,
     Action.SUPPLEMENT: Dossier.deliver_supplement,
     Action.RESUME: Dossier.resume,
-    Action.APOLOGY: Dossier.give_apology,
+    Action.APOLOGY: lambda d, cmd, now, *_working_day: d.give_apology(cmd, now),  # fact: rules'
     Action.WITHDRAWAL: Dossier.request_withdrawal,
     Action.CONFIRM_WITHDRAWAL: Dossier.confirm_withdrawal,
     Action.RESULT: Dossier.record_result,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from activities.calendar_source import CalendarSource
+from settings import Settings
 from tests.api.http_helpers import (
     act,
     assert_problem,
@@ -27,6 +29,8 @@ from tests.api.http_helpers import (
     when,
 )
 from tests.fixtures.api import APPLICANT, Api
+
+CALENDAR = CalendarSource(Settings().calendar_overrides).calendar()  # the API fixture's
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DOCUMENT = "Đơn đề nghị cấp giấy phép xây dựng"  # one of DN-XD-001's required documents
@@ -355,7 +359,16 @@ async def test_r13_apology_sets_the_new_due_date_once_and_notifies_the_applicant
         received["due_at"]
     )
 
+    # Two weeks on, the first working day: a Sunday or holiday is refused, with its reason.
     new_date = due + timedelta(days=14)
+    sunday = new_date + timedelta(days=6 - new_date.weekday())
+    closed_day = await act(
+        api, code, "apology", {"reason": "Chờ thẩm định", "new_due_date": str(sunday)}
+    )
+    problem = assert_problem(closed_day, 422, "new_due_date_not_working_day")
+    assert problem["new_due_date"] == str(sunday)
+    while not CALENDAR.is_working_day(new_date):
+        new_date += timedelta(days=1)
     given = await act(
         api, code, "apology", {"reason": "Chờ thẩm định", "new_due_date": str(new_date)}
     )

@@ -17,7 +17,7 @@ import pytest
 from _pytest.mark.structures import ParameterSet
 
 from domain import rules
-from domain.commands import Command, Role, SosAction
+from domain.commands import ApologyRequest, Command, Role, SosAction
 from domain.dossier import Dossier, DossierStatus
 from domain.refusals import Code, Refusal, http_status_of, refuse
 from tests.unit.builders import (
@@ -114,6 +114,7 @@ API_STATUS: dict[Code, int] = {
     Code.DOCUMENT_NOT_IN_PROCEDURE: 422,
     Code.DOCUMENTS_REQUIRED: 422,
     Code.NEW_DUE_DATE_NOT_LATER: 422,
+    Code.NEW_DUE_DATE_NOT_WORKING_DAY: 422,
 }
 # Codes the domain adds to API.md's table ("add to it freely"): a missing field is bad input.
 ADDED_STATUS: dict[Code, int] = {
@@ -927,6 +928,12 @@ def stopped_friday_resumed_tuesday() -> Dossier:
     return d
 
 
+def on_the_calendar(d: Dossier, cmd: Command, now: datetime) -> Refusal | None:
+    """`decide_apology` with the calendar's answer for the new date, as the workflow asks it."""
+    assert isinstance(cmd, ApologyRequest) and cmd.new_due_date is not None
+    return rules.decide_apology(d, cmd, now, CALENDAR.is_working_day(cmd.new_due_date))
+
+
 APOLOGY = [
     case(
         "r2-not-lead-agency",
@@ -1024,6 +1031,28 @@ APOLOGY = [
         lambda: apology_command(date(2025, 3, 26)),
         Code.NEW_DUE_DATE_NOT_LATER,
         {"due_at": vn(2025, 3, 26, 17)},
+    ),
+    case(
+        "r13-new-date-a-sunday",
+        processing,
+        lambda: apology_command(date(2025, 3, 30)),
+        Code.NEW_DUE_DATE_NOT_WORKING_DAY,
+        {"new_due_date": date(2025, 3, 30)},
+        judge=on_the_calendar,
+    ),
+    case(
+        "r13-new-date-a-holiday",
+        processing,
+        lambda: apology_command(date(2025, 4, 30)),  # Reunification Day
+        Code.NEW_DUE_DATE_NOT_WORKING_DAY,
+        {"new_due_date": date(2025, 4, 30)},
+        judge=on_the_calendar,
+    ),
+    case(
+        "r13-new-date-a-working-monday",
+        processing,
+        lambda: apology_command(date(2025, 3, 31)),
+        judge=on_the_calendar,
     ),
     # accepted
     case("r13-early", processing, apology_command, now=LATER),

@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.calendar import ZONE, WorkingCalendar
+from domain.calendar import WorkingCalendar
 from domain.commands import Action, Actor, InvalidRequest, Reply, SosAction, SosRequest
 from tests.workflows.harness import ENV, FIRE, LEAD, PROCEDURE, Stack, officer
 from tests.workflows.steps import (
@@ -30,6 +30,7 @@ from tests.workflows.steps import (
     sos,
     supplement_request,
     withdraw,
+    working_day_in,
 )
 from workflows.dossier import DossierWorkflow
 
@@ -84,7 +85,7 @@ async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> 
     await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))
     await supplement_request()(h)
     await deliver(PROCEDURE.required_documents[0])(h)
-    await apology((now() + timedelta(days=90)).astimezone(ZONE).date())(h)
+    await apology(working_day_in(90))(h)
     await consult(FIRE)(h)
     stop = SosRequest(actor=officer(), action=SosAction.STOP, reason="Chờ")
     await h.signal(DossierWorkflow.sos_signal, stop)

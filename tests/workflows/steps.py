@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
+from domain.calendar import ZONE, WorkingCalendar
 from domain.commands import (
     Actor,
     ApologyRequest,
@@ -29,6 +30,22 @@ from workflows.dossier import DossierWorkflow
 
 Handle = WorkflowHandle[DossierWorkflow, DossierDocument]
 Step = Callable[[Handle], Awaitable[Any]]
+
+
+def working_day_in(days: int) -> date:
+    """The first working day at least `days` days from today in Vietnam: an apology's new date
+    the rules accept (v5), whatever day the tests run on."""
+    calendar = WorkingCalendar.vietnam()
+    day = (now() + timedelta(days=days)).astimezone(ZONE).date()
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def sunday_in(days: int) -> date:
+    """The first Sunday at least `days` days from today in Vietnam."""
+    day = (now() + timedelta(days=days)).astimezone(ZONE).date()
+    return day + timedelta(days=(6 - day.weekday()) % 7)
 
 
 def now() -> datetime:

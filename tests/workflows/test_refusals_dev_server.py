@@ -49,8 +49,10 @@ from tests.workflows.steps import (
     result,
     resume,
     sos,
+    sunday_in,
     supplement_request,
     withdraw,
+    working_day_in,
 )
 from workflows import search_attributes as sa
 from workflows.dossier import DossierWorkflow
@@ -137,8 +139,14 @@ CASES: dict[str, Case] = {
     "r13-twice": Case(
         "R13",
         "apology_already_given",
-        apology(date.today() + timedelta(days=90)),
-        [apology(date.today() + timedelta(days=60))],
+        apology(working_day_in(90)),
+        [apology(working_day_in(60))],
+    ),
+    "r13-not-working-day": Case(
+        "R13",
+        "new_due_date_not_working_day",
+        apology(sunday_in(60)),
+        facts={"new_due_date": sunday_in(60).isoformat()},
     ),
     "r13-too-late": Case(
         "R13",
