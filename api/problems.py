@@ -39,6 +39,7 @@ API_CODES: dict[str, tuple[int, str]] = {
     "procedure_not_found": (404, "No such procedure"),
     "invalid_catalogue_entry": (422, "The catalogue entry breaks a catalogue rule"),
     "invalid_cursor": (400, "The pagination cursor is not one this API gave"),
+    "idempotency_key_reused": (422, "The Idempotency-Key was first used with another request"),
     "invalid_period": (422, "The report's period is not a range of dates it can cover"),
     "calendar_not_synced": (503, "The reports' working-day calendar is not in the database"),
     "temporal_unavailable": (503, "The workflow service cannot be reached"),

@@ -1,31 +1,53 @@
-"""`Idempotency-Key` on `POST /api/v1/dossiers`: a client that retries a receipt after a network
-error gets the dossier of its first attempt, never a second one."""
+"""`Idempotency-Key`: a client that retries a POST after a network error gets the outcome of its
+first attempt, never a second receipt or action; and a key sent again with another request is
+refused rather than answered with the first one's outcome (IETF draft "The Idempotency-Key HTTP
+Header Field": 422).
+
+A key is claimed once per user with the fingerprint of its request (`fingerprint`): on
+`POST /dossiers` for the code it made, on an action as `<code>/<action>/<key>` (Temporal's update
+id does the rest: one update per id)."""
 
 from __future__ import annotations
 
+import hashlib
+
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import IdempotencyRecord
 
 
-async def claimed_code(session: AsyncSession, key: str, user_id: str) -> str | None:
-    """The dossier code an earlier request with this key claimed, if any."""
-    earlier = await session.get(IdempotencyRecord, (key, user_id), populate_existing=True)
-    return earlier.dossier if earlier is not None else None
+def fingerprint(request: BaseModel) -> str:
+    """The request's SHA-256 over its canonical JSON (what was asked, not how it was spelt:
+    key order and spaces do not count); the actor is left out, the key being per user."""
+    canonical = request.model_dump_json(exclude={"actor"})
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def claim_key(session: AsyncSession, key: str, user_id: str, code: str) -> tuple[str, bool]:
-    """Claim the key for `code`; the code the key stands for, and whether a concurrent request
-    claimed it first (one insert wins: primary key on key and user). Commits. A claim is final:
-    the key never stands for another code, so its twins can only start, or join, one dossier."""
+async def claimed(session: AsyncSession, key: str, user_id: str) -> IdempotencyRecord | None:
+    """The earlier claim of this key by this user, if any."""
+    return await session.get(IdempotencyRecord, (key, user_id), populate_existing=True)
+
+
+async def claim_key(
+    session: AsyncSession, key: str, user_id: str, code: str, request_fingerprint: str
+) -> IdempotencyRecord:
+    """Claim the key for `code` and this request; the claim that stands (this one, or a
+    concurrent request's that won: one insert wins, primary key on key and user). Commits. A
+    claim is final: the key never stands for another code or request."""
     insert = dialect_insert(session.bind.dialect.name)  # type: ignore[union-attr]
     await session.exec(  # type: ignore[call-overload]
         insert(IdempotencyRecord)
-        .values(key=key, user_id=user_id, dossier=code)
+        .values(key=key, user_id=user_id, dossier=code, fingerprint=request_fingerprint)
         .on_conflict_do_nothing(index_elements=["key", "user_id"])
     )
     await session.commit()
-    claimed = await claimed_code(session, key, user_id)
-    assert claimed is not None
-    return claimed, claimed != code
+    stands = await claimed(session, key, user_id)
+    assert stands is not None
+    return stands
+
+
+def reused(claim: IdempotencyRecord, request_fingerprint: str) -> bool:
+    """The key was claimed by another request (keys from before fingerprints pass)."""
+    return claim.fingerprint is not None and claim.fingerprint != request_fingerprint

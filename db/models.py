@@ -344,14 +344,17 @@ class DossierCodeCounter(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """A `POST /dossiers` `Idempotency-Key` of one user and the dossier it created, so that a
-    retried request returns that dossier instead of receiving a second one."""
+    """An `Idempotency-Key` of one user: on `POST /dossiers`, the dossier it created, so that a
+    retried request returns that dossier instead of receiving a second one; on an action, the
+    key as `<code>/<action>/<key>`. `fingerprint` is the request's (`db.idempotency`): the key
+    stands for that request only (None: claimed before revision 0006)."""
 
     __tablename__ = "idempotency_keys"
 
     key: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True)
     dossier: str
+    fingerprint: str | None = None
     created_at: datetime | None = Field(
         default=None,
         sa_type=UTCDateTime,

@@ -18,7 +18,8 @@ from api.workflow_calls import UPDATE_TIMEOUT, WorkflowGone, call, update_id
 from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
-from db.idempotency import claim_key, claimed_code
+from db.idempotency import claim_key, claimed, fingerprint, reused
+from db.models import IdempotencyRecord
 from domain import rules
 from domain.commands import (
     Action,
@@ -103,11 +104,16 @@ async def receive_dossier(
     if refusal or procedure is None:
         raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
     now = datetime.now(UTC)
-    code = await claimed_code(db, idempotency_key, actor.user_id) if idempotency_key else None
-    if code is None:
-        code = body.code or await _free_code(services, db, procedure.lead_agency, now)
-        if idempotency_key:
-            code, _ = await claim_key(db, idempotency_key, actor.user_id, code)
+    code = None
+    if idempotency_key:
+        request = fingerprint(body)
+        claim = await claimed(db, idempotency_key, actor.user_id)
+        if claim is None:
+            code = body.code or await _free_code(services, db, procedure.lead_agency, now)
+            claim = await claim_key(db, idempotency_key, actor.user_id, code, request)
+        _refuse_reused(claim, request)
+        code = claim.dossier
+    code = code or body.code or await _free_code(services, db, procedure.lead_agency, now)
     home_affairs = await catalogue_db.home_affairs_agency(db)
     start = DossierStart(
         code=code,
@@ -401,6 +407,10 @@ async def _act(
     command: Command,
     idempotency_key: str | None,
 ) -> Any:
+    if idempotency_key:
+        request = fingerprint(command)
+        scoped = f"{code}/{action.value}/{idempotency_key}"
+        _refuse_reused(await claim_key(db, scoped, command.actor.user_id, code, request), request)
     handle = services.client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(code))
     try:
         return await call(
@@ -419,6 +429,14 @@ async def _act(
         if refused.code == Code.DOSSIER_CLOSED.value:
             await _refuse_on_closed(db, code, action, command)
         raise
+
+
+def _refuse_reused(claim: IdempotencyRecord, request: str) -> None:
+    if reused(claim, request):
+        raise Problem(
+            "idempotency_key_reused",
+            "this Idempotency-Key was first sent with another request; use a new key",
+        )
 
 
 async def _refuse_on_closed(

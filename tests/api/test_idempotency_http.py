@@ -145,3 +145,42 @@ async def test_one_key_on_different_actions_is_different_actions(api: Api) -> No
 
     assert (stopped.status_code, resumed.status_code) == (200, 200)
     assert resumed.json()["status"] == "processing"
+
+
+async def test_a_key_sent_again_with_another_receipt_is_refused(api: Api) -> None:
+    first = await api.post("/api/v1/dossiers", RECEIPT, **key("receipt-once"))
+    other_applicant = {**RECEIPT, "applicant": {**APPLICANT, "name": "Trần Thị Bích"}}
+    reused = await api.post("/api/v1/dossiers", other_applicant, **key("receipt-once"))
+    # The same request spelt otherwise (key order, spaces) is the same request.
+    respelt = await api.http.post(
+        "/api/v1/dossiers",
+        content=(
+            '{"applicant": {"id_number": "075123456789", "phone": "0912 345 678",'
+            '  "name": "Lê Văn Cường"}, "procedure_code": "DN-XD-001"}'
+        ).encode(),
+        headers=api.headers(
+            "sxd.officer", **key("receipt-once"), **{"Content-Type": "application/json"}
+        ),
+    )
+
+    assert_problem(reused, 422, "idempotency_key_reused")
+    assert created(api, first, respelt) == {first.json()["code"]}
+    assert await listed(api) == [first.json()["code"]]
+
+
+async def test_a_key_sent_again_with_another_action_body_is_refused(api: Api) -> None:
+    code = (await receive(api))["code"]
+    stop = {"action": "stop", "reason": "Chờ thẩm định"}
+
+    stopped = await api.post(f"/api/v1/dossiers/{code}/sos", stop, **key("sos-once"))
+    returned = await api.post(
+        f"/api/v1/dossiers/{code}/sos", {**stop, "action": "return"}, **key("sos-once")
+    )
+    again = await api.post(f"/api/v1/dossiers/{code}/sos", stop, **key("sos-once"))
+
+    assert stopped.status_code == 200, stopped.text
+    assert_problem(returned, 422, "idempotency_key_reused")
+    assert again.json() == stopped.json()
+    document = await dossier(api, code)
+    assert document["status"] == "stopped"
+    assert [e["kind"] for e in document["events"]].count("sos_stop") == 1
