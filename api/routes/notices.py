@@ -1,5 +1,6 @@
 """Notices (API.md, "Notices"): what the service sent, to whom. Callers see the notices addressed
-or copied to their agency; Home Affairs and inspectors see all."""
+or copied to their agency, and those to the applicant of the dossiers their agency leads (sent
+in its name); Home Affairs and inspectors see all."""
 
 from __future__ import annotations
 
@@ -42,12 +43,14 @@ async def notices(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> NoticePage:
+    led_by = None
     if not rules.sees_every_agency(actor):
-        agency = actor.agency  # whatever was asked: one's own agency's notices only
+        agency = led_by = actor.agency  # whatever was asked: one's own agency's notices only
     rows = await list_notices(
         db,
         dossier=dossier,
         agency=agency,
+        led_by=led_by,
         kind=kind.value if kind else None,
         limit=limit + 1,
         after_id=decode_cursor(cursor, StrictInt),

@@ -182,6 +182,34 @@ async def test_notice_list_filters_by_dossier_and_kind_and_pages(api: Api) -> No
     assert_problem(unknown_kind, 422, "validation_error")
 
 
+async def test_a_lead_agency_sees_the_notices_it_sent_to_its_applicants(api: Api) -> None:
+    stop = {"action": "stop", "reason": "Chờ xác minh"}
+    ours = (await receive(api))["code"]
+    assert (await act(api, ours, "sos", stop)).status_code == 200
+    consulted = (await receive(api))["code"]
+    await consult(api, consulted, "CAT")
+    other = (await receive(api, procedure="DN-LLTP-001", user="stp.officer"))["code"]
+    assert (await act(api, other, "sos", stop, "stp.officer")).status_code == 200
+
+    def seen(user: str) -> Any:
+        return every_page(api, "/api/v1/notices", user)
+
+    as_sxd = {(n["kind"], n["to"], n["dossier"]) for p in await seen("sxd.officer") for n in p}
+    as_cat = [n for page in await seen("cat.officer") for n in page]
+    as_stp = {(n["kind"], n["to"], n["dossier"]) for p in await seen("stp.officer") for n in p}
+
+    # A lead agency: the notices to its applicants, sent in its name, and nobody else's.
+    assert ("stop_notice", "applicant", ours) in as_sxd
+    assert ("stop_notice", "applicant", other) not in as_sxd
+    assert ("stop_notice", "applicant", other) in as_stp
+    assert ("consultation_request", "CAT", consulted) not in as_sxd  # CAT's own
+    # A consulted agency: its own notices, never those to applicants.
+    assert ("consultation_request", "CAT", consulted) in {
+        (n["kind"], n["to"], n["dossier"]) for n in as_cat
+    }
+    assert all(n["to"] == "CAT" or "CAT" in n["cc"] for n in as_cat)
+
+
 # --- GET /api/v1/agencies and /procedures ------------------------------------------------------
 
 
