@@ -131,6 +131,7 @@ def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]
         "late": document.late,
         "withdrawal": document.withdrawal,
         "abnormal_close": projection.abnormal_close,
+        "people": document.people,
         "version": projection.version,
         "updated_at": now,
     }

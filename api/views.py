@@ -54,6 +54,7 @@ def document_of(
             for c in sorted(consultations, key=lambda c: c.number)
         ],
         withdrawal=dossier.withdrawal,  # type: ignore[arg-type]
+        people=dossier.people,
         events=[
             Event(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, detail=e.detail)
             for e in sorted(events, key=lambda e: (e.at, e.seq))

@@ -188,6 +188,10 @@ class DossierRecord(SQLModel, table=True):
     abnormal_close: str | None = None  # R5: how it was ended from outside the rules
     version: int
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The names of those who acted on it, by user id (DossierDocument.people), for the forms.
+    people: dict[str, str] = Field(
+        default_factory=dict, sa_type=JSONObject, sa_column_kwargs={"server_default": "{}"}
+    )
     # What the report totals (`db.report_totals`) have taken of it: its closing (once closed),
     # and its events up to this seq.
     counted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

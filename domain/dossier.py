@@ -233,6 +233,9 @@ class Dossier(BaseModel):
     closed_at: datetime | None = None
     abnormal_close: str | None = None  # R5: ended from outside (cancelled by an operator)
     events: list[Event] = Field(default_factory=list)
+    # The names of the people who acted on it, by user id, as their tokens gave them: the forms
+    # print names, the events keep ids.
+    people: dict[str, str] = Field(default_factory=dict)
 
     # --- reading the state -------------------------------------------------------------------
 
@@ -281,6 +284,11 @@ class Dossier(BaseModel):
 
     # --- recording -----------------------------------------------------------------------------
 
+    def note_person(self, actor: Actor) -> None:
+        """Remember `actor`'s name (the latest their token gave) for the forms."""
+        if actor.user_id and actor.name.strip():
+            self.people[actor.user_id] = actor.name.strip()
+
     def record(self, at: datetime, kind: str, actor: str, **detail: Any) -> Event:
         event = Event(seq=len(self.events) + 1, at=at, kind=kind, actor=actor, detail=detail)
         self.events.append(event)
@@ -290,6 +298,7 @@ class Dossier(BaseModel):
         self, command: Command, action: str, refusal: Refusal, now: datetime, via: str
     ) -> Event:
         """R9, R12: a refused attempt is kept with who, when, what and why."""
+        self.note_person(command.actor)
         return self.record(
             now,
             "refused",
@@ -299,6 +308,7 @@ class Dossier(BaseModel):
 
     def record_invalid_request(self, request: InvalidRequest, now: datetime) -> Event:
         """R9, R12: an action whose request could not be read is refused and kept too."""
+        self.note_person(request.actor)
         return self.record(
             now, "refused", request.actor.user_id or "?", **invalid_request_detail(request)
         )
@@ -548,6 +558,7 @@ class Dossier(BaseModel):
                 else ("confirmed" if self.withdrawal.confirmed_at else "pending_confirmation")
             ),
             events=self.events,
+            people=self.people,
         )
 
 
@@ -583,6 +594,7 @@ class DossierDocument(BaseModel):
     consultations: list[ConsultationView]
     withdrawal: Literal["pending_confirmation", "confirmed"] | None
     events: list[Event]
+    people: dict[str, str] = {}  # names by user id of those who acted (for the forms)
 
 
 def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) -> dict[str, Any]:
@@ -634,6 +646,7 @@ def receive(
         received_by=received_by.user_id,
     )
     dossier.clock.start(received_at, procedure.processing_days)
+    dossier.note_person(received_by)
     dossier.record(
         received_at,
         "received",

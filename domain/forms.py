@@ -231,6 +231,10 @@ class _Facts:
     def name(self, agency: str) -> str:
         return self.names.get(agency, agency)
 
+    def person(self, user_id: str) -> str:
+        """The name of whoever acted as `user_id`, as their token gave it (the id if unknown)."""
+        return self.dossier.people.get(user_id, user_id)
+
     def event(self, kind: str) -> Event | None:
         """The latest event of `kind`."""
         return next((e for e in reversed(self.dossier.events) if e.kind == kind), None)
@@ -311,7 +315,7 @@ def _receipt(facts: _Facts, required_documents: Sequence[str]) -> Form:
         ],
         [
             Signature(title="NGƯỜI NỘP HỒ SƠ", name=facts.applicant),
-            Signature(title="NGƯỜI TIẾP NHẬN HỒ SƠ", name=received.actor),
+            Signature(title="NGƯỜI TIẾP NHẬN HỒ SƠ", name=facts.person(received.actor)),
         ],
         qr=True,
     )
@@ -364,7 +368,7 @@ def _supplement_request(facts: _Facts) -> Form:
                 )
             ),
         ],
-        [Signature(title="NGƯỜI HƯỚNG DẪN", name=asked.actor)],
+        [Signature(title="NGƯỜI HƯỚNG DẪN", name=facts.person(asked.actor))],
     )
 
 
@@ -399,7 +403,7 @@ def _refusal(facts: _Facts) -> Form:
             ),
             Paragraph(text="Xin thông báo để tổ chức, cá nhân được biết."),
         ],
-        [Signature(title="NGƯỜI TỪ CHỐI", name=returned.actor)],
+        [Signature(title="NGƯỜI TỪ CHỐI", name=facts.person(returned.actor))],
     )
 
 
@@ -551,7 +555,8 @@ def _steps(facts: _Facts) -> list[ControlStep]:
                     note=_answer_note(c, facts.now),
                 )
             )
-    return steps
+    # Who did each step, by name where their token gave one.
+    return [s.model_copy(update={"by": facts.person(s.by)}) if s.by else s for s in steps]
 
 
 # Steps that only say who moved the dossier and why: label, and whether the lead agency

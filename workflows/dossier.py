@@ -477,6 +477,7 @@ class DossierWorkflow:
             if refusal:
                 d.record_refusal(cmd, action.value, refusal, now, via)
             else:
+                d.note_person(cmd.actor)  # the forms print who did it by name
                 sent = _APPLY[action](d, cmd, now, *extra)
                 if action in _MOVES_CLOCK:
                     d.record_clock(await self._read_clock(d.clock), now, action.value)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.api.http_helpers import act, assert_problem, consult, receive, reply, when
-from tests.fixtures.api import APPLICANT, Api
+from tests.fixtures.api import APPLICANT, USERS, Api
 from tests.forms.pdf_reading import assert_a5, qr_codes, text_of
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -58,6 +58,8 @@ async def test_forms_01_and_05_of_a_completed_dossier(api: Api) -> None:
     due = when(received["due_at"]).astimezone(VN)
     assert f"Thời gian trả kết quả: 17 giờ 00 phút, ngày {due:%d/%m/%Y}" in text
     assert qr_codes(receipt.content) == [code]
+    # Signed by the officer who received it, by the name the token gave, not the login.
+    assert USERS["sxd.officer"].name in text and "sxd.officer" not in text
 
     slip = await pdf_text(api, code, "05", "vpubnd.inspector")
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in slip
@@ -68,6 +70,7 @@ async def test_forms_01_and_05_of_a_completed_dossier(api: Api) -> None:
     # or the day before it near midnight); the result weeks before the due date.
     assert "Đúng hạn" in slip or slip.count("Trước hạn") == 2
     assert "Trước hạn" in slip and "Quá hạn" not in slip
+    assert USERS["snnmt.officer"].name in slip  # who answered, by name
 
 
 async def test_forms_02_03_04_only_once_they_apply(api: Api) -> None:

@@ -131,7 +131,7 @@ def test_form_01_receipt_with_applicant_documents_times_and_a_qr_code_of_the_cod
     assert documents.rows == [[str(i), name] for i, name in enumerate(DOCUMENTS, start=1)]
     assert [(s.title, s.name) for s in receipt.signatures] == [
         ("NGƯỜI NỘP HỒ SƠ", "Nguyễn Thị Hoa"),
-        ("NGƯỜI TIẾP NHẬN HỒ SƠ", "can-bo.sxd"),
+        ("NGƯỜI TIẾP NHẬN HỒ SƠ", "Lê Văn Minh"),  # the name, not the login
     ]
 
 
@@ -196,7 +196,7 @@ def test_form_02_supplement_request_lists_the_documents_to_supply_and_the_reason
     assert fields["Lý do"] == "Hồ sơ cần làm rõ"
     assert fields["Thời gian yêu cầu"] == "10 giờ 00 phút, ngày 03/03/2025"
     assert "Đã nhận hồ sơ bổ sung" not in fields
-    assert [(s.title, s.name) for s in request.signatures] == [("NGƯỜI HƯỚNG DẪN", "can-bo.sxd")]
+    assert [(s.title, s.name) for s in request.signatures] == [("NGƯỜI HƯỚNG DẪN", "Lê Văn Minh")]
 
 
 def test_form_02_after_the_supplement_arrived_says_when() -> None:

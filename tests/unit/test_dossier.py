@@ -504,8 +504,12 @@ def test_r9_record_refusal_keeps_who_when_what_why(
     assert detail.pop("reason") == refusal.message_vi
     assert detail.pop("via") == "update"
     assert detail == to_jsonable_python(facts)  # what was awaited (R9), or other facts
-    # a refusal changes nothing but the timeline
-    assert d.model_dump(exclude={"events"}) == before.model_dump(exclude={"events"})
+    # a refusal changes nothing but the timeline (and who the forms name for the actor's id)
+    assert d.model_dump(exclude={"events", "people"}) == before.model_dump(
+        exclude={"events", "people"}
+    )
+    if cmd.actor.user_id and cmd.actor.name:
+        assert d.people[cmd.actor.user_id] == cmd.actor.name
     json.dumps(event.model_dump(mode="json"))
 
 
