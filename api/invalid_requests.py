@@ -17,27 +17,14 @@ from typing import Any
 import structlog
 from fastapi import Request
 
+from api.routes.dossiers import ACTION_OF_ENDPOINT
 from api.workflow_calls import WorkflowGone, call
 from db import read_model
-from domain.commands import Action, InvalidRequest
+from domain.commands import InvalidRequest
 from domain.dossier import invalid_request_detail
 from workflows.starter import workflow_id
 
 log = structlog.get_logger(__name__)
-
-# The dossier actions of API.md, by their route.
-ACTION_OF_ROUTE = {
-    "/api/v1/dossiers/{code}/consultations": Action.CONSULT,
-    "/api/v1/dossiers/{code}/consultations/{agency}/reply": Action.REPLY,
-    "/api/v1/dossiers/{code}/sos": Action.SOS,
-    "/api/v1/dossiers/{code}/supplement": Action.SUPPLEMENT,
-    "/api/v1/dossiers/{code}/resume": Action.RESUME,
-    "/api/v1/dossiers/{code}/apology": Action.APOLOGY,
-    "/api/v1/dossiers/{code}/withdrawal": Action.WITHDRAWAL,
-    "/api/v1/dossiers/{code}/withdrawal/confirm": Action.CONFIRM_WITHDRAWAL,
-    "/api/v1/dossiers/{code}/result": Action.RESULT,
-    "/api/v1/dossiers/{code}/handover": Action.HANDOVER,
-}
 
 
 def _text_of(body: Any) -> str:
@@ -53,7 +40,7 @@ def _text_of(body: Any) -> str:
 async def record_invalid_request(request: Request, code: str, errors: list[str], body: Any) -> None:
     """Record the unreadable request `request` (refused with problem `code` for `errors`), if
     it is a dossier action; never raises: the caller's answer does not depend on it."""
-    action = ACTION_OF_ROUTE.get(getattr(request.scope.get("route"), "path", ""))
+    action = ACTION_OF_ENDPOINT.get(getattr(request.scope.get("route"), "endpoint", None))
     dossier = request.path_params.get("code")
     services = getattr(request.app.state, "services", None)
     if request.method != "POST" or action is None or dossier is None or services is None:

@@ -25,7 +25,7 @@ from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
 from db.report_totals import count_changes
 from domain.commands import SYSTEM
-from domain.dossier import FINAL_STATUSES
+from domain.dossier import FINAL_STATUSES, abnormal_close_detail
 
 REFUSED = "refused"  # the `kind` of a refused attempt's event, as the workflow writes it
 
@@ -183,7 +183,7 @@ async def record_abnormal_close(
         return False
     status = found.status
     seq = await _append_event(
-        session, dossier, at, "abnormal_close", SYSTEM, {"how": how, "status": status}
+        session, dossier, at, "abnormal_close", SYSTEM, abnormal_close_detail(how, status)
     )
     table = DossierRecord.__table__  # type: ignore[attr-defined]
     closed = await (await session.connection()).execute(

@@ -61,7 +61,7 @@ from db.models import (
     EventRecord,
     SosTotal,
 )
-from db.reports import REFUSED, SOS_EVENT_KINDS, count_of, day_of, working_days
+from db.reports import REFUSED, SOS_EVENT_KINDS, consultation_terms, count_of
 from db.types import larger_of, local_date
 
 _dossiers = DossierRecord.__table__  # type: ignore[attr-defined]
@@ -81,19 +81,10 @@ _ONE_DOSSIER = bindparam("one_dossier", type_=String())
 # --- what each row adds -------------------------------------------------------------------------
 
 
-def _final(c: Any) -> ColumnElement[bool]:
-    """SQL: the consultation is answered or cancelled: nothing of it changes any more."""
-    return or_(c.replied_at.is_not(None), c.status == "cancelled")
-
-
 def consultation_sums(*where: ColumnElement[bool]) -> Select[Any]:
     """The final consultations meeting `where`, summed per agency and local day of request: the
     rows of `consultation_totals` they add."""
-    c = _consultations.c
-    deadline_day, on_deadline_day = day_of(c.deadline, "deadline_day")
-    reply_day, on_reply_day = day_of(c.replied_at, "reply_day")
-    answered = c.replied_at.is_not(None)
-    late = and_(answered, c.replied_at > c.deadline)
+    c, t = _consultations.c, consultation_terms()
 
     def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return case((condition, 1), else_=0)
@@ -102,25 +93,16 @@ def consultation_sums(*where: ColumnElement[bool]) -> Select[Any]:
         select(
             c.agency,
             local_date(c.requested_at).label("day"),
-            flag(and_(answered, c.replied_at <= c.deadline)).label("on_time"),
-            flag(late).label("late"),
-            flag(c.status == "cancelled").label("cancelled"),
+            flag(t.on_time).label("on_time"),
+            flag(t.late).label("late"),
+            flag(t.cancelled).label("cancelled"),
             flag(c.reminder_1_at.is_not(None)).label("reminder_1"),
             flag(c.reminder_2_at.is_not(None)).label("reminder_2"),
-            case(
-                (late, working_days(deadline_day.c.working_index, reply_day.c.working_index)),
-                else_=None,
-            ).label("delay"),
-            flag(and_(late, or_(c.late_reason.is_(None), func.trim(c.late_reason) == ""))).label(
-                "without_cause"
-            ),
+            case((t.late, t.late_delay), else_=None).label("delay"),
+            flag(t.without_cause).label("without_cause"),
         )
-        .select_from(
-            _consultations.outerjoin(deadline_day, on_deadline_day).outerjoin(
-                reply_day, on_reply_day
-            )
-        )
-        .where(_final(c), *where)
+        .select_from(t.rows)
+        .where(t.final, *where)
         .subquery()
     )
     r = rows.c
@@ -325,7 +307,7 @@ def _counting(dialect: str) -> _Counting:
                 consultation_sums(c.dossier == _ONE_DOSSIER, not_(c.counted)),
             ),
             update(_consultations)
-            .where(c.dossier == _ONE_DOSSIER, _final(c), not_(c.counted))
+            .where(c.dossier == _ONE_DOSSIER, consultation_terms().final, not_(c.counted))
             .values(counted=True),
         ),
         closing=(
@@ -386,7 +368,7 @@ def rebuild_statements(dialect: str) -> list[Executable]:
     the report benchmark's seed). Every final row is summed, whatever its mark; then the marks
     are set to match, writing only the rows whose mark changes (none, on a second rebuild)."""
     c, d, e = _consultations.c, _dossiers.c, _events.c
-    closed = d.closed_at.is_not(None)
+    final, closed = consultation_terms().final, d.closed_at.is_not(None)
     last = select(e.dossier, func.max(e.seq).label("seq")).group_by(e.dossier).subquery("last")
     return [
         delete(CONSULTATION_TOTALS),
@@ -397,7 +379,7 @@ def rebuild_statements(dialect: str) -> list[Executable]:
             dialect, CLOSED_DOSSIER_TOTALS, ["lead_agency", "procedure_code", "day"], closed_sums()
         ),
         _add(dialect, SOS_TOTALS, ["agency", "action", "day"], sos_sums()),
-        update(_consultations).where(c.counted != _final(c)).values(counted=_final(c)),
+        update(_consultations).where(c.counted != final).values(counted=final),
         # One pass over the dossiers for both marks: each rewritten row costs a row version.
         update(_dossiers)
         .where(

@@ -242,45 +242,71 @@ _NO_CONSULTATIONS = dict.fromkeys(
 )
 
 
-def _open_consultations(period: Period, now: datetime, now_index: int) -> Select[Any]:
-    """The consultations requested in `period` that the totals do not hold yet (the open ones,
-    found by a partial index), summed per agency as they stand at `now`."""
+@dataclass(frozen=True)
+class ConsultationTerms:
+    """R8's terms on a consultation row, named once for the totals (`db.report_totals`) and for
+    the live count of the open ones: `rows` is the consultations with the calendar days of their
+    deadline and of their answer joined, which the other terms read."""
+
+    rows: Any
+    final: ColumnElement[bool]  # answered or cancelled: nothing of it changes any more
+    cancelled: ColumnElement[bool]  # by a confirmed withdrawal (R6)
+    on_time: ColumnElement[bool]  # answered by the deadline
+    late: ColumnElement[bool]  # answered after it
+    without_cause: ColumnElement[bool]  # answered late with no cause (R7)
+    late_delay: ColumnElement[int]  # working days from the deadline to a late answer
+    deadline_index: ColumnElement[int]  # the deadline's day's `working_index`
+
+
+def consultation_terms() -> ConsultationTerms:
     c = _consultations.c
     deadline_day, on_deadline_day = day_of(c.deadline, "deadline_day")
     reply_day, on_reply_day = day_of(c.replied_at, "reply_day")
-    cancelled = c.status == "cancelled"
-    unanswered = and_(c.replied_at.is_(None), not_(cancelled))
-    on_time = and_(c.replied_at.is_not(None), c.replied_at <= c.deadline)
-    late = and_(c.replied_at.is_not(None), c.replied_at > c.deadline)
+    answered, cancelled = c.replied_at.is_not(None), c.status == "cancelled"
+    late = and_(answered, c.replied_at > c.deadline)
+    return ConsultationTerms(
+        rows=_consultations.outerjoin(deadline_day, on_deadline_day).outerjoin(
+            reply_day, on_reply_day
+        ),
+        final=or_(answered, cancelled),
+        cancelled=cancelled,
+        on_time=and_(answered, c.replied_at <= c.deadline),
+        late=late,
+        without_cause=and_(late, or_(c.late_reason.is_(None), func.trim(c.late_reason) == "")),
+        late_delay=working_days(deadline_day.c.working_index, reply_day.c.working_index),
+        deadline_index=deadline_day.c.working_index,
+    )
+
+
+def _open_consultations(period: Period, now: datetime, now_index: int) -> Select[Any]:
+    """The consultations requested in `period` that the totals do not hold yet (the open ones,
+    found by a partial index), summed per agency as they stand at `now`."""
+    c, t = _consultations.c, consultation_terms()
+    unanswered = and_(c.replied_at.is_(None), not_(t.cancelled))
     overdue = and_(unanswered, c.deadline < now)
     delay = case(
-        (late, working_days(deadline_day.c.working_index, reply_day.c.working_index)),
-        (overdue, working_days(deadline_day.c.working_index, literal(now_index))),
+        (t.late, t.late_delay),
+        (overdue, working_days(t.deadline_index, literal(now_index))),
         else_=None,
     )
-    without_cause = and_(late, or_(c.late_reason.is_(None), func.trim(c.late_reason) == ""))
     # Plain conditions per count: cheaper than a state column computed once (which would cost a
     # fence against inlining, and with it the parallel scan).
     return (
         select(
             c.agency,
             func.count().label("consultations"),
-            count_of(on_time).label("answered_on_time"),
-            count_of(late).label("answered_late"),
+            count_of(t.on_time).label("answered_on_time"),
+            count_of(t.late).label("answered_late"),
             count_of(overdue).label("overdue_unanswered"),
             count_of(and_(unanswered, c.deadline >= now)).label("awaiting"),
-            count_of(cancelled).label("cancelled"),
+            count_of(t.cancelled).label("cancelled"),
             func.count(c.reminder_1_at).label("reminders_1"),
             func.count(c.reminder_2_at).label("reminders_2"),
             func.coalesce(func.sum(delay), 0).label("delay_working_days_total"),
             func.coalesce(func.max(delay), 0).label("delay_working_days_max"),
-            count_of(without_cause).label("late_without_cause"),
+            count_of(t.without_cause).label("late_without_cause"),
         )
-        .select_from(
-            _consultations.outerjoin(deadline_day, on_deadline_day).outerjoin(
-                reply_day, on_reply_day
-            )
-        )
+        .select_from(t.rows)
         .where(period.holds(c.requested_at), not_(c.counted))
         .group_by(c.agency)
     )

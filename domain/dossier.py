@@ -515,7 +515,7 @@ class Dossier(BaseModel):
         """R5: ended from outside the rules; reported as an abnormal close."""
         self.abnormal_close = how
         self.closed_at = now
-        self.record(now, "abnormal_close", SYSTEM, how=how, status=self.status.value)
+        self.record(now, "abnormal_close", SYSTEM, **abnormal_close_detail(how, self.status.value))
 
     def _close(self, phase: Phase, now: datetime) -> None:
         self.phase = phase
@@ -610,6 +610,13 @@ def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) ->
         "request": command.model_dump(mode="json", exclude={"actor"}),
         **refusal.model_dump(mode="json")["facts"],
     }
+
+
+def abnormal_close_detail(how: str, status: str) -> dict[str, Any]:
+    """What an `abnormal_close` event says (R5): how the dossier was ended from outside the rules
+    (cancelled, terminated, ...) and the status it was left in. The workflow records it for a
+    cancellation; the sweep of ended runs, for a run that ended running no code of its own."""
+    return {"how": how, "status": status}
 
 
 def invalid_request_detail(request: InvalidRequest) -> dict[str, Any]:

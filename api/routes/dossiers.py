@@ -398,6 +398,22 @@ async def hand_over(
     )
 
 
+# The dossier actions of API.md, by the handler of their route (an unreadable request is
+# recorded as a refused attempt at the action: api.invalid_requests).
+ACTION_OF_ENDPOINT: dict[Any, Action] = {
+    request_consultation: Action.CONSULT,
+    reply: Action.REPLY,
+    sos: Action.SOS,
+    supplement: Action.SUPPLEMENT,
+    resume: Action.RESUME,
+    apology: Action.APOLOGY,
+    request_withdrawal: Action.WITHDRAWAL,
+    confirm_withdrawal: Action.CONFIRM_WITHDRAWAL,
+    record_result: Action.RESULT,
+    hand_over: Action.HANDOVER,
+}
+
+
 async def _act(
     services: ServicesDep,
     db: SessionDep,
