@@ -61,7 +61,7 @@ from db.models import (
     EventRecord,
     SosTotal,
 )
-from db.reports import REFUSED, SOS_EVENT_KINDS, consultation_terms, count_of
+from db.reports import CATEGORIES, REFUSED, SOS_EVENT_KINDS, consultation_terms, count_of
 from db.types import larger_of, local_date
 
 _dossiers = DossierRecord.__table__  # type: ignore[attr-defined]
@@ -201,10 +201,7 @@ def closed_sums(
             func.max(k.procedure_name).label("procedure_name"),
             func.count().label("closed"),
             count_of(k.status == "completed").label("completed"),
-            *(
-                count_of(k.category == name).label(name)
-                for name in ("early", "on_time", "late", "stopped", "supplemented")
-            ),
+            *(count_of(k.category == name).label(name) for name in CATEGORIES),
             count_of(k.status == "returned").label("returned"),
             count_of(k.status == "withdrawn").label("withdrawn"),
             count_of(k.abnormal_close.is_not(None)).label("abnormal"),

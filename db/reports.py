@@ -490,7 +490,8 @@ class OnTimeCounts(BaseModel):
 
 
 _COUNTED = list(OnTimeCounts.model_fields)
-_CATEGORIES = ("early", "on_time", "late", "stopped", "supplemented")
+# The Circular 01/2018 categories of a completed dossier (R11).
+CATEGORIES = ("early", "on_time", "late", "stopped", "supplemented")
 
 
 class OnTimeByAgency(OnTimeCounts):
