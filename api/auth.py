@@ -494,6 +494,34 @@ def require_roles(actor: Actor, *roles: Role) -> None:
     )
 
 
+# Refused attempts of callers with no part in what they asked for: kept here, apart from any
+# dossier's audit trail, which only its parties' attempts may enter.
+security_log = structlog.get_logger("motcua.security")
+
+
+def refuse_stranger(request: Request, actor: Actor, **context: Any) -> AuthError:
+    """403 `forbidden` for a caller whose agency has no part in what he asks for, told nothing
+    more (not even whether a dossier is closed); the attempt goes to the security log: who,
+    agency, route, code."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    security_log.warning(
+        "security_refused",
+        user=actor.user_id,
+        agency=actor.agency,
+        roles=[role.value for role in actor.roles],
+        method=request.method,
+        route=route,
+        code="forbidden",
+        **context,
+    )
+    return AuthError(
+        "forbidden",
+        403,
+        "Your agency has no part in this dossier.",
+        detail_vi="Cơ quan của bạn không liên quan đến hồ sơ này.",
+    )
+
+
 # Declared for the OpenAPI document (the "Authorize" button of /docs); the header itself is read
 # by `current_actor`, which answers every failure with our problem document.
 _bearer_scheme = HTTPBearer(
@@ -519,3 +547,10 @@ async def current_actor(
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 """A handler parameter annotated `actor: CurrentActor` receives the verified caller."""
+
+
+async def admin_only(actor: CurrentActor) -> None:
+    """Route dependency of the admins' routes: it runs before the body is validated, so a
+    non-admin gets 403 whatever he sent (`api.invalid_requests` does the same for a body that
+    is not even JSON)."""
+    require_roles(actor, Role.ADMIN)
