@@ -10,34 +10,40 @@ whose outcome is late is a 503 of its own (`outcome_pending`); a limit of the wo
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import Input, Meta, WaitPolicy
+from temporalio.api.update.v1 import Request as UpdateRequest
+from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
 from temporalio.client import (
-    WorkflowHandle,
+    Client,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem
 from domain.commands import Command
+from settings import Settings
 
 T = TypeVar("T")
 
-# How long a command may wait for a worker to take it. The command carries the end of this
-# window (`not_after`) and the workflow's validator refuses it afterwards, leaving no trace.
-ACCEPT_WINDOW = timedelta(seconds=10)
+# A command validated in a workflow task is taken (durably accepted) when that task completes:
+# at the latest at the task's timeout (Temporal's default, which dossiers keep), else the task
+# fails and the command is validated again in the next one.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
 # The skew tolerated between this host's clock and the Temporal server's (whose time the
-# validator reads): the API gives up on a command only once it can no longer be taken.
+# validator reads).
 CLOCK_MARGIN = timedelta(seconds=5)
-# Once the workflow has taken the command: how long its outcome may take (a busy worker, a
-# database write retried) before the caller is told to ask again.
-OUTCOME_TIMEOUT = timedelta(seconds=20)
+_ACCEPTED = UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+_RESEND_AFTER_S = 0.5
 # What a 429 asks the caller to wait: in-flight updates of a dossier finish in milliseconds.
 BUSY_RETRY_AFTER_S = 1
 
@@ -61,33 +67,69 @@ def update_id(user_id: str, action: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid4())
 
 
-async def execute(handle: WorkflowHandle[Any, Any], update: Any, command: Command, id: str) -> Any:
-    """Run `update` with `command` and return its result, so that a 503 tells the truth: not
-    taken within the window, it expires, and `workflow_unavailable` (nothing was changed) is
-    answered only after that; taken but without an outcome in time, `outcome_pending`."""
-    expiring = command.model_copy(update={"not_after": datetime.now(UTC) + ACCEPT_WINDOW})
-    waiting = ACCEPT_WINDOW + CLOCK_MARGIN
-    try:
-        async with asyncio.timeout(waiting.total_seconds()):
-            taken = await call(
-                handle.start_update(
-                    update,
-                    expiring,
-                    id=id,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    rpc_timeout=waiting,
-                )
-            )
-    except TimeoutError as timed_out:
-        raise Problem("workflow_unavailable") from timed_out
+async def execute(
+    client: Client,
+    workflow_id: str,
+    update: Any,
+    command: Command,
+    id: str,
+    settings: Settings,
+) -> Any:
+    """Run `update` (a workflow update method) with `command` and return its result, so that a
+    503 tells the truth. The command expires (`not_after`) at the end of the accept window and
+    the workflow refuses it afterwards without a trace: `workflow_unavailable` ("nothing was
+    changed") is answered only once it can no longer be taken. Taken, but without an outcome in
+    time: `outcome_pending`."""
+    window = timedelta(seconds=settings.update_accept_window_seconds)
+    expiring = command.model_copy(update={"not_after": datetime.now(UTC) + window})
+    give_up = time.monotonic() + (window + WORKFLOW_TASK_TIMEOUT + CLOCK_MARGIN).total_seconds()
+    # The update's name is its method's (the workflow names none itself).
+    await call(_until_taken(client, workflow_id, update.__name__, expiring, id, give_up))
+    taken = client.get_workflow_handle(workflow_id).get_update_handle_for(update, id)
 
     async def outcome() -> Any:
         try:
-            return await taken.result(rpc_timeout=OUTCOME_TIMEOUT)
+            return await taken.result(
+                rpc_timeout=timedelta(seconds=settings.update_outcome_timeout_seconds)
+            )
         except WorkflowUpdateRPCTimeoutOrCancelledError as late:
             raise Problem("outcome_pending") from late
 
     return await call(outcome())
+
+
+async def _until_taken(
+    client: Client, workflow_id: str, name: str, command: Command, id: str, give_up: float
+) -> None:
+    """Send the update until the workflow takes it (accepted, or already decided) or `give_up`.
+    Without the SDK's own retries, which would hide the server's refusal to admit it (the
+    update-concurrency limit, RESOURCE_EXHAUSTED) until the time is up."""
+    request = UpdateWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+        request=UpdateRequest(
+            meta=Meta(update_id=id, identity=client.identity),
+            input=Input(
+                name=name, args=Payloads(payloads=await client.data_converter.encode([command]))
+            ),
+        ),
+        wait_policy=WaitPolicy(lifecycle_stage=_ACCEPTED),
+    )
+    while (left := give_up - time.monotonic()) > 0:
+        try:
+            response = await client.workflow_service.update_workflow_execution(
+                request, retry=False, timeout=timedelta(seconds=left)
+            )
+        except RPCError as error:
+            if error.status == RPCStatusCode.UNAVAILABLE:  # e.g. "workflow update was aborted"
+                await asyncio.sleep(min(_RESEND_AFTER_S, left))
+                continue
+            if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                break
+            raise
+        if response.stage >= _ACCEPTED:
+            return
+    raise Problem("workflow_unavailable")
 
 
 async def call(operation: Awaitable[T]) -> T:

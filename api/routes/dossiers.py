@@ -8,7 +8,7 @@ security log, never into the dossier's events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
@@ -20,7 +20,7 @@ from api.auth import refuse_stranger
 from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep, decode_cursor, encode_cursor
 from api.problems import Problem
 from api.views import document_of, procedure_of
-from api.workflow_calls import OUTCOME_TIMEOUT, WorkflowGone, call, execute, update_id
+from api.workflow_calls import WorkflowGone, call, execute, update_id
 from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
@@ -150,7 +150,7 @@ async def _received(services: ServicesDep, db: SessionDep, code: str) -> Dossier
         document: DossierDocument = await call(
             handle.execute_update(
                 DossierWorkflow.receipt,  # type: ignore[arg-type]
-                rpc_timeout=OUTCOME_TIMEOUT,
+                rpc_timeout=timedelta(seconds=services.settings.update_outcome_timeout_seconds),
             )
         )
         return document
@@ -459,13 +459,14 @@ async def _act(
         request = fingerprint(command)
         scoped = f"{code}/{action.value}/{idempotency_key}"
         _refuse_reused(await claim_key(db, scoped, command.actor.user_id, code, request), request)
-    handle = services.client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(code))
     try:
         return await execute(
-            handle,
+            services.client,
+            workflow_id(code),
             update,
             command,
             update_id(command.actor.user_id, f"{code}/{action.value}", idempotency_key),
+            services.settings,
         )
     except WorkflowGone:
         await _refuse_on_closed(db, code, action, command)

@@ -84,7 +84,9 @@ class Caller:
     @property
     def user(self) -> DevUser:
         agency = RELATIONS[self.relation]
-        return DevUser(id=f"m.{agency}.{self.role.value}", name="", agency=agency, roles=[self.role])
+        return DevUser(
+            id=f"m.{agency}.{self.role.value}", name="", agency=agency, roles=[self.role]
+        )
 
 
 CALLERS = [Caller(relation, role) for relation in RELATIONS for role in Role]
