@@ -16,9 +16,26 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from api import problems
 from api.auth import Authenticator
 from api.invalid_requests import record_invalid_request
+from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from settings import Settings
+
+
+@dataclass
+class LookupLimits:
+    """The citizens' look-up's rate limits (api.routes.public)."""
+
+    by_address: RateLimiter
+    by_dossier: RateLimiter
+
+    @classmethod
+    def of(cls, settings: Settings) -> LookupLimits:
+        window = settings.public_lookup_window_seconds
+        return cls(
+            RateLimiter(settings.public_lookups_per_address, window),
+            RateLimiter(settings.public_lookups_per_dossier, window),
+        )
 
 
 @dataclass
@@ -30,6 +47,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    lookup_limits: LookupLimits
 
 
 def create_app(
@@ -56,6 +74,7 @@ def create_app(
             engine=engine,
             sessions=session_factory(engine),
             authenticator=authenticator,
+            lookup_limits=LookupLimits.of(settings),
         )
         app.state.authenticator = app.state.services.authenticator
         try:

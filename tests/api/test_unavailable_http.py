@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,12 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.auth import Authenticator
-from db.engine import create_engine, session_factory
 from db.migrate import seed
-from db.models import ConsultationRecord, DossierRecord
 from dev.tokens import mint_token
 from settings import Settings
-from tests.api.http_helpers import PROBLEM, assert_problem, serving
+from tests.api.http_helpers import PROBLEM, assert_problem, in_the_read_model, serving
 from tests.fixtures.api import APPLICANT, SECRET, USERS
 
 NO_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
@@ -76,46 +73,9 @@ async def test_database_and_temporal_out_of_reach_answer_503_with_a_code() -> No
         assert_problem(await client.get("/api/v1/dossiers/X-1"), 401, "unauthenticated")
 
 
-async def _in_the_read_model(database_url: str, code: str) -> None:
-    """Dossier `code` of SXD as the read model holds it: whom the API lets through to it."""
-    engine = create_engine(database_url)
-    try:
-        async with session_factory(engine)() as db:
-            now = datetime.now(UTC)
-            db.add(
-                DossierRecord(
-                    code=code,
-                    procedure_code="DN-XD-001",
-                    procedure_name="Cấp giấy phép xây dựng",
-                    lead_agency="SXD",
-                    applicant={"name": APPLICANT["name"]},
-                    status="processing",
-                    national_status=4,
-                    received_at=now,
-                    version=1,
-                    updated_at=now,
-                )
-            )
-            await db.flush()
-            db.add(
-                ConsultationRecord(
-                    dossier=code,
-                    number=1,
-                    agency="CAT",
-                    content="Xin ý kiến",
-                    deadline=now,
-                    status="awaiting",
-                    requested_at=now,
-                )
-            )
-            await db.commit()
-    finally:
-        await engine.dispose()
-
-
 async def test_temporal_out_of_reach_reads_still_answer_actions_503(database_url: str) -> None:
     await seed(database_url)
-    await _in_the_read_model(database_url, "X-1")
+    await in_the_read_model(database_url, "X-1")
     async with service(database_url, NO_TEMPORAL) as client:
         officer = bearer("sxd.officer")
 
