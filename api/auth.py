@@ -427,7 +427,22 @@ class Authenticator:
             raise _missing_claim(error.claim) from None
         except jwt.PyJWTError:
             raise _invalid_token() from None
+        for claim in _TIME_CLAIMS:
+            # PyJWT reads "9999999999" and true as times; RFC 7519 §2 wants a JSON number.
+            if claim in claims and not _is_numeric_date(claims[claim]):
+                raise _refused(
+                    "not_numeric_date",
+                    f"The token's `{claim}` claim is not a NumericDate (a number of seconds).",
+                    f"Thông tin `{claim}` của mã truy cập không phải là một mốc thời gian dạng số.",
+                )
         return claims
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_numeric_date(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _bearer_token(header: str | None) -> str:
