@@ -3,10 +3,13 @@ queries, nothing more. Served by `uvicorn --factory api.app:create_app`."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +23,24 @@ from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from settings import Settings
+
+log = structlog.get_logger()
+
+# Stopping (README, "Stopping"): on SIGTERM uvicorn waits this long for the requests in flight
+# (`--timeout-graceful-shutdown`, see `uvicorn_argv`), then cancels them; the lifespan then
+# closes the database pool within CLOSE_TIMEOUT_S, even with the database gone.
+GRACEFUL_SHUTDOWN_S = 5
+CLOSE_TIMEOUT_S = 3
+API_SHUTDOWN_S = GRACEFUL_SHUTDOWN_S + CLOSE_TIMEOUT_S
+
+
+def uvicorn_argv(host: str, port: int) -> list[str]:
+    """How the API process is run (`make run`, production): uvicorn with the shutdown bound."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", host, "--port", str(port),
+        "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
+    ]  # fmt: skip
 
 
 @dataclass
@@ -80,7 +101,10 @@ def create_app(
         try:
             yield
         finally:
-            await engine.dispose()
+            try:
+                await asyncio.wait_for(engine.dispose(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("database_pool_not_closed", timeout_s=CLOSE_TIMEOUT_S)
 
     app = FastAPI(
         title="motcua",
