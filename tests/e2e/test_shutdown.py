@@ -17,19 +17,20 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import API_SHUTDOWN_S, uvicorn_argv
+from api.app import API_SHUTDOWN_S, create_app, uvicorn_argv
+from api.auth import Authenticator
 from db.migrate import seed, upgrade
 from dev.tokens import mint_token
-from settings import REPO_ROOT
-from tests.api.http_helpers import in_the_read_model
-from tests.fixtures.api import SECRET, USERS, free_port
+from settings import REPO_ROOT, Settings
+from tests.api.http_helpers import assert_problem, eventually, in_the_read_model, new_code, serving
+from tests.fixtures.api import APPLICANT, SECRET, USERS, free_port
 from tests.fixtures.temporal import start_dev_server
 from tests.workflows.harness import new_start
-from worker import SHUTDOWN_DEADLINE_S
+from worker import SHUTDOWN_DEADLINE_S, running_worker
 from workflows.dossier import DossierWorkflow
 from workflows.starter import workflow_id
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(150)]
 
 NOWHERE_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 NOWHERE_TEMPORAL = "127.0.0.1:1"
@@ -168,3 +169,57 @@ async def test_issue8_the_api_stops_in_time_with_temporal_and_the_database_down(
         assert (await client.get("/readyz")).status_code == 503
 
     assert await stopped_within(api, log) <= API_SHUTDOWN_S + MARGIN_S
+
+
+async def test_issue8_an_action_stuck_on_the_database_is_outcome_pending_and_the_worker_stops(
+    dev_env: WorkflowEnvironment, tmp_path: Path, sqlite_url: str, task_queue: str
+) -> None:
+    """A worker whose database is gone takes an action but cannot settle it (the local activity
+    retries): the caller is told 503 `outcome_pending`; SIGTERM stops that worker at its
+    deadline all the same; a healthy worker then finishes the action, and the same request
+    under the same key gets its one outcome."""
+    upgrade(sqlite_url)
+    await seed(sqlite_url)
+    settings = Settings(
+        database_url=sqlite_url,
+        task_queue=task_queue,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        update_accept_window_seconds=1,
+        update_outcome_timeout_seconds=2,
+    )
+    code = new_code()
+    sos = f"/api/v1/dossiers/{code}/sos"
+    body = {"action": "return", "reason": "Không đủ điều kiện"}
+    token = mint_token(USERS["sxd.officer"], SECRET, hours=1)
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-stuck"}
+    async with serving(create_app(settings, Authenticator.with_secret(SECRET))) as http:
+        async with running_worker(dev_env.client, settings):
+            receipt = {"procedure_code": "DN-XD-001", "applicant": APPLICANT, "code": code}
+            received = await http.post("/api/v1/dossiers", json=receipt, headers=headers)
+            assert received.status_code == 201, received.text
+        log = tmp_path / "worker.log"
+        stuck = start(
+            [sys.executable, "worker.py"],
+            log,
+            MOTCUA_TEMPORAL_ADDRESS=settings.temporal_target,
+            MOTCUA_TASK_QUEUE=task_queue,
+            MOTCUA_DATABASE_URL=NOWHERE_DATABASE,
+        )
+        await wait_for_line(log, "worker_started", stuck)
+
+        assert_problem(await http.post(sos, json=body, headers=headers), 503, "outcome_pending")
+
+        took = await stopped_within(stuck, log)
+        assert took <= SHUTDOWN_DEADLINE_S + MARGIN_S
+        assert "worker_stop_deadline_passed" in output(log)  # it held: the deadline ended it
+        async with running_worker(dev_env.client, settings):
+            outcome = await eventually(
+                lambda: http.post(sos, json=body, headers=headers),
+                lambda answer: answer.status_code != 503,
+                within=40,
+                what="the action's outcome",
+            )
+            assert outcome.status_code == 200, outcome.text
+            assert outcome.json()["status"] == "returned"
+            kinds = [e["kind"] for e in outcome.json()["events"]]
+            assert kinds.count("sos_return") == 1
