@@ -115,13 +115,17 @@ async def _until_taken(
         ),
         wait_policy=WaitPolicy(lifecycle_stage=_ACCEPTED),
     )
+    unreachable: RPCError | None = None
     while (left := give_up - time.monotonic()) > 0:
         try:
             response = await client.workflow_service.update_workflow_execution(
                 request, retry=False, timeout=timedelta(seconds=left)
             )
         except RPCError as error:
-            if error.status == RPCStatusCode.UNAVAILABLE:  # e.g. "workflow update was aborted"
+            # Out of reach, or "workflow update was aborted": send it again while it may still
+            # be taken; the answer waits until it cannot be, whatever the server got.
+            if error.status == RPCStatusCode.UNAVAILABLE:
+                unreachable = error
                 await asyncio.sleep(min(_RESEND_AFTER_S, left))
                 continue
             if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
@@ -129,6 +133,9 @@ async def _until_taken(
             raise
         if response.stage >= _ACCEPTED:
             return
+        unreachable = None
+    if unreachable is not None:
+        raise Problem("temporal_unavailable", unreachable.message) from unreachable
     raise Problem("workflow_unavailable")
 
 
