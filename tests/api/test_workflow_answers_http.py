@@ -5,7 +5,8 @@ With the worker stopped, an action answers 503 `workflow_unavailable`, "nothing 
 and it stays true: the command expired (`not_after`), so the workflow, once a worker is back,
 refuses it without a trace, and the same request with the same Idempotency-Key then applies.
 Meanwhile a second action on that dossier hits the server's update-concurrency limit, and is
-told 429 `workflow_busy` with `Retry-After`.
+told 429 `workflow_busy` with `Retry-After`. And the workflow's validator itself, on the
+session's dev server, refuses an expired command without a trace.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
@@ -21,11 +24,16 @@ from api.app import create_app
 from api.auth import Authenticator
 from db.migrate import seed
 from dev.tokens import mint_token
+from domain.commands import SosAction, SosRequest
+from domain.dossier import DossierDocument
 from settings import Settings
 from tests.api.http_helpers import assert_problem, new_code, refused, serving
 from tests.fixtures.api import APPLICANT, SECRET, USERS
 from tests.fixtures.temporal import start_dev_server
+from tests.workflows.harness import officer as officer_actor
+from tests.workflows.harness import refusal_of, running_stack, stack_settings
 from worker import running_worker
+from workflows.dossier import DossierWorkflow
 
 ACCEPT_WINDOW_S = 1.0
 # The API gives a command up only once it can no longer be taken: its window, the workflow
@@ -93,3 +101,29 @@ async def test_issue8_a_503_changes_nothing_ever_and_a_busy_dossier_is_429(
             )
             assert retried.status_code == 200, retried.text
             assert retried.json()["status"] == "returned"
+
+
+async def test_issue8_the_workflow_refuses_an_expired_command_and_keeps_no_trace(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    """The update validator itself (whatever client sent it): past its `not_after`, a command is
+    refused `request_expired` (503) and the history holds nothing of it."""
+    settings = await stack_settings(tmp_path, task_queue)
+    async with running_stack(dev_env.client, settings) as stack:
+        handle = await stack.start(datetime.now(UTC))
+        stop = SosRequest(actor=officer_actor(), action=SosAction.STOP, reason="Chờ")
+        expired = stop.model_copy(update={"not_after": datetime.now(UTC) - timedelta(seconds=1)})
+
+        refusal = await refusal_of(handle.execute_update(DossierWorkflow.sos, expired))
+
+        assert (refusal["code"], refusal["http_status"]) == ("request_expired", 503)
+        history = await handle.fetch_history()
+        accepted = [
+            e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            for e in history.events
+            if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
+        assert accepted == ["receipt"]
+        in_time = stop.model_copy(update={"not_after": datetime.now(UTC) + timedelta(seconds=30)})
+        stopped: DossierDocument = await handle.execute_update(DossierWorkflow.sos, in_time)
+        assert stopped.status == "stopped"
