@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     # The national portal's status webhook; unset: each status change is recorded, not pushed.
     portal_url: str | None = None
     mail_dir: Path | None = None  # where dev.mailcatcher writes mails; default <data_dir>/mail
+    # An action not taken by the dossier's workflow within this window expires: the API answers
+    # 503 workflow_unavailable (nothing was changed) once it can no longer be taken.
+    update_accept_window_seconds: float = Field(default=5.0, gt=0)
+    # An action taken whose outcome takes longer: 503 outcome_pending (retry with the same key).
+    update_outcome_timeout_seconds: float = Field(default=20.0, gt=0)
+    # The citizens' look-up, per API process: attempts per client address and per dossier code
+    # within the window (429 rate_limited with Retry-After beyond).
+    public_lookups_per_address: int = Field(default=30, ge=1)
+    public_lookups_per_dossier: int = Field(default=10, ge=1)
+    public_lookup_window_seconds: float = Field(default=60.0, gt=0)
 
     @cached_property
     def temporal_target(self) -> str:

@@ -4,7 +4,9 @@ their activities. `python worker.py` runs it until SIGINT or SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -31,6 +33,13 @@ from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
 
 log = structlog.get_logger()
+
+# Stopping (README, "Stopping"): on SIGTERM, activities in flight get GRACEFUL_SHUTDOWN to
+# finish, then are cancelled (Temporal retries them elsewhere); whatever still holds the exit
+# (polls retried against a Temporal server that is gone, a database that does not answer), the
+# process exits at SHUTDOWN_DEADLINE_S, a workflow task it held being retried by another worker.
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+SHUTDOWN_DEADLINE_S = 15.0
 
 # Modules the sandbox takes from the host instead of re-importing them for every workflow run:
 # they are deterministic (pure domain rules, pydantic models, what the Web UI shows).
@@ -93,7 +102,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             ended_runs.close_dossiers_of_ended_runs,
         ],
         workflow_runner=workflow_runner(),
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
     try:
         async with worker:
@@ -105,11 +114,21 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
 async def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
-    client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            return
+        log.info(
+            "worker_stopping", signal=signal.Signals(signum).name, within_s=SHUTDOWN_DEADLINE_S
+        )
+        stop.set()
+        loop.call_later(SHUTDOWN_DEADLINE_S, _stop_now)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
+    client = await connect(settings)
     await ensure_sweep_schedule(client, settings.task_queue)
     log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
     async with running_worker(client, settings):
@@ -117,5 +136,19 @@ async def main() -> None:
     log.info("worker_stopped")
 
 
+def _stop_now() -> None:
+    log.error("worker_stop_deadline_passed", deadline_s=SHUTDOWN_DEADLINE_S)
+    _exit(1)
+
+
+def _exit(status: int) -> None:
+    """Exit without the interpreter's teardown, which the SDK's Rust threads can abort
+    (temporalio/sdk-python#300) or hold while they retry a server that is gone."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
     asyncio.run(main())
+    _exit(0)

@@ -3,10 +3,13 @@ queries, nothing more. Served by `uvicorn --factory api.app:create_app`."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,9 +19,44 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from api import problems
 from api.auth import Authenticator
 from api.invalid_requests import record_invalid_request
+from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from settings import Settings
+
+log = structlog.get_logger()
+
+# Stopping (README, "Stopping"): on SIGTERM uvicorn waits this long for the requests in flight
+# (`--timeout-graceful-shutdown`, see `uvicorn_argv`), then cancels them; the lifespan then
+# closes the database pool within CLOSE_TIMEOUT_S, even with the database gone.
+GRACEFUL_SHUTDOWN_S = 5
+CLOSE_TIMEOUT_S = 3
+API_SHUTDOWN_S = GRACEFUL_SHUTDOWN_S + CLOSE_TIMEOUT_S
+
+
+def uvicorn_argv(host: str, port: int) -> list[str]:
+    """How the API process is run (`make run`, production): uvicorn with the shutdown bound."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", host, "--port", str(port),
+        "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
+    ]  # fmt: skip
+
+
+@dataclass
+class LookupLimits:
+    """The citizens' look-up's rate limits (api.routes.public)."""
+
+    by_address: RateLimiter
+    by_dossier: RateLimiter
+
+    @classmethod
+    def of(cls, settings: Settings) -> LookupLimits:
+        window = settings.public_lookup_window_seconds
+        return cls(
+            RateLimiter(settings.public_lookups_per_address, window),
+            RateLimiter(settings.public_lookups_per_dossier, window),
+        )
 
 
 @dataclass
@@ -30,6 +68,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    lookup_limits: LookupLimits
 
 
 def create_app(
@@ -56,12 +95,16 @@ def create_app(
             engine=engine,
             sessions=session_factory(engine),
             authenticator=authenticator,
+            lookup_limits=LookupLimits.of(settings),
         )
         app.state.authenticator = app.state.services.authenticator
         try:
             yield
         finally:
-            await engine.dispose()
+            try:
+                await asyncio.wait_for(engine.dispose(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("database_pool_not_closed", timeout_s=CLOSE_TIMEOUT_S)
 
     app = FastAPI(
         title="motcua",

@@ -427,7 +427,22 @@ class Authenticator:
             raise _missing_claim(error.claim) from None
         except jwt.PyJWTError:
             raise _invalid_token() from None
+        for claim in _TIME_CLAIMS:
+            # PyJWT reads "9999999999" and true as times; RFC 7519 §2 wants a JSON number.
+            if claim in claims and not _is_numeric_date(claims[claim]):
+                raise _refused(
+                    "not_numeric_date",
+                    f"The token's `{claim}` claim is not a NumericDate (a number of seconds).",
+                    f"Thông tin `{claim}` của mã truy cập không phải là một mốc thời gian dạng số.",
+                )
         return claims
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_numeric_date(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _bearer_token(header: str | None) -> str:
@@ -494,6 +509,34 @@ def require_roles(actor: Actor, *roles: Role) -> None:
     )
 
 
+# Refused attempts of callers with no part in what they asked for: kept here, apart from any
+# dossier's audit trail, which only its parties' attempts may enter.
+security_log = structlog.get_logger("motcua.security")
+
+
+def refuse_stranger(request: Request, actor: Actor, **context: Any) -> AuthError:
+    """403 `forbidden` for a caller whose agency has no part in what he asks for, told nothing
+    more (not even whether a dossier is closed); the attempt goes to the security log: who,
+    agency, route, code."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    security_log.warning(
+        "security_refused",
+        user=actor.user_id,
+        agency=actor.agency,
+        roles=[role.value for role in actor.roles],
+        method=request.method,
+        route=route,
+        code="forbidden",
+        **context,
+    )
+    return AuthError(
+        "forbidden",
+        403,
+        "Your agency has no part in this dossier.",
+        detail_vi="Cơ quan của bạn không liên quan đến hồ sơ này.",
+    )
+
+
 # Declared for the OpenAPI document (the "Authorize" button of /docs); the header itself is read
 # by `current_actor`, which answers every failure with our problem document.
 _bearer_scheme = HTTPBearer(
@@ -519,3 +562,10 @@ async def current_actor(
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 """A handler parameter annotated `actor: CurrentActor` receives the verified caller."""
+
+
+async def admin_only(actor: CurrentActor) -> None:
+    """Route dependency of the admins' routes: it runs before the body is validated, so a
+    non-admin gets 403 whatever he sent (`api.invalid_requests` does the same for a body that
+    is not even JSON)."""
+    require_roles(actor, Role.ADMIN)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.auth import current_actor
@@ -26,12 +26,30 @@ def services(request: Request) -> Services:
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; a database out of reach is a 503 with its code."""
+    """One session per request; a database out of reach is a 503 with its code, a value of the
+    request it cannot hold or search for (the command models refuse most at the boundary) is
+    the client's: 422 `unsupported_value`."""
     try:
         async with services(request).sessions() as db:
             yield db
+    except OverflowError as error:  # SQLite: an integer beyond 64 bits, refused by the driver
+        raise Problem("unsupported_value", str(error)) from error
     except (OperationalError, DBAPIError, OSError) as error:
+        if _refused_value(error):
+            raise Problem("unsupported_value", _first_line(error)) from error
         raise Problem("database_unavailable", type(error).__name__) from error
+
+
+def _refused_value(error: BaseException) -> bool:
+    """The database refused a value, not a fault of its own: SQLSTATE class 22, data exception
+    (a NUL in text, a number out of range, which asyncpg also reports so for what it cannot even
+    send)."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DataError) or (isinstance(sqlstate, str) and sqlstate[:2] == "22")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]
 
 
 ServicesDep = Annotated["Services", Depends(services)]

@@ -1,11 +1,14 @@
-"""Actions on a dossier whose request the API could not read (malformed JSON, or a body not of
-the action's shape): the caller gets its 400 or 422 problem document, and the attempt is kept
-in the dossier's timeline as a `refused` event all the same (R9, R12; "every refused action is
-still recorded"), by the workflow while it runs (`invalid_request_signal`), by the API on a
-dossier whose workflow has ended.
+"""Requests the API could not read (malformed JSON, or a body not of the route's shape): the
+caller gets its 400 or 422 problem document, unless he may not use the route at all, and an
+action on a dossier is kept in the dossier's timeline as a `refused` event all the same (R9,
+R12; "every refused action is still recorded"), by the workflow while it runs
+(`invalid_request_signal`), by the API on a dossier whose workflow has ended.
 
-Recorded only for a caller with a valid token (an anonymous request is refused before anything
-is read) and for a dossier the service knows; anything else is logged, never lost silently.
+Who may use the route is asked first, as for a readable request: a caller with no part in the
+dossier, or a non-admin on an admin's route, gets 403 `forbidden` whatever he sent, and nothing
+of his reaches the dossier (a stranger's attempt goes to the security log). Recorded only for a
+caller with a valid token (an anonymous request is refused before anything is read) and for a
+dossier the service knows; anything else is logged, never lost silently.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any
 import structlog
 from fastapi import Request
 
-from api.routes.dossiers import ACTION_OF_ENDPOINT
+from api.auth import admin_only, require_roles
+from api.problems import Problem
+from api.routes.dossiers import ACTION_OF_ENDPOINT, admit_caller
 from api.workflow_calls import WorkflowGone, call
 from db import read_model
-from domain.commands import InvalidRequest
+from domain.commands import InvalidRequest, Role
 from domain.dossier import invalid_request_detail
 from workflows.starter import workflow_id
 
@@ -37,20 +42,46 @@ def _text_of(body: Any) -> str:
     return text[: InvalidRequest.BODY_KEPT]
 
 
-async def record_invalid_request(request: Request, code: str, errors: list[str], body: Any) -> None:
+async def record_invalid_request(
+    request: Request, code: str, errors: list[str], body: Any
+) -> Problem | None:
     """Record the unreadable request `request` (refused with problem `code` for `errors`), if
-    it is a dossier action; never raises: the caller's answer does not depend on it."""
-    action = ACTION_OF_ENDPOINT.get(getattr(request.scope.get("route"), "endpoint", None))
-    dossier = request.path_params.get("code")
+    it is a party's action on a dossier; the 403 to answer instead if the caller may not use the
+    route at all. Never raises: the caller's answer does not depend on the recording."""
+    route = request.scope.get("route")
     services = getattr(request.app.state, "services", None)
-    if request.method != "POST" or action is None or dossier is None or services is None:
-        return
-    attempt = {"dossier": dossier, "action": action.value, "problem": code, "errors": errors}
+    if services is None:
+        return None
     try:
         actor = await services.authenticator.authenticate(request.headers.get("Authorization"))
     except Exception:  # no valid token: nobody to hold to account
+        actor = None
+    if actor is not None and admin_only in {
+        d.dependency for d in getattr(route, "dependencies", [])
+    }:
+        try:
+            require_roles(actor, Role.ADMIN)
+        except Problem as forbidden:
+            return forbidden
+    action = ACTION_OF_ENDPOINT.get(getattr(route, "endpoint", None))
+    dossier = request.path_params.get("code")
+    if request.method != "POST" or action is None or dossier is None:
+        return None
+    attempt = {"dossier": dossier, "action": action.value, "problem": code, "errors": errors}
+    if actor is None:
         log.info("invalid_request_not_recorded", reason="unauthenticated", **attempt)
-        return
+        return None
+    try:
+        async with services.sessions() as db:
+            await admit_caller(request, actor, db, dossier)
+    except Problem as refused:
+        if refused.code == "forbidden":
+            return refused
+        log.info("invalid_request_not_recorded", reason=refused.code, **attempt)
+        return None
+    except Exception:
+        log.exception("invalid_request_not_recorded", actor=actor.user_id, **attempt)
+        return None
     invalid = InvalidRequest(
         actor=actor, action=action, code=code, errors=errors, body=_text_of(body)
     )
@@ -67,3 +98,4 @@ async def record_invalid_request(request: Request, code: str, errors: list[str],
         log.info("invalid_request_not_recorded", reason="unknown_dossier", **attempt)
     except Exception:
         log.exception("invalid_request_not_recorded", actor=actor.user_id, **attempt)
+    return None

@@ -42,8 +42,15 @@ API_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_reused": (422, "The Idempotency-Key was first used with another request"),
     "invalid_period": (422, "The report's period is not a range of dates it can cover"),
     "calendar_not_synced": (503, "The reports' working-day calendar is not in the database"),
+    "rate_limited": (429, "Too many requests; retry after the time in Retry-After"),
+    "workflow_busy": (429, "The dossier is busy with other actions; retry after Retry-After"),
+    "unsupported_value": (422, "A value in the request cannot be stored or searched for"),
     "temporal_unavailable": (503, "The workflow service cannot be reached"),
-    "workflow_unavailable": (503, "No worker answered in time; nothing was changed"),
+    "workflow_unavailable": (503, "No worker took the action in time; nothing was changed"),
+    "outcome_pending": (
+        503,
+        "The action was taken but its outcome is late; retry with the same Idempotency-Key",
+    ),
     "database_unavailable": (503, "The database cannot be reached"),
     "auth_unavailable": (503, "The identity provider's keys cannot be fetched"),
     "internal_error": (500, "Internal error"),
@@ -124,8 +131,9 @@ class Problem(Exception):
 
 
 # Called with (request, problem code, what was wrong, the body as received) for each request
-# refused before its handler ran for want of a readable body.
-InvalidRequestRecorder = Callable[[Request, str, list[str], Any], Awaitable[None]]
+# refused before its handler ran for want of a readable body; returns the problem to answer
+# instead when the caller may not use the route at all (403), else None.
+InvalidRequestRecorder = Callable[[Request, str, list[str], Any], Awaitable["Problem | None"]]
 
 
 def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) -> None:
@@ -150,7 +158,7 @@ def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) 
         else:
             problem = Problem("validation_error", "; ".join(said), errors=errors)
         if record_invalid is not None:
-            await record_invalid(request, problem.code, said, exc.body)
+            problem = await record_invalid(request, problem.code, said, exc.body) or problem
         return problem.response(request)
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,17 +2,27 @@
 
 An update's failure carries the refusal of `domain.rules` (code, status, messages, facts) as its
 detail, so the answer is a translation, never a second decision. The workflow service out of
-reach, or no worker answering, is a 503 and changes nothing.
+reach, or no worker taking the command in time, is a 503 that changes nothing; a command taken
+whose outcome is late is a 503 of its own (`outcome_pending`); a limit of the workflow service
+(such as the in-flight updates of one workflow) is a 429 with `Retry-After`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import Input, Meta, WaitPolicy
+from temporalio.api.update.v1 import Request as UpdateRequest
+from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
 from temporalio.client import (
+    Client,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -20,11 +30,22 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem
+from domain.commands import Command
+from settings import Settings
 
 T = TypeVar("T")
 
-# Long enough for a busy worker; short enough that a client is not left hanging without one.
-UPDATE_TIMEOUT = timedelta(seconds=20)
+# A command validated in a workflow task is taken (durably accepted) when that task completes:
+# at the latest at the task's timeout (Temporal's default, which dossiers keep), else the task
+# fails and the command is validated again in the next one.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
+# The skew tolerated between this host's clock and the Temporal server's (whose time the
+# validator reads).
+CLOCK_MARGIN = timedelta(seconds=5)
+_ACCEPTED = UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+_RESEND_AFTER_S = 0.5
+# What a 429 asks the caller to wait: in-flight updates of a dossier finish in milliseconds.
+BUSY_RETRY_AFTER_S = 1
 
 _UNREACHABLE = {
     RPCStatusCode.UNAVAILABLE,
@@ -46,6 +67,78 @@ def update_id(user_id: str, action: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid4())
 
 
+async def execute(
+    client: Client,
+    workflow_id: str,
+    update: Any,
+    command: Command,
+    id: str,
+    settings: Settings,
+) -> Any:
+    """Run `update` (a workflow update method) with `command` and return its result, so that a
+    503 tells the truth. The command expires (`not_after`) at the end of the accept window and
+    the workflow refuses it afterwards without a trace: `workflow_unavailable` ("nothing was
+    changed") is answered only once it can no longer be taken. Taken, but without an outcome in
+    time: `outcome_pending`."""
+    window = timedelta(seconds=settings.update_accept_window_seconds)
+    expiring = command.model_copy(update={"not_after": datetime.now(UTC) + window})
+    give_up = time.monotonic() + (window + WORKFLOW_TASK_TIMEOUT + CLOCK_MARGIN).total_seconds()
+    # The update's name is its method's (the workflow names none itself).
+    await call(_until_taken(client, workflow_id, update.__name__, expiring, id, give_up))
+    taken = client.get_workflow_handle(workflow_id).get_update_handle_for(update, id)
+
+    async def outcome() -> Any:
+        try:
+            return await taken.result(
+                rpc_timeout=timedelta(seconds=settings.update_outcome_timeout_seconds)
+            )
+        except WorkflowUpdateRPCTimeoutOrCancelledError as late:
+            raise Problem("outcome_pending") from late
+
+    return await call(outcome())
+
+
+async def _until_taken(
+    client: Client, workflow_id: str, name: str, command: Command, id: str, give_up: float
+) -> None:
+    """Send the update until the workflow takes it (accepted, or already decided) or `give_up`.
+    Without the SDK's own retries, which would hide the server's refusal to admit it (the
+    update-concurrency limit, RESOURCE_EXHAUSTED) until the time is up."""
+    request = UpdateWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+        request=UpdateRequest(
+            meta=Meta(update_id=id, identity=client.identity),
+            input=Input(
+                name=name, args=Payloads(payloads=await client.data_converter.encode([command]))
+            ),
+        ),
+        wait_policy=WaitPolicy(lifecycle_stage=_ACCEPTED),
+    )
+    unreachable: RPCError | None = None
+    while (left := give_up - time.monotonic()) > 0:
+        try:
+            response = await client.workflow_service.update_workflow_execution(
+                request, retry=False, timeout=timedelta(seconds=left)
+            )
+        except RPCError as error:
+            # Out of reach, or "workflow update was aborted": send it again while it may still
+            # be taken; the answer waits until it cannot be, whatever the server got.
+            if error.status == RPCStatusCode.UNAVAILABLE:
+                unreachable = error
+                await asyncio.sleep(min(_RESEND_AFTER_S, left))
+                continue
+            if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                break
+            raise
+        if response.stage >= _ACCEPTED:
+            return
+        unreachable = None
+    if unreachable is not None:
+        raise Problem("temporal_unavailable", unreachable.message) from unreachable
+    raise Problem("workflow_unavailable")
+
+
 async def call(operation: Awaitable[T]) -> T:
     """Await a workflow operation and translate its failure."""
     try:
@@ -62,6 +155,10 @@ async def call(operation: Awaitable[T]) -> T:
             raise WorkflowGone(str(error)) from error
         if error.status in _UNREACHABLE:
             raise Problem("temporal_unavailable", error.message) from error
+        if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            raise Problem(
+                "workflow_busy", error.message, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}
+            ) from error
         raise
     except RuntimeError as error:  # a lazy client that cannot connect
         if "connect" in str(error).lower():

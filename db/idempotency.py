@@ -16,12 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import IdempotencyRecord
+from domain.commands import Command
 
 
 def fingerprint(request: BaseModel) -> str:
     """The request's SHA-256 over its canonical JSON (what was asked, not how it was spelt:
-    key order and spaces do not count); the actor is left out, the key being per user."""
-    canonical = request.model_dump_json(exclude={"actor"})
+    key order and spaces do not count); the actor (the key being per user) and the rest of a
+    command's envelope (its expiry, new at each retry) are left out."""
+    canonical = request.model_dump_json(exclude=set(Command.ENVELOPE))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -26,6 +26,7 @@ from db.models import ConsultationRecord, DossierRecord, EventRecord
 from db.report_totals import count_changes
 from domain.commands import SYSTEM
 from domain.dossier import FINAL_STATUSES, abnormal_close_detail
+from domain.rules import Parties
 
 REFUSED = "refused"  # the `kind` of a refused attempt's event, as the workflow writes it
 
@@ -63,6 +64,21 @@ async def get_dossier(
         .execution_options(**_FRESH)
     )
     return dossier, list(consultations.all()), list(events.all())
+
+
+async def parties(session: AsyncSession, code: str) -> Parties | None:
+    """The agencies with a part in dossier `code` (its lead agency, every agency it consulted),
+    from two index look-ups, without loading the dossier; None if the read model has no such
+    dossier."""
+    lead_agency = (
+        await session.exec(select(DossierRecord.lead_agency).where(DossierRecord.code == code))
+    ).first()
+    if lead_agency is None:
+        return None
+    consulted = await session.exec(
+        select(ConsultationRecord.agency).where(ConsultationRecord.dossier == code).distinct()
+    )
+    return Parties(lead_agency, frozenset(consulted.all()))
 
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:

@@ -26,9 +26,11 @@ from typing import IO, NoReturn
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
+from api.app import API_SHUTDOWN_S, uvicorn_argv
 from dev.temporal_setup import SearchAttributeConflict, ensure_search_attributes
 from dev.tokens import ensure_dev_secret
 from settings import REPO_ROOT, Settings
+from worker import SHUTDOWN_DEADLINE_S as WORKER_SHUTDOWN_S
 
 # Port + 10 is 7243, the frontend HTTP port of Temporal's own server configs; +11 is next to it.
 # Not +1000: that is where the dev server puts the Web UI by default.
@@ -36,7 +38,8 @@ HTTP_PORT_OFFSET = 10
 METRICS_PORT_OFFSET = 11
 FRONTEND_TIMEOUT_S = 60.0
 LISTEN_TIMEOUT_S = 20.0  # for a child of ours to open its port
-STOP_TIMEOUT_S = 10.0
+# Before SIGKILL: the worker and the API bound their own stop (README, "Stopping").
+STOP_TIMEOUT_S = max(WORKER_SHUTDOWN_S, API_SHUTDOWN_S) + 5.0
 TAIL_LINES = 25
 RUN_HEADER = "--- dev.run "  # starts the lines we write into a child's log at each start
 
@@ -287,8 +290,7 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
         # mints tokens the API accepts, run after run.
         stack.env["MOTCUA_JWT_SECRET"] = settings.jwt_secret or ensure_dev_secret(data_dir)
-    api_argv = [python, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1"]
-    await stack.start("api", [*api_argv, "--port", str(settings.api_port)], echo=True)
+    await stack.start("api", uvicorn_argv("127.0.0.1", settings.api_port), echo=True)
 
     database = make_url(settings.database).render_as_string(hide_password=True)
     say(

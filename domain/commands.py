@@ -75,6 +75,13 @@ class SosAction(StrEnum):
 
 class Command(BaseModel):
     actor: Actor
+    # Set by the API: the workflow refuses the command after this time, unrecorded, so that a
+    # sender told "nothing was changed" is told the truth (rules.expired).
+    not_after: AwareDatetime | None = None
+
+    # Fields that say how a command was sent, not what was asked: left out of the audit's
+    # copy of the request and of an Idempotency-Key's fingerprint.
+    ENVELOPE: ClassVar[frozenset[str]] = frozenset({"actor", "not_after"})
 
 
 # Each action's own fields, as the API's request bodies carry them; the command adds the actor.

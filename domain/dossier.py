@@ -607,7 +607,7 @@ def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) ->
         "actor_agency": command.actor.agency,
         "reason": refusal.message_vi,
         "via": via,
-        "request": command.model_dump(mode="json", exclude={"actor"}),
+        "request": command.model_dump(mode="json", exclude=set(Command.ENVELOPE)),
         **refusal.model_dump(mode="json")["facts"],
     }
 

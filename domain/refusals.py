@@ -22,6 +22,8 @@ class Code(StrEnum):
     NOT_LEAD_AGENCY = "not_lead_agency"
     NOT_YOUR_CONSULTATION = "not_your_consultation"
     HEAD_OF_LEAD_AGENCY_REQUIRED = "head_of_lead_agency_required"
+    # a command that came after its sender stopped waiting (the API answered "nothing changed")
+    REQUEST_EXPIRED = "request_expired"
     # receipt
     UNKNOWN_PROCEDURE = "unknown_procedure"
     # the dossier's status
@@ -94,6 +96,12 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
         403,
         "Việc rút hồ sơ phải được thủ trưởng cơ quan chủ trì ({lead_agency}) xác nhận.",
         "A withdrawal must be confirmed by the head of the lead agency ({lead_agency}).",
+    ),
+    Code.REQUEST_EXPIRED: (
+        503,
+        "Yêu cầu đến hồ sơ sau thời hạn {not_after}; không có gì thay đổi, vui lòng gửi lại.",
+        "The request reached the dossier after its time limit {not_after}; nothing was "
+        "changed: send it again.",
     ),
     Code.UNKNOWN_PROCEDURE: (
         422,

@@ -9,9 +9,8 @@ are awaited is refused as R4 whatever else is wrong with it, and recorded as suc
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.commands import (
     Action,
@@ -78,12 +77,25 @@ def decide_receipt(
     return None
 
 
-def may_see(actor: Actor, lead_agency: str, consulted_agencies: Collection[str]) -> bool:
-    """Who may read a dossier (API.md): the lead agency's staff, the agencies it consulted, the
-    Department of Home Affairs' evaluators and the Office of the PPC's inspectors."""
-    if sees_every_agency(actor):
-        return True
-    return actor.agency == lead_agency or actor.agency in consulted_agencies
+class Parties(NamedTuple):
+    """The agencies with a part in a dossier: the one that leads it and every one it consulted
+    (answered, awaited or cancelled alike)."""
+
+    lead_agency: str
+    consulted: frozenset[str]
+
+
+def is_party(actor: Actor, parties: Parties) -> bool:
+    """Whether the caller's agency has a part in the dossier. Only a party's attempts reach the
+    dossier (and its audit trail, R9, R12); anyone else is refused `forbidden` before, whatever
+    the dossier's state, and learns nothing about it."""
+    return actor.agency == parties.lead_agency or actor.agency in parties.consulted
+
+
+def may_see(actor: Actor, parties: Parties) -> bool:
+    """Who may read a dossier (API.md): its parties, the Department of Home Affairs' evaluators
+    and the Office of the PPC's inspectors."""
+    return sees_every_agency(actor) or is_party(actor, parties)
 
 
 def sees_every_agency(actor: Actor) -> bool:
@@ -108,8 +120,17 @@ def admission(dossier: Dossier, command: Command) -> Refusal | None:
     return _closed(dossier)
 
 
+def expired(command: Command, now: datetime) -> Refusal | None:
+    """A command past its `not_after` is refused unrecorded (by the update validators): its
+    sender has already been told that nothing was changed, so it must not take effect later."""
+    if command.not_after is not None and now > command.not_after:
+        return refuse(Code.REQUEST_EXPIRED, not_after=command.not_after)
+    return None
+
+
 def _lead_officer(dossier: Dossier, actor: Actor) -> Refusal | None:
-    """R2: only the lead agency's staff act on the dossier."""
+    """R2: only the lead agency's staff act on the dossier: its officers, and its head, who
+    answers for and signs what the agency decides (README, "What this API adds")."""
     if actor.agency != dossier.lead_agency:
         return refuse(Code.NOT_LEAD_AGENCY, lead_agency=dossier.lead_agency)
     if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):

@@ -428,7 +428,9 @@ class DossierWorkflow:
     # --- the machinery of actions --------------------------------------------------------------
 
     def _admit(self, cmd: Command) -> None:
-        refusal = rules.admission(self._dossier, cmd)
+        # A validator's rejection leaves no history and validators do not run on replay: an
+        # expired command is refused here, not in the handler, so that it never happened.
+        refusal = rules.admission(self._dossier, cmd) or rules.expired(cmd, workflow.now())
         if refusal:
             raise _as_error(refusal)
 

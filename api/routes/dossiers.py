@@ -1,20 +1,26 @@
 """Dossiers (API.md, "Dossiers"): receipt, reading, and every action, each one the workflow's
 update. Who may act and what is refused is decided by `domain.rules`, in the workflow; these
-handlers translate, and record what the workflow no longer can (an action on a closed dossier)."""
+handlers translate, and record what the workflow no longer can (an action on a closed dossier).
+
+Only a dossier's parties reach it (`rules.is_party`): anyone else is refused 403 `forbidden`
+here, before any workflow call and whatever the dossier's state, and his attempt goes to the
+security log, never into the dossier's events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Header, Path, Query, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field, StrictStr
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.auth import refuse_stranger
 from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep, decode_cursor, encode_cursor
 from api.problems import Problem
 from api.views import document_of, procedure_of
-from api.workflow_calls import UPDATE_TIMEOUT, WorkflowGone, call, update_id
+from api.workflow_calls import WorkflowGone, call, execute, update_id
 from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
@@ -23,6 +29,7 @@ from db.models import IdempotencyRecord
 from domain import rules
 from domain.commands import (
     Action,
+    Actor,
     ApologyBody,
     ApologyRequest,
     Command,
@@ -143,7 +150,7 @@ async def _received(services: ServicesDep, db: SessionDep, code: str) -> Dossier
         document: DossierDocument = await call(
             handle.execute_update(
                 DossierWorkflow.receipt,  # type: ignore[arg-type]
-                rpc_timeout=UPDATE_TIMEOUT,
+                rpc_timeout=timedelta(seconds=services.settings.update_outcome_timeout_seconds),
             )
         )
         return document
@@ -165,17 +172,38 @@ async def _free_code(services: ServicesDep, db: SessionDep, lead_agency: str, no
     raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
+async def admit_caller(
+    request: Request, actor: Actor, db: AsyncSession, code: str, *, reading: bool = False
+) -> None:
+    """Let through a party of dossier `code` (or, `reading`, anyone who may see it): an unknown
+    dossier is a 404, anyone else a 403 logged as a security event (`refuse_stranger`)."""
+    parties = await read_model.parties(db, code)
+    if parties is None:
+        raise Problem("dossier_not_found", f"no dossier {code}")
+    if not (rules.may_see(actor, parties) if reading else rules.is_party(actor, parties)):
+        raise refuse_stranger(request, actor, dossier=code)
+
+
+async def _party(request: Request, code: DossierCode, actor: ActorDep, db: SessionDep) -> None:
+    await admit_caller(request, actor, db, code)
+
+
+# The actions' route dependency: it runs before their body is validated, so a stranger's
+# attempt is refused the same whatever he sent.
+PARTIES_ONLY = Depends(_party)
+
+
 @router.get("/{code}")
-async def read_dossier(code: DossierCode, actor: ActorDep, db: SessionDep) -> DossierDocument:
+async def read_dossier(
+    request: Request, code: DossierCode, actor: ActorDep, db: SessionDep
+) -> DossierDocument:
     """The dossier document with its timeline (lead agency, consulted agencies, Home Affairs,
     inspectors)."""
-    found = await read_model.get_dossier(db, code)
-    if found is None:
+    await admit_caller(request, actor, db, code, reading=True)
+    document = await _document(db, code)
+    if document is None:
         raise Problem("dossier_not_found", f"no dossier {code}")
-    dossier, consultations, events = found
-    if not rules.may_see(actor, dossier.lead_agency, {c.agency for c in consultations}):
-        raise Problem("forbidden", "this dossier is not your agency's")
-    return document_of(dossier, consultations, events)
+    return document
 
 
 @router.get("")
@@ -219,7 +247,9 @@ async def list_dossiers(
 # --- actions: each the workflow's update -----------------------------------------------------
 
 
-@router.post("/{code}/consultations", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{code}/consultations", status_code=status.HTTP_201_CREATED, dependencies=[PARTIES_ONLY]
+)
 async def request_consultation(
     code: DossierCode,
     body: ConsultationBody,
@@ -242,7 +272,7 @@ async def request_consultation(
     return result
 
 
-@router.post("/{code}/consultations/{agency}/reply")
+@router.post("/{code}/consultations/{agency}/reply", dependencies=[PARTIES_ONLY])
 async def reply(
     code: DossierCode,
     agency: Annotated[str, Path(min_length=1, max_length=64)],
@@ -259,7 +289,7 @@ async def reply(
     )
 
 
-@router.post("/{code}/sos")
+@router.post("/{code}/sos", dependencies=[PARTIES_ONLY])
 async def sos(
     code: DossierCode,
     body: SosBody,
@@ -273,7 +303,7 @@ async def sos(
     return await _act(services, db, code, Action.SOS, DossierWorkflow.sos, command, idempotency_key)
 
 
-@router.post("/{code}/supplement")
+@router.post("/{code}/supplement", dependencies=[PARTIES_ONLY])
 async def supplement(
     code: DossierCode,
     body: SupplementBody,
@@ -289,7 +319,7 @@ async def supplement(
     )
 
 
-@router.post("/{code}/resume")
+@router.post("/{code}/resume", dependencies=[PARTIES_ONLY])
 async def resume(
     code: DossierCode,
     body: ResumeBody,
@@ -305,7 +335,7 @@ async def resume(
     )
 
 
-@router.post("/{code}/apology")
+@router.post("/{code}/apology", dependencies=[PARTIES_ONLY])
 async def apology(
     code: DossierCode,
     body: ApologyBody,
@@ -321,7 +351,9 @@ async def apology(
     )
 
 
-@router.post("/{code}/withdrawal", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{code}/withdrawal", status_code=status.HTTP_202_ACCEPTED, dependencies=[PARTIES_ONLY]
+)
 async def request_withdrawal(
     code: DossierCode,
     body: WithdrawalBody,
@@ -344,7 +376,7 @@ async def request_withdrawal(
     return result
 
 
-@router.post("/{code}/withdrawal/confirm")
+@router.post("/{code}/withdrawal/confirm", dependencies=[PARTIES_ONLY])
 async def confirm_withdrawal(
     code: DossierCode,
     body: ConfirmationBody,
@@ -366,7 +398,7 @@ async def confirm_withdrawal(
     )
 
 
-@router.post("/{code}/result")
+@router.post("/{code}/result", dependencies=[PARTIES_ONLY])
 async def record_result(
     code: DossierCode,
     body: ResultBody,
@@ -382,7 +414,7 @@ async def record_result(
     )
 
 
-@router.post("/{code}/handover")
+@router.post("/{code}/handover", dependencies=[PARTIES_ONLY])
 async def hand_over(
     code: DossierCode,
     body: HandoverBody,
@@ -427,15 +459,14 @@ async def _act(
         request = fingerprint(command)
         scoped = f"{code}/{action.value}/{idempotency_key}"
         _refuse_reused(await claim_key(db, scoped, command.actor.user_id, code, request), request)
-    handle = services.client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(code))
     try:
-        return await call(
-            handle.execute_update(
-                update,
-                command,
-                id=update_id(command.actor.user_id, f"{code}/{action.value}", idempotency_key),
-                rpc_timeout=UPDATE_TIMEOUT,
-            )
+        return await execute(
+            services.client,
+            workflow_id(code),
+            update,
+            command,
+            update_id(command.actor.user_id, f"{code}/{action.value}", idempotency_key),
+            services.settings,
         )
     except WorkflowGone:
         await _refuse_on_closed(db, code, action, command)

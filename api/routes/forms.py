@@ -8,18 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, SessionDep
 from api.forms_pdf import MEDIA_TYPE, render_pdf
 from api.problems import MEDIA_TYPE as PROBLEM
 from api.problems import Problem
-from api.routes.dossiers import DossierCode
+from api.routes.dossiers import DossierCode, admit_caller
 from api.views import document_of
 from db import catalogue as catalogue_db
 from db import read_model
-from domain import rules
 from domain.forms import FormNotApplicable, FormNumber, build_form
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["forms"])
@@ -46,6 +45,7 @@ def _problem(description: str) -> dict[str, Any]:
     },
 )
 async def dossier_form(
+    request: Request,
     code: DossierCode,
     form: Annotated[
         str,
@@ -64,13 +64,11 @@ async def dossier_form(
         number = FormNumber(form)
     except ValueError:
         raise Problem("not_found", f"no form {form}: the forms are 01 to 05") from None
+    await admit_caller(request, actor, db, code, reading=True)
     found = await read_model.get_dossier(db, code)
     if found is None:
         raise Problem("dossier_not_found", f"no dossier {code}")
-    dossier, consultations, events = found
-    if not rules.may_see(actor, dossier.lead_agency, {c.agency for c in consultations}):
-        raise Problem("forbidden", "this dossier is not your agency's")
-    document = document_of(dossier, consultations, events)
+    document = document_of(*found)
     procedure = await catalogue_db.get_procedure(db, document.procedure_code)
     names = await catalogue_db.agency_names(
         db, [document.lead_agency, *(c.agency for c in document.consultations)]

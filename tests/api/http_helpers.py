@@ -21,6 +21,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from db.engine import create_engine, session_factory
+from db.models import ConsultationRecord, DossierRecord
 from tests.fixtures.api import Api, free_port
 
 PROBLEM = "application/problem+json"
@@ -161,3 +163,42 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         server.should_exit = True
         await running
+
+
+async def in_the_read_model(database_url: str, code: str, phone: str | None = None) -> None:
+    """Dossier `code` of SXD consulting CAT as the read model holds it (no workflow): what the
+    API reads, and whom it lets through to the dossier."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as db:
+            now = datetime.now(UTC)
+            db.add(
+                DossierRecord(
+                    code=code,
+                    procedure_code="DN-XD-001",
+                    procedure_name="Cấp giấy phép xây dựng",
+                    lead_agency="SXD",
+                    applicant={"name": "Lê Văn Cường", "phone": phone},
+                    applicant_phone=phone,
+                    status="processing",
+                    national_status=4,
+                    received_at=now,
+                    version=1,
+                    updated_at=now,
+                )
+            )
+            await db.flush()
+            db.add(
+                ConsultationRecord(
+                    dossier=code,
+                    number=1,
+                    agency="CAT",
+                    content="Xin ý kiến",
+                    deadline=now,
+                    status="awaiting",
+                    requested_at=now,
+                )
+            )
+            await db.commit()
+    finally:
+        await engine.dispose()

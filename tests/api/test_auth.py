@@ -334,6 +334,33 @@ async def test_token_that_never_expires_is_unauthenticated(
     assert "`exp`" in error.detail
 
 
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"exp": "9999999999"},
+        {"exp": "2099-01-01T00:00:00Z"},
+        {"nbf": "0"},
+        {"iat": True},
+        {"nbf": False},
+        {"iat": [0]},
+    ],
+    ids=["exp-string", "exp-iso-string", "nbf-string", "iat-true", "nbf-false", "iat-list"],
+)
+async def test_issue8_times_that_are_not_numeric_dates_are_unauthenticated(
+    secret_authenticator: Authenticator, times: dict[str, Any]
+) -> None:
+    """RFC 7519 §2: `exp`, `nbf` and `iat` are JSON numbers; PyJWT alone takes "9999999999"
+    for a time, and a token of ours would then never expire."""
+    error = await assert_unauthenticated(secret_authenticator, f"Bearer {hs256(claims(**times))}")
+    assert 'error="invalid_token"' in error.headers["WWW-Authenticate"]  # type: ignore[index]
+
+
+async def test_numeric_dates_may_be_fractional(secret_authenticator: Authenticator) -> None:
+    now = datetime.now(UTC).timestamp()
+    token = hs256(claims(iat=now - 0.5, nbf=now - 0.5, exp=now + 3600.5))
+    assert (await secret_authenticator.authenticate(f"Bearer {token}")).user_id == "sxd.officer"
+
+
 async def test_token_not_valid_yet_is_unauthenticated(secret_authenticator: Authenticator) -> None:
     later = datetime.now(UTC) + timedelta(hours=1)
     token = hs256(claims(nbf=later, exp=later + timedelta(hours=1)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from structlog.testing import capture_logs
 
 from tests.api.http_helpers import (
     act,
@@ -98,3 +99,39 @@ async def test_a_long_body_is_kept_in_part(api: Api) -> None:
     assert isinstance(response, httpx.Response) and response.status_code == 400
     (event,) = await refusals_shown(api, code, 1)
     assert len(event["detail"]["request"]["body"]) == 1000
+
+
+async def test_issue8_a_stranger_s_action_is_refused_403_whatever_he_sent_and_only_logged(
+    api: Api,
+) -> None:
+    """Authorization before the body: an agency with no part in the dossier gets `forbidden`
+    for an unreadable request as for a readable one, and its attempts go to the security log,
+    not into the dossier's events."""
+    code = (await receive(api))["code"]
+    path = f"/api/v1/dossiers/{code}/sos"
+
+    with capture_logs() as logs:
+        malformed = await post_raw(api, path, b'{"reason": "x\\u0000', user="stp.officer")
+        misshapen = await act(api, code, "sos", {"action": "explode"}, "stp.officer")
+        readable = await act(api, code, "sos", {"action": "stop", "reason": "Thử"}, "stp.officer")
+
+    for response in (malformed, misshapen, readable):
+        assert_problem(response, 403, "forbidden")
+    assert refused(await dossier(api, code)) == []
+    assert [
+        (e["user"], e["agency"], e["method"], e["route"], e["code"], e["dossier"])
+        for e in logs
+        if e["event"] == "security_refused"
+    ] == [("stp.officer", "STP", "POST", "/api/v1/dossiers/{code}/sos", "forbidden", code)] * 3
+
+
+async def test_issue8_a_non_admin_s_invalid_catalogue_entry_is_403_not_422(api: Api) -> None:
+    for path in ("/api/v1/procedures", "/api/v1/agencies"):
+        assert_problem(await post_raw(api, path, b"{"), 403, "forbidden")
+        assert_problem(await api.post(path, {"code": 1}), 403, "forbidden")
+        assert_problem(await post_raw(api, path, b"{", user="admin"), 400, "malformed_json")
+        assert_problem(await api.post(path, {"code": 1}, "admin"), 422, "validation_error")
+    changed = await api.http.put(
+        "/api/v1/agencies/SXD", content=b"[", headers=api.headers("sxd.head")
+    )
+    assert_problem(changed, 403, "forbidden")

@@ -4,12 +4,26 @@ unknown code, so the look-up tells a stranger nothing about which codes exist.""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
-from tests.api.http_helpers import PROBLEM, act, dossier, new_code, receive, when
-from tests.fixtures.api import APPLICANT, Api
+from api.app import create_app
+from api.auth import Authenticator
+from settings import Settings
+from tests.api.http_helpers import (
+    PROBLEM,
+    act,
+    dossier,
+    in_the_read_model,
+    new_code,
+    receive,
+    serving,
+    when,
+)
+from tests.fixtures.api import APPLICANT, SECRET, Api
 
 PUBLIC_KEYS = {
     "code",
@@ -89,3 +103,51 @@ async def test_wrong_or_missing_phone_answers_like_an_unknown_code(api: Api) -> 
     with_token = await api.get(f"/public/v1/dossiers/{code}", "sxd.officer", phone="0987654321")
     assert with_token.status_code == 404
     assert without_instance(with_token, code) == bodies["unknown code"]
+
+
+async def limited_look_ups(
+    database_url: str, per_address: int, per_dossier: int
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=database_url,
+        temporal_address="127.0.0.1:1",  # the look-up reads the read model only
+        public_lookups_per_address=per_address,
+        public_lookups_per_dossier=per_dossier,
+        public_lookup_window_seconds=60,
+    )
+    async with serving(create_app(settings, Authenticator.with_secret(SECRET))) as client:
+        yield client
+
+
+def assert_rate_limited(answer: httpx.Response, within_s: int) -> None:
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    assert answer.json()["code"] == "rate_limited"
+    assert 1 <= int(answer.headers["Retry-After"]) <= within_s
+
+
+async def test_issue8_look_ups_of_one_code_are_limited_alike_for_known_and_unknown_codes(
+    database_url: str,
+) -> None:
+    """Per dossier code: 2 a minute here (one every 30 s); a wrong phone counts as an unknown
+    code does, and answers the same."""
+    await in_the_read_model(database_url, "X-1", phone="0912345678")
+    async with asynccontextmanager(limited_look_ups)(database_url, 100, 2) as client:
+        wrong = [await client.get("/public/v1/dossiers/X-1", params={"phone": "0"}) for _ in "12"]
+        unknown = [await client.get("/public/v1/dossiers/X-2", params={"phone": "0"}) for _ in "12"]
+        for answer in (*wrong, *unknown):
+            assert answer.status_code == 404 and answer.json()["code"] == "dossier_not_found"
+        for code, phone in (("X-1", "0912345678"), ("X-2", "0")):
+            answer = await client.get(f"/public/v1/dossiers/{code}", params={"phone": phone})
+            assert_rate_limited(answer, 30)  # even the right phone, now
+        found = await client.get("/public/v1/dossiers/X-3", params={"phone": "0"})
+        assert found.status_code == 404  # another code is not limited by these
+
+
+async def test_issue8_look_ups_from_one_address_are_limited(database_url: str) -> None:
+    """Per client address: 3 a minute here, whatever the codes (they are sequential)."""
+    async with asynccontextmanager(limited_look_ups)(database_url, 3, 100) as client:
+        for n in range(3):
+            answer = await client.get(f"/public/v1/dossiers/X-{n}", params={"phone": "0"})
+            assert answer.status_code == 404, answer.text
+        assert_rate_limited(await client.get("/public/v1/dossiers/X-9", params={"phone": "0"}), 20)

@@ -16,7 +16,7 @@ from api.auth import Authenticator
 from db.migrate import seed
 from dev.tokens import mint_token
 from settings import Settings
-from tests.api.http_helpers import PROBLEM, assert_problem, serving
+from tests.api.http_helpers import PROBLEM, assert_problem, in_the_read_model, serving
 from tests.fixtures.api import APPLICANT, SECRET, USERS
 
 NO_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
@@ -75,15 +75,18 @@ async def test_database_and_temporal_out_of_reach_answer_503_with_a_code() -> No
 
 async def test_temporal_out_of_reach_reads_still_answer_actions_503(database_url: str) -> None:
     await seed(database_url)
+    await in_the_read_model(database_url, "X-1")
     async with service(database_url, NO_TEMPORAL) as client:
         officer = bearer("sxd.officer")
 
         assert_problem(
-            await client.get("/api/v1/dossiers/X-1", headers=officer), 404, "dossier_not_found"
+            await client.get("/api/v1/dossiers/X-2", headers=officer), 404, "dossier_not_found"
         )
+        assert (await client.get("/api/v1/dossiers/X-1", headers=officer)).status_code == 200
         assert (await client.get("/api/v1/agencies", headers=officer)).status_code == 200
         for path, body in ACTIONS:
-            answer = await client.post(path, json=body, headers=officer)
+            user = bearer("cat.officer" if path.endswith("/reply") else "sxd.officer")
+            answer = await client.post(path, json=body, headers=user)
             assert_unavailable(answer, {"temporal_unavailable"})
         ready = await client.get("/readyz")
         assert ready.status_code == 503

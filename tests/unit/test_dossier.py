@@ -498,7 +498,7 @@ def test_r9_record_refusal_keeps_who_when_what_why(
     assert (event.at, event.actor) == (now, cmd.actor.user_id)  # when, who
     detail = dict(event.detail)
     assert detail.pop("action") == action.value  # what
-    assert detail.pop("request") == cmd.model_dump(mode="json", exclude={"actor"})
+    assert detail.pop("request") == cmd.model_dump(mode="json", exclude=set(Command.ENVELOPE))
     assert detail.pop("actor_agency") == cmd.actor.agency
     assert detail.pop("code") == refusal.code.value  # why
     assert detail.pop("reason") == refusal.message_vi

@@ -124,6 +124,8 @@ ADDED_STATUS: dict[Code, int] = {
     Code.APPLICATION_REF_REQUIRED: 422,
     Code.SIGNATURE_REF_REQUIRED: 422,
     Code.DOCUMENT_NO_REQUIRED: 422,
+    # a command past its `not_after`: the API had already answered "nothing changed" (issue 8)
+    Code.REQUEST_EXPIRED: 503,
 }
 STATUS_OF = API_STATUS | ADDED_STATUS
 
@@ -312,6 +314,59 @@ ADMISSION = [
 @pytest.mark.parametrize("c", ADMISSION)
 def test_r12_admission(c: Case) -> None:
     check(c)
+
+
+# --- expiry: a command the API stopped waiting for (issue 8, "nothing was changed") -------------
+def not_after(at: datetime | None) -> Callable[[], Command]:
+    return lambda: sos_command(SosAction.STOP).model_copy(update={"not_after": at})
+
+
+def expiry(d: Dossier, cmd: Command, now: datetime) -> Refusal | None:
+    return rules.expired(cmd, now)
+
+
+EXPIRY = [
+    case(
+        "past-not-after",
+        processing,
+        not_after(LATER - timedelta(seconds=1)),
+        Code.REQUEST_EXPIRED,
+        {"not_after": LATER - timedelta(seconds=1)},
+        judge=expiry,
+    ),
+    case("at-not-after", processing, not_after(LATER), judge=expiry),
+    case("before-not-after", processing, not_after(LATER + timedelta(seconds=10)), judge=expiry),
+    case("no-not-after-signal-or-cli", processing, not_after(None), judge=expiry),
+]
+
+
+@pytest.mark.parametrize("c", EXPIRY)
+def test_an_expired_command_is_refused_before_anything_is_recorded(c: Case) -> None:
+    check(c)
+
+
+# --- parties: who reaches a dossier at all (issue 8, "authorization before the workflow") -------
+PARTIES = rules.Parties(LEAD, frozenset({FIRE}))
+
+
+@pytest.mark.parametrize(
+    ("who", "party", "sees"),
+    [
+        (officer(), True, True),
+        (head(), True, True),
+        (actor(LEAD, Role.INSPECTOR), True, True),  # of the lead agency: a party, whatever role
+        (officer(FIRE), True, True),  # consulted
+        (officer(ENV), False, False),  # never consulted
+        (actor(HOME_AFFAIRS, Role.HOME_AFFAIRS), False, True),  # reads, never acts
+        (actor(PPC_OFFICE, Role.INSPECTOR), False, True),
+        (actor("TTHCC", Role.ADMIN), False, False),
+    ],
+    ids=["lead-officer", "lead-head", "lead-inspector", "consulted", "stranger",
+         "home-affairs", "inspector", "admin"],
+)  # fmt: skip
+def test_only_parties_act_and_oversight_only_reads(who: Any, party: bool, sees: bool) -> None:
+    assert rules.is_party(who, PARTIES) is party
+    assert rules.may_see(who, PARTIES) is sees
 
 
 # --- R1, R2: asking for opinions --------------------------------------------------------------
@@ -1440,6 +1495,7 @@ def test_api_status_matrix_covers_every_status_and_action() -> None:
 TABLES = [
     RECEIPT,
     ADMISSION,
+    EXPIRY,
     CONSULTATION,
     REPLY,
     SOS,
