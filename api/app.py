@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import problems
 from api.auth import Authenticator
+from api.boundary import BodyCap, refuse_forbidden_characters
 from api.invalid_requests import record_invalid_request
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
@@ -68,7 +69,9 @@ def create_app(
         version="1.0.0",
         summary="Đồng Nai's one-stop dossiers under letter 448/UBND-HCC, on Temporal",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_forbidden_characters)],
     )
+    app.add_middleware(BodyCap)
     # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
     problems.install(app, record_invalid=record_invalid_request)
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
