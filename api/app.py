@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api import problems
+from api import openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
 from api.invalid_requests import record_invalid_request
@@ -76,4 +76,5 @@ def create_app(
     problems.install(app, record_invalid=record_invalid_request)
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
+    openapi.install(app)
     return app
