@@ -28,7 +28,7 @@ from api.deps import services, session
 from api.problems import API_CODES, MEDIA_TYPE
 from api.routes.dossiers import ACTION_OF_ENDPOINT
 from api.routes.public import look_up
-from domain.limits import BODY_MAX_BYTES, LIMIT_CODES
+from domain.limits import BODY_MAX_BYTES, LIMIT_CODES, PARAMETER_PATTERN
 from domain.refusals import Code, refuse
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -141,6 +141,9 @@ def _with_problems(app: FastAPI) -> dict[str, Any]:
             continue
         for method in route.methods or ():
             operation = document["paths"][route.path_format][method.lower()]
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] in ("path", "query"):
+                    _without_forbidden_characters(parameter["schema"])
             responses = operation.setdefault("responses", {})
             own = {int(status) for status in route.responses if str(status).isdigit()}
             for status in sorted(problem_statuses(route) | {s for s in own if s >= 400}):
@@ -158,3 +161,12 @@ def _with_problems(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return document
+
+
+def _without_forbidden_characters(schema: dict[str, Any]) -> None:
+    """Say in a parameter's schema what `refuse_forbidden_characters` refuses, unless its own
+    pattern already says more."""
+    for variant in schema.get("anyOf", [schema]):
+        if variant.get("type") == "string" and "pattern" not in variant and "enum" not in variant:
+            if variant.get("format") not in ("date", "date-time"):
+                variant["pattern"] = PARAMETER_PATTERN

@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.limits import LIMIT_CODES
@@ -58,11 +59,22 @@ API_CODES: dict[str, tuple[int, str]] = {
 
 # Starlette's own errors (unknown routes, wrong methods) by status.
 _HTTP_CODES = {
+    400: "malformed_json",  # FastAPI's only 400: a body it could not parse
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
 }
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """Every method the routes of `path` answer."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 # The members a problem document has of its own: no fact may overwrite them.
@@ -169,7 +181,11 @@ def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return Problem(code, str(exc.detail), status=exc.status_code, headers=exc.headers).response(
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only.
+            headers["Allow"] = ", ".join(_methods_of(request.app, request.url.path))
+        return Problem(code, str(exc.detail), status=exc.status_code, headers=headers).response(
             request
         )
 

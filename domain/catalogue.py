@@ -119,10 +119,10 @@ def parse_catalogue(text: str) -> Catalogue:
     code, unit identifier or procedure code; not exactly one `home_affairs` agency; a procedure
     whose `lead_agency` is not in the catalogue; `processing_days` or `max_consultation_days`
     not from 1 to 3650, or `max_consultation_days` greater than `processing_days` (R2); a text
-    beyond its limit or with a control character (`domain.limits`); an empty `required_documents` list, or a
-    document listed twice (R10 picks missing documents from that list). Text is normalised to
-    Unicode NFC with outer whitespace removed, so a name typed on any keyboard compares equal to
-    the same name.
+    beyond its limit or with a control character (`domain.limits`); an empty
+    `required_documents` list, or a document listed twice (R10 picks missing documents from
+    that list). Text is normalised to Unicode NFC with outer whitespace removed, so a name typed
+    on any keyboard compares equal to the same name.
     """
     try:
         document = tomllib.loads(text)

@@ -61,6 +61,13 @@ _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _FORBIDDEN_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+# The same, as the JSON Schema `pattern` of the OpenAPI document (surrogates cannot be said);
+# path and query parameters may hold whitespace (api.boundary).
+_ALLOWED = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_ALLOWED_IN_LINES = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+PARAMETER_PATTERN = _ALLOWED_IN_LINES
+
+
 def forbidden_character(text: str, *, multiline: bool = False) -> str | None:
     """The first character of `text` that no text may hold, if any."""
     found = (_FORBIDDEN_IN_LINES if multiline else _FORBIDDEN).search(text)
@@ -112,7 +119,8 @@ class Text:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {**handler(schema), "maxLength": self.max_length}
+        allowed = _ALLOWED_IN_LINES if self.multiline else _ALLOWED
+        return {**handler(schema), "maxLength": self.max_length, "pattern": allowed}
 
 
 @dataclass(frozen=True)
