@@ -10,6 +10,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.problems import Problem
 from domain.limits import BODY_MAX_BYTES, forbidden_character
 
+# Read and dropped after a body over the cap, so that a client still sending it reads the 413
+# rather than a reset connection; beyond this, the connection is closed as soon as answered.
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
 
 class BodyCap:
     """ASGI middleware: a request whose body is larger than `max_bytes` is answered 413
@@ -27,6 +31,8 @@ class BodyCap:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            if int(declared) <= DRAIN_MAX_BYTES:
+                await _drain(receive, DRAIN_MAX_BYTES)
             await self._too_large(scope, send)
             return
         messages: list[Message] = []
@@ -37,11 +43,14 @@ class BodyCap:
             if message["type"] != "http.request":
                 break  # the client is gone: the app learns it as it would have
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._too_large(scope, send)
-                return
             if not message.get("more_body", False):
                 break
+            if size > self.max_bytes:
+                await _drain(receive, DRAIN_MAX_BYTES - size)
+                break
+        if size > self.max_bytes:
+            await self._too_large(scope, send)
+            return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
@@ -52,12 +61,20 @@ class BodyCap:
         problem = Problem(
             "payload_too_large",
             f"the request body may hold at most {self.max_bytes} bytes",
-            # The rest of the body is never read: the connection closes after the answer.
             headers={"Connection": "close"},
             max_bytes=self.max_bytes,
         )
         response = problem.response(Request(scope))
         await response(scope, _no_receive, send)
+
+
+async def _drain(receive: Receive, max_bytes: int) -> None:
+    """Read and drop the rest of a body, `max_bytes` at most."""
+    while max_bytes > 0:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        max_bytes -= len(message.get("body", b""))
 
 
 async def _no_receive() -> Message:
