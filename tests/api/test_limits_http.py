@@ -90,10 +90,9 @@ async def test_nul_in_an_applicant_name_is_422_and_no_dossier_is_received(api: A
         gone = await api.get(f"/api/v1/dossiers/{code}")
         assert_problem(gone, 404, "dossier_not_found")
     long_name = {**APPLICANT, "name": "A" * (limits.NAME_MAX + 1)}
-    body = {"procedure_code": "DN-XD-001", "applicant": long_name, "code": new_code()}
-    problem = assert_beyond(
-        await api.post("/api/v1/dossiers", body), "text_too_long", "applicant.name"
-    )
+    receipt = {"procedure_code": "DN-XD-001", "applicant": long_name, "code": new_code()}
+    answer = await api.post("/api/v1/dossiers", receipt)
+    problem = assert_beyond(answer, "text_too_long", "applicant.name")
     assert str(limits.NAME_MAX) in problem["detail"]
 
 
@@ -223,7 +222,7 @@ async def test_required_texts_sent_as_null_are_refused_by_their_own_rule(api: Ap
     assert_problem(reply, 422, "opinion_required")
     code = (await receive(api))["code"]
     deadline = deadline_in(600)
-    calls = {
+    calls: dict[str, list[tuple[dict[str, Any], str]]] = {
         "consultations": [
             ({"agencies": None, "content": "x", "deadline": deadline}, "agencies_required"),
             ({"agencies": ["CAT"], "content": None, "deadline": deadline}, "content_required"),
@@ -243,7 +242,7 @@ async def test_required_texts_sent_as_null_are_refused_by_their_own_rule(api: Ap
             assert_problem(await act(api, code, action, body), 422, rule)
     after = await dossier(api, code)
     assert after["status"] == "processing"
-    assert len(refused(after)) == sum(map(len, calls.values()))
+    assert len(refused(after)) == sum(len(attempts) for attempts in calls.values())
 
 
 async def test_the_openapi_states_the_limits_and_every_problem_response(api: Api) -> None:

@@ -80,6 +80,7 @@ async def schemathesis(api: Api, config: Path, user: str, *options: str) -> tupl
         *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=config.parent,  # its cache too
     )
     output, _ = await process.communicate()
     return await process.wait(), output.decode(errors="replace")
