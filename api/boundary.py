@@ -4,11 +4,14 @@ parameters. Both once for the whole app."""
 
 from __future__ import annotations
 
+import structlog
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import Problem
 from domain.limits import BODY_MAX_BYTES, forbidden_character
+
+log = structlog.get_logger()
 
 # Read and dropped after a body over the cap, so that a client still sending it reads the 413
 # rather than a reset connection; beyond this, the connection is closed as soon as answered.
@@ -58,6 +61,7 @@ class BodyCap:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
+        log.info("body_too_large", method=scope["method"], path=scope["path"])
         problem = Problem(
             "payload_too_large",
             f"the request body may hold at most {self.max_bytes} bytes",
