@@ -80,9 +80,16 @@ def storable(text: str) -> str:
     return _FORBIDDEN_IN_LINES.sub("\ufffd", text)
 
 
-def _checked(check: Callable[[Any], None]) -> core_schema.NoInfoValidatorFunction:
-    def validator(value: Any) -> Any:
-        check(value)
+# The validation context of what was accepted before these limits, or under other ones: a
+# running dossier's history and the state it carries through continue-as-new must still decode
+# (or the dossier would never replay again), so the limits are not applied to them.
+AS_RECORDED: dict[str, Any] = {"limits": "as_recorded"}
+
+
+def _checked(check: Callable[[Any], None]) -> core_schema.WithInfoValidatorFunction:
+    def validator(value: Any, info: core_schema.ValidationInfo) -> Any:
+        if info.context is None or info.context.get("limits") != AS_RECORDED["limits"]:
+            check(value)
         return value
 
     return validator
@@ -114,7 +121,7 @@ class Text:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(_checked(self.check), handler(source))
+        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -140,7 +147,7 @@ class Items:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(_checked(self.check), handler(source))
+        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -166,7 +173,7 @@ class Number:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(_checked(self.check), handler(source))
+        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
