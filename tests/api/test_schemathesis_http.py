@@ -1,8 +1,9 @@
 """Schemathesis over the served OpenAPI document (issue 8): whatever a client sends that the
 document allows, or does not, the API answers without a 5xx, with a status the document lists
 for that route, in the content type and the schema it states. Bounded: a fixed seed and a few
-examples per operation, on real dossiers (their codes, the catalogue's procedures and agencies
-are given to the generator), over real HTTP on both databases.
+examples per operation, as an officer, an admin and an inspector, on real dossiers (their codes,
+the catalogue's procedures and agencies are given to the generator), over real HTTP on both
+databases.
 
 `positive_data_acceptance` is left out: the rules refuse schema-valid requests with 422 by
 design (API.md: `content_required`, `deadline_in_past`...).
@@ -14,10 +15,13 @@ import asyncio
 import json
 import re
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from db.migrate import sync_calendar
+from domain.localtime import local_date
 from tests.api.http_helpers import consult, receive
 from tests.fixtures.api import APPLICANT, Api
 
@@ -96,9 +100,19 @@ async def test_schemathesis_finds_no_5xx_and_no_departure_from_the_openapi(
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG.format(dossiers=json.dumps(dossiers), phone=APPLICANT["phone"]))
 
+    today = local_date(datetime.now(UTC))  # the reports' calendar, as db.migrate writes it
+    await sync_calendar(api.settings.database, first=today - timedelta(days=60), last=today)
+
     runs = {
         "an officer of the lead agency, on every route": ("sxd.officer",),
         "an admin, on the catalogue": ("admin", "--include-tag", "catalogue"),
+        "an inspector, on reports and notices": (
+            "vpubnd.inspector",
+            "--include-tag",
+            "reports",
+            "--include-tag",
+            "notices",
+        ),
     }
     for who, (user, *options) in runs.items():
         code, output = await schemathesis(api, config, user, *options)
