@@ -4,9 +4,9 @@ workflow decodes of its own past as it was recorded.
 The command models' limits (`domain.limits`) check what comes in. A running dossier's history
 and the state it carries through continue-as-new were accepted before, perhaps under other
 limits or none: decoded again on replay, a value beyond today's limits would make the history
-undecodable (a nondeterminism error) and freeze the dossier. So inside a workflow, a replayed
-payload, and the run's input when its type says it carries recorded state
-(`LIMITS_AS_RECORDED`), are decoded with the limits not applied; anything new is checked.
+undecodable (a nondeterminism error) and freeze the dossier. So a payload a workflow replays,
+and the run's input, whose type says it carries recorded state (`LIMITS_AS_RECORDED`), are
+decoded with the limits not applied; anything new is checked.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ _adapter = functools.lru_cache(maxsize=256)(TypeAdapter)
 
 
 def _as_recorded(type_hint: type | None) -> bool:
-    return workflow.in_workflow() and (
-        workflow.unsafe.is_replaying() or getattr(type_hint, "LIMITS_AS_RECORDED", False)
-    )
+    # The run's input is decoded before the workflow's event loop runs: its type says it.
+    marked = bool(getattr(type_hint, "LIMITS_AS_RECORDED", False))
+    return marked or (workflow.in_workflow() and workflow.unsafe.is_replaying())
 
 
 class _RecordedJSONPayloadConverter(PydanticJSONPlainPayloadConverter):

@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from sqlmodel import col, update
 
+from db.engine import create_engine
+from db.models import DossierRecord, ProcedureRecord
 from domain import limits
 from tests.api.http_helpers import (
     PROBLEM,
@@ -243,6 +246,34 @@ async def test_required_texts_sent_as_null_are_refused_by_their_own_rule(api: Ap
     after = await dossier(api, code)
     assert after["status"] == "processing"
     assert len(refused(after)) == sum(len(attempts) for attempts in calls.values())
+
+
+async def test_rows_recorded_before_the_limits_are_still_read(api: Api) -> None:
+    """The limits check what comes in; what the databases already hold (a procedure, an
+    applicant, accepted before them) is read as recorded, never a 500."""
+    code = (await receive(api))["code"]
+    longer = "Thủ tục " * limits.TITLE_MAX
+    address = {**APPLICANT, "address": "Biên Hòa\t" * limits.TITLE_MAX}
+    engine = create_engine(api.settings.database)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(ProcedureRecord)
+                .where(col(ProcedureRecord.code) == "DN-XD-001")
+                .values(name=longer)
+            )
+            await connection.execute(
+                update(DossierRecord)
+                .where(col(DossierRecord.code) == code)
+                .values(applicant=address)
+            )
+    finally:
+        await engine.dispose()
+    procedures = (await api.get("/api/v1/procedures", limit=500)).json()["items"]
+    assert longer in [p["name"] for p in procedures]
+    assert (await dossier(api, code))["applicant"]["address"] == address["address"]
+    again = await api.receive(code=new_code())  # and a receipt under it, as recorded
+    assert again["procedure_name"] == longer
 
 
 async def test_the_openapi_states_the_limits_and_every_problem_response(api: Api) -> None:
