@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -29,6 +28,7 @@ from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
+from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
 
@@ -64,7 +64,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

@@ -10,18 +10,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api import problems
+from api import openapi, problems
 from api.auth import Authenticator
+from api.boundary import BodyCap, refuse_forbidden_characters
 from api.invalid_requests import record_invalid_request
 from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
 from db.engine import create_engine, session_factory
+from domain.limits import BODY_MAX_BYTES
 from settings import Settings
 
 log = structlog.get_logger()
@@ -110,10 +112,21 @@ def create_app(
         title="motcua",
         version="1.0.0",
         summary="Đồng Nai's one-stop dossiers under letter 448/UBND-HCC, on Temporal",
+        description=(
+            "Errors are RFC 9457 problem documents (`application/problem+json`, schema "
+            "`Problem`) with a stable `code`. A request body holds at most "
+            f"{BODY_MAX_BYTES} bytes (413 `payload_too_large`); each text states its "
+            "`maxLength` and the characters it refuses (`pattern`: no control character), each "
+            "list its `maxItems`, each number its range; beyond them, 422 `text_too_long`, "
+            "`forbidden_character`, `too_many_items` or `number_out_of_range`, with the `field`."
+        ),
         lifespan=lifespan,
+        dependencies=[Depends(refuse_forbidden_characters)],
     )
+    app.add_middleware(BodyCap)
     # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
     problems.install(app, record_invalid=record_invalid_request)
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
+    openapi.install(app)
     return app

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurv
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from api.problems import Problem
 from domain.commands import Actor, Role
@@ -488,9 +488,15 @@ def _actor_of(claims: dict[str, Any]) -> Actor:
     if not isinstance(name, str) or not isinstance(roles, list):
         raise _invalid_token()
     known = [_ROLES[r] for r in roles if isinstance(r, str) and r in _ROLES]
-    return Actor(
-        user_id=claims["sub"], name=name, agency=claims["agency"], roles=list(dict.fromkeys(known))
-    )
+    try:
+        return Actor(
+            user_id=claims["sub"],
+            name=name,
+            agency=claims["agency"],
+            roles=list(dict.fromkeys(known)),
+        )
+    except ValidationError as beyond:  # a claim beyond the limits of `domain.limits`
+        raise _invalid_token() from beyond
 
 
 def require_roles(actor: Actor, *roles: Role) -> None:

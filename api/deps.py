@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -16,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.auth import current_actor
 from api.problems import Problem
 from domain.commands import Actor
+from domain.limits import forbidden_character
 
 if TYPE_CHECKING:
     from api.app import Services
@@ -63,15 +65,39 @@ def encode_cursor(position: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
+# Longer than any cursor this API gives (a time, a dossier code and a seq).
+CURSOR_MAX = 512
+
+
 def decode_cursor(cursor: str | None, shape: Any) -> Any:
     """The position a `next_cursor` stands for, checked against the `shape` this list's cursors
-    have: anything else is `invalid_cursor`, never a query with a stranger's values."""
+    have and against what the databases hold: anything else is `invalid_cursor`, never a query
+    with a stranger's values."""
     if cursor is None:
         return None
     try:
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
-        return TypeAdapter(shape).validate_python(
+        position = TypeAdapter(shape).validate_python(
             json.loads(base64.urlsafe_b64decode(padded.encode()))
         )
-    except (ValueError, UnicodeDecodeError, ValidationError) as error:
+        if not _storable(position):
+            raise ValueError("a value no database holds")
+        return position
+    except (ValueError, UnicodeDecodeError, ValidationError, OverflowError) as error:
         raise Problem("invalid_cursor") from error
+
+
+def _storable(value: Any) -> bool:
+    """Whether both databases can compare with `value`: 64-bit integers, texts without control
+    characters, times that exist in UTC."""
+    if isinstance(value, tuple | list):
+        return all(_storable(v) for v in value)
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return forbidden_character(value) is None
+    if isinstance(value, datetime):
+        value.astimezone(UTC)  # OverflowError at the ends of time
+    return True

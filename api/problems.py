@@ -14,8 +14,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.limits import LIMIT_CODES
 from domain.refusals import Refusal
 
 log = structlog.get_logger()
@@ -39,6 +41,11 @@ API_CODES: dict[str, tuple[int, str]] = {
     "procedure_not_found": (404, "No such procedure"),
     "invalid_catalogue_entry": (422, "The catalogue entry breaks a catalogue rule"),
     "invalid_cursor": (400, "The pagination cursor is not one this API gave"),
+    "payload_too_large": (413, "The request body is larger than the API accepts"),
+    "text_too_long": (422, "A text is longer than its field allows"),
+    "forbidden_character": (422, "A text holds a character it may not hold"),
+    "too_many_items": (422, "A list has more items than its field allows"),
+    "number_out_of_range": (422, "A number is outside the range its field allows"),
     "idempotency_key_reused": (422, "The Idempotency-Key was first used with another request"),
     "invalid_period": (422, "The report's period is not a range of dates it can cover"),
     "calendar_not_synced": (503, "The reports' working-day calendar is not in the database"),
@@ -59,11 +66,22 @@ API_CODES: dict[str, tuple[int, str]] = {
 
 # Starlette's own errors (unknown routes, wrong methods) by status.
 _HTTP_CODES = {
+    400: "malformed_json",  # FastAPI's only 400: a body it could not parse
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
 }
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """Every method the routes of `path` answer."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 # The members a problem document has of its own: no fact may overwrite them.
@@ -153,8 +171,15 @@ def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) 
             for e in exc.errors()
         ]
         said = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors]
+        beyond = next((e for e in errors if e["type"] in LIMIT_CODES), None)
         if any(e["type"] == "json_invalid" for e in errors):
             problem = Problem("malformed_json", errors[0]["msg"], errors=errors)
+        elif beyond is not None:
+            # A limit of `domain.limits`: its own code, and the field it names, as `field`.
+            field = ".".join(map(str, beyond["loc"][1:]))
+            problem = Problem(
+                beyond["type"], f"{field}: {beyond['msg']}", field=field, errors=errors
+            )
         else:
             problem = Problem("validation_error", "; ".join(said), errors=errors)
         if record_invalid is not None:
@@ -164,7 +189,11 @@ def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return Problem(code, str(exc.detail), status=exc.status_code, headers=exc.headers).response(
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only.
+            headers["Allow"] = ", ".join(_methods_of(request.app, request.url.path))
+        return Problem(code, str(exc.detail), status=exc.status_code, headers=headers).response(
             request
         )
 

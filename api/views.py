@@ -16,6 +16,7 @@ from domain.dossier import (
     Procedure,
     Reminder,
 )
+from domain.limits import AS_RECORDED  # rows hold what was accepted, perhaps before the limits
 from domain.national_status import national_status
 
 
@@ -30,7 +31,7 @@ def document_of(
         procedure_code=dossier.procedure_code,
         procedure_name=dossier.procedure_name,
         lead_agency=dossier.lead_agency,
-        applicant=Applicant.model_validate(dossier.applicant),
+        applicant=Applicant.model_validate(dossier.applicant, context=AS_RECORDED),
         status=status,
         received_at=dossier.received_at,
         due_at=dossier.due_at,
@@ -63,8 +64,8 @@ def document_of(
 
 
 def procedure_of(record: ProcedureRecord) -> Procedure:
-    return Procedure.model_validate(record, from_attributes=True)
+    return Procedure.model_validate(record, from_attributes=True, context=AS_RECORDED)
 
 
 def agency_of(record: AgencyRecord) -> Agency:
-    return Agency.model_validate(record, from_attributes=True)
+    return Agency.model_validate(record, from_attributes=True, context=AS_RECORDED)

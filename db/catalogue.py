@@ -26,6 +26,7 @@ from db.engine import dialect_insert
 from db.models import AgencyRecord, ProcedureRecord
 from domain.catalogue import Agency, AgencyKind, Catalogue
 from domain.dossier import Procedure
+from domain.limits import AS_RECORDED  # rows hold what was accepted, perhaps before the limits
 
 
 class SeedReport(BaseModel):
@@ -218,8 +219,8 @@ async def _all(session: AsyncSession, table: type[Any]) -> list[Any]:
 
 
 def _agency(record: AgencyRecord) -> Agency:
-    return Agency.model_validate(record, from_attributes=True)
+    return Agency.model_validate(record, from_attributes=True, context=AS_RECORDED)
 
 
 def _procedure(record: ProcedureRecord) -> Procedure:
-    return Procedure.model_validate(record, from_attributes=True)
+    return Procedure.model_validate(record, from_attributes=True, context=AS_RECORDED)

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from domain import limits
 from domain.dossier import Procedure
 
 
@@ -38,14 +39,15 @@ class Agency(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str  # short, stable, ASCII: the `agency` claim of tokens and the key in every report
-    name: str
+    code: limits.Code  # short, stable, ASCII: the `agency` claim of tokens, the key of reports
+    name: limits.Title
     kind: AgencyKind
-    unit_id: str  # the prefix of its dossier codes, `<unit_id>-YYMMDD-XXXX` (Circular 01/2018)
+    # The prefix of its dossier codes, `<unit_id>-YYMMDD-XXXX` (Circular 01/2018).
+    unit_id: limits.Short
     # Where its notices go (activities.delivery): the webhook when set, else the e-mail address;
     # neither, and its notices stay in the outbox (`GET /api/v1/notices`) only.
-    email: str | None = None
-    webhook_url: str | None = None
+    email: limits.Email | None = None
+    webhook_url: limits.Url | None = None
 
 
 # Codes travel in URLs, tokens and CSV columns: keep them to upper-case ASCII.
@@ -115,11 +117,12 @@ def parse_catalogue(text: str) -> Catalogue:
     or unit identifier not in its documented form; an `email` that is not one bare address, a
     `webhook_url` that is not https:// (plain http:// to localhost only); a duplicate agency
     code, unit identifier or procedure code; not exactly one `home_affairs` agency; a procedure
-    whose `lead_agency` is not in the catalogue; `processing_days` < 1; `max_consultation_days`
-    < 1 or greater than `processing_days` (R2); an empty `required_documents` list, or a
-    document listed twice (R10 picks missing documents from that list). Text is normalised to
-    Unicode NFC with outer whitespace removed, so a name typed on any keyboard compares equal to
-    the same name.
+    whose `lead_agency` is not in the catalogue; `processing_days` or `max_consultation_days`
+    not from 1 to 3650, or `max_consultation_days` greater than `processing_days` (R2); a text
+    beyond its limit or with a control character (`domain.limits`); an empty
+    `required_documents` list, or a document listed twice (R10 picks missing documents from
+    that list). Text is normalised to Unicode NFC with outer whitespace removed, so a name typed
+    on any keyboard compares equal to the same name.
     """
     try:
         document = tomllib.loads(text)
@@ -226,12 +229,7 @@ def _check_procedure(procedure: Procedure, agencies: set[str]) -> None:
         raise ValueError(
             f"{where}: lead_agency {procedure.lead_agency!r} is not an agency of the catalogue"
         )
-    if procedure.processing_days < 1:
-        raise ValueError(
-            f"{where}: processing_days must be at least 1 working day, "
-            f"got {procedure.processing_days}"
-        )
-    if not 1 <= procedure.max_consultation_days <= procedure.processing_days:
+    if procedure.max_consultation_days > procedure.processing_days:  # both 1 or more: limits.Days
         raise ValueError(
             f"{where}: max_consultation_days must be between 1 and processing_days "
             f"({procedure.processing_days}) working days (R2), "

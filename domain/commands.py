@@ -3,16 +3,19 @@
 These are the inputs of the workflow's updates and signals, in the shapes of API.md's request
 bodies plus the `actor` the API takes from the caller's token. Fields a rule requires are optional
 here, so that a missing one is refused by the rule with its own code (e.g. `deadline_required`)
-rather than by a parser with a generic error, and the refusal is recorded like any other.
+rather than by a parser with a generic error, and the refusal is recorded like any other; sent
+as `null` they count as missing too. Every text, list and number is bounded (`domain.limits`).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
+
+from domain import limits
 
 
 class Role(StrEnum):
@@ -26,10 +29,10 @@ class Role(StrEnum):
 class Actor(BaseModel):
     """Who acts: the claims of the caller's token (API.md, Authentication)."""
 
-    user_id: str
-    name: str = ""
-    agency: str
-    roles: list[Role] = Field(default_factory=list)
+    user_id: limits.Name
+    name: limits.Name = ""
+    agency: limits.Code
+    roles: Annotated[list[Role], limits.Items(limits.ROLES_MAX)] = Field(default_factory=list)
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -60,9 +63,11 @@ class InvalidRequest(BaseModel):
 
     actor: Actor
     action: Action
-    code: str  # the problem document's code: malformed_json | validation_error
-    errors: list[str]  # what was wrong, as the caller was told
-    body: str  # the start of the body as received, for the audit
+    code: str  # the problem document's code: malformed_json, validation_error or a limit's
+    # What was wrong, as the caller was told, and the start of the body as received, for the
+    # audit: storable whatever the body held.
+    errors: list[Annotated[str, AfterValidator(limits.storable)]]
+    body: Annotated[str, AfterValidator(limits.storable)]
 
     BODY_KEPT: ClassVar[int] = 1000  # characters of the body kept
 
@@ -88,8 +93,8 @@ class Command(BaseModel):
 
 
 class ConsultationBody(BaseModel):
-    agencies: list[str] = Field(default_factory=list)
-    content: str = ""
+    agencies: Annotated[limits.AgencyCodes, limits.RequiredList] = Field(default_factory=list)
+    content: Annotated[limits.LongText, limits.Required] = ""
     deadline: AwareDatetime | None = None  # a time without its zone means nothing: refused
 
     @field_validator("deadline")
@@ -109,46 +114,48 @@ class ConsultationBody(BaseModel):
 
 
 class ReplyBody(BaseModel):
-    opinion: str = ""
-    late_reason: str | None = None
+    opinion: Annotated[limits.LongText, limits.Required] = ""
+    late_reason: limits.Reason | None = None
 
 
 class SosBody(BaseModel):
     action: SosAction
-    reason: str = ""
-    missing_documents: list[str] = Field(default_factory=list)
+    reason: Annotated[limits.Reason, limits.Required] = ""
+    missing_documents: Annotated[limits.DocumentNames, limits.RequiredList] = Field(
+        default_factory=list
+    )
 
 
 class SupplementBody(BaseModel):
-    documents: list[str] = Field(default_factory=list)
+    documents: Annotated[limits.DocumentNames, limits.RequiredList] = Field(default_factory=list)
 
 
 class ResumeBody(BaseModel):
-    reason: str = ""
+    reason: Annotated[limits.Reason, limits.Required] = ""
 
 
 class ApologyBody(BaseModel):
-    reason: str = ""
+    reason: Annotated[limits.Reason, limits.Required] = ""
     new_due_date: date | None = None
 
 
 class WithdrawalBody(BaseModel):
-    reason: str = ""
-    application_ref: str = ""
+    reason: Annotated[limits.Reason, limits.Required] = ""
+    application_ref: Annotated[limits.Ref, limits.Required] = ""
 
 
 class ConfirmationBody(BaseModel):
-    signature_ref: str = ""
+    signature_ref: Annotated[limits.Ref, limits.Required] = ""
 
 
 class ResultBody(BaseModel):
     outcome: Literal["approved", "denied"]
-    document_no: str = ""
-    summary: str = ""
+    document_no: Annotated[limits.Ref, limits.Required] = ""
+    summary: limits.Reason = ""
 
 
 class HandoverBody(BaseModel):
-    received_by: str | None = None
+    received_by: limits.Name | None = None
 
 
 class ConsultationRequest(ConsultationBody, Command):
@@ -156,7 +163,7 @@ class ConsultationRequest(ConsultationBody, Command):
 
 
 class Reply(ReplyBody, Command):
-    agency: str  # the consulted agency that answers (the API takes it from the path)
+    agency: limits.Code  # the consulted agency that answers (the API takes it from the path)
 
 
 class SosRequest(SosBody, Command):

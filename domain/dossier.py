@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from domain import notices
+from domain import limits, notices
 from domain.clock import ClockLedger, ClockReading
 from domain.commands import (
     SYSTEM,
@@ -76,20 +76,20 @@ class ConsultationStatus(StrEnum):
 class Procedure(BaseModel):
     """The catalogue entry the dossier was received under, as it was at receipt."""
 
-    code: str
-    name: str
-    lead_agency: str
-    processing_days: int
-    max_consultation_days: int  # R2: proposed by the lead agency
-    required_documents: list[str] = Field(default_factory=list)
+    code: limits.Code
+    name: limits.Title
+    lead_agency: limits.Code
+    processing_days: limits.Days
+    max_consultation_days: limits.Days  # R2: proposed by the lead agency
+    required_documents: limits.DocumentNames = Field(default_factory=list)
 
 
 class Applicant(BaseModel):
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    id_number: str | None = None
-    address: str | None = None
+    name: limits.Name
+    phone: limits.Short | None = None
+    email: limits.Email | None = None
+    id_number: limits.Short | None = None
+    address: limits.Title | None = None
 
 
 class Reminder(BaseModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Literal, Protocol, TypeVar
+from typing import ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -84,6 +84,9 @@ _SEND_RETRY = RetryPolicy(
 class DossierStart(BaseModel):
     """The workflow's input: the dossier as received, or its whole state carried through
     continue-as-new."""
+
+    # Decoded as recorded (workflows.converter): a state accepted under older limits carries on.
+    LIMITS_AS_RECORDED: ClassVar[bool] = True
 
     code: str
     procedure: Procedure

@@ -26,7 +26,7 @@ from db import read_model
 from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
 from db.models import IdempotencyRecord
-from domain import rules
+from domain import limits, rules
 from domain.commands import (
     Action,
     Actor,
@@ -80,7 +80,7 @@ MAX_TAKEN_CODES = 100
 
 
 class NewDossier(BaseModel):
-    procedure_code: str
+    procedure_code: limits.Code
     applicant: Applicant
     code: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-_]+$"

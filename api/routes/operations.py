@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import ServicesDep
@@ -17,7 +20,21 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Temporal or the database is down"}})
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, bool]
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={
+        503: {
+            "description": "Temporal or the database is down",
+            "content": {"application/json": {"schema": Readiness.model_json_schema()}},
+        }
+    },
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks = {"temporal": await _temporal(services), "database": await _database(services)}
     ready = all(checks.values())

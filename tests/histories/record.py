@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dev.mailcatcher import serve
@@ -30,6 +29,7 @@ from tests.fixtures.temporal import (
 )
 from tests.workflows.harness import running_stack, stack_settings
 from tests.workflows.scenarios import CONTINUED_AS_NEW, DEV_SERVER, TIME_SKIPPING, Scenario
+from workflows.converter import data_converter
 
 HERE = Path(__file__).parent
 
@@ -92,7 +92,7 @@ async def record_all(version: str) -> None:
             await dev.shutdown()
     skipping = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     try:
         await register_search_attributes(skipping.client)

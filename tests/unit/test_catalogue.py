@@ -234,14 +234,13 @@ def test_small_catalogue_parses() -> None:
         pytest.param(
             AGENCIES,
             [procedure(max_consultation_days=0)],
-            "max_consultation_days must be between 1 and processing_days (20) working days (R2), "
-            "got 0",
+            "procedure[0].max_consultation_days: must be from 1 to 3650",
             id="consultation-zero",
         ),
         pytest.param(
             AGENCIES,
             [procedure(processing_days=0, max_consultation_days=0)],
-            "procedure DN-XD-001: processing_days must be at least 1 working day, got 0",
+            "procedure[0].processing_days: must be from 1 to 3650",
             id="processing-zero",
         ),
         pytest.param(

@@ -4,17 +4,19 @@ Histories are recorded by `make histories` (tests/histories/record.py) and never
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from domain import limits
 from tests.workflows.reordered_workflow import ReorderedDossierWorkflow
 from worker import workflow_runner
+from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -41,7 +43,7 @@ def load(path: Path) -> WorkflowHistory:
 def replayer(*workflows: type) -> Replayer:
     return Replayer(
         workflows=list(workflows) or [DossierWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner(),
     )
 
@@ -64,3 +66,30 @@ async def test_an_unpatched_change_is_caught_by_replay() -> None:
         history, raise_on_replay_failure=False
     )
     assert isinstance(result.replay_failure, workflow.NondeterminismError)
+
+
+def beyond_todays_limits(path: Path) -> WorkflowHistory:
+    """The history at `path` as if recorded before `domain.limits`: each accepted SOS request's
+    reason holds a NUL and runs past its cap, as the API let through then (issue 8)."""
+    document = json.loads(path.read_text())
+    tainted = 0
+    for event in document["events"]:
+        accepted = event.get("workflowExecutionUpdateAcceptedEventAttributes")
+        if accepted and accepted["acceptedRequest"]["input"].get("name") == "sos":
+            payload = accepted["acceptedRequest"]["input"]["args"]["payloads"][0]
+            request = json.loads(base64.b64decode(payload["data"]))
+            request["reason"] += "\u0000" + "x" * limits.REASON_MAX
+            payload["data"] = base64.b64encode(json.dumps(request).encode()).decode()
+            tainted += 1
+    assert tainted, path
+    started = document["events"][0]["workflowExecutionStartedEventAttributes"]
+    return WorkflowHistory.from_json(started.get("workflowId", path.stem), json.dumps(document))
+
+
+async def test_a_history_recorded_before_the_limits_still_replays() -> None:
+    """Today's limits refuse new input, never the recorded past: a value beyond them in a
+    running dossier's history must not make it undecodable (a nondeterminism error, the
+    dossier frozen)."""
+    path = next(p for p in HISTORIES if p.name == f"letter_448.{VERSIONS[-1]}.json")
+    result = await replayer().replay_workflow(beyond_todays_limits(path))
+    assert result.replay_failure is None
