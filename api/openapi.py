@@ -75,7 +75,7 @@ def _description(status: int, codes: dict[int, list[str]]) -> str:
         limits = ", ".join(f"`{code}`" for code in sorted(LIMIT_CODES))
         return f"A problem: one of {listed}; {limits} name the `field` beyond its limit"
     if status == 429:
-        return "Too many requests for now: try again after `Retry-After` seconds"
+        return f"Too many requests for now ({listed}): try again after `Retry-After` seconds"
     return f"A problem: one of {listed}"
 
 
