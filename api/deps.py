@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.auth import current_actor
@@ -36,10 +37,19 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
             yield db
     except OverflowError as error:  # SQLite: an integer beyond 64 bits, refused by the driver
         raise Problem("unsupported_value", str(error)) from error
+    except PoolTimeout as error:  # every connection of the pool busy past its timeout
+        raise Problem("database_unavailable", "no database connection free") from error
     except (OperationalError, DBAPIError, OSError) as error:
         if _refused_value(error):
             raise Problem("unsupported_value", _first_line(error)) from error
         raise Problem("database_unavailable", type(error).__name__) from error
+
+
+async def release_connection(db: AsyncSession) -> None:
+    """Give the request's database connection back to the pool before a wait on the workflow
+    service (seconds when a worker is away): a pool of twenty would otherwise run dry under a
+    few dozen waiting actions. The session takes a connection again if it is used after."""
+    await db.close()
 
 
 def _refused_value(error: BaseException) -> bool:

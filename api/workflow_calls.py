@@ -128,6 +128,12 @@ async def _until_taken(
                 unreachable = error
                 await asyncio.sleep(min(_RESEND_AFTER_S, left))
                 continue
+            # The dossier's workflow task is failing (a worker killed mid-task, say): the server
+            # admits nothing until a task completes, which a retried task soon does.
+            if _task_failing(error):
+                unreachable = None
+                await asyncio.sleep(min(_RESEND_AFTER_S, left))
+                continue
             if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
                 break
             raise
@@ -159,11 +165,18 @@ async def call(operation: Awaitable[T]) -> T:
             raise Problem(
                 "workflow_busy", error.message, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}
             ) from error
+        if _task_failing(error):  # nothing was admitted: no worker could take it yet
+            raise Problem("workflow_unavailable", error.message) from error
         raise
     except RuntimeError as error:  # a lazy client that cannot connect
         if "connect" in str(error).lower():
             raise Problem("temporal_unavailable", str(error)) from error
         raise
+
+
+def _task_failing(error: RPCError) -> bool:
+    """The server's WorkflowNotReady: "Workflow Task in failed state" (FAILED_PRECONDITION)."""
+    return error.status == RPCStatusCode.FAILED_PRECONDITION and "failed state" in error.message
 
 
 def _refusal_of(cause: BaseException | None) -> dict[str, Any] | None:

@@ -17,7 +17,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import refuse_stranger
-from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep, decode_cursor, encode_cursor
+from api.deps import (
+    ActorDep,
+    Cursor,
+    Limit,
+    ServicesDep,
+    SessionDep,
+    decode_cursor,
+    encode_cursor,
+    release_connection,
+)
 from api.problems import Problem
 from api.views import document_of, procedure_of
 from api.workflow_calls import WorkflowGone, call, execute, update_id
@@ -130,6 +139,7 @@ async def receive_dossier(
         received_at=now,
         received_by=actor,
     )
+    await release_connection(db)
     try:
         _, document = await call(
             start_dossier(services.client, start, task_queue=services.settings.task_queue)
@@ -459,6 +469,7 @@ async def _act(
         request = fingerprint(command)
         scoped = f"{code}/{action.value}/{idempotency_key}"
         _refuse_reused(await claim_key(db, scoped, command.actor.user_id, code, request), request)
+    await release_connection(db)
     try:
         return await execute(
             services.client,

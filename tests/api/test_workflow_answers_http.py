@@ -66,7 +66,8 @@ async def test_issue8_a_503_changes_nothing_ever_and_a_busy_dossier_is_429(
     )
     code = new_code()
     sos = f"/api/v1/dossiers/{code}/sos"
-    async with serving(create_app(settings, Authenticator.with_secret(SECRET))) as http:
+    app = create_app(settings, Authenticator.with_secret(SECRET))
+    async with serving(app) as http:
         async with running_worker(one_update_env.client, settings):
             body = {"procedure_code": "DN-XD-001", "applicant": APPLICANT, "code": code}
             received = await http.post("/api/v1/dossiers", json=body, headers=officer())
@@ -81,6 +82,10 @@ async def test_issue8_a_503_changes_nothing_ever_and_a_busy_dossier_is_429(
 
         problem = assert_problem(busy, 429, "workflow_busy")
         assert int(busy.headers["Retry-After"]) >= 1, problem
+        # The first still waits on the workflow service, holding no database connection (a
+        # few dozen such waits would otherwise drain the pool: the crash harness saw it).
+        assert not first.done()
+        assert app.state.services.engine.pool.checkedout() == 0
         unavailable = await first
         assert_problem(unavailable, 503, "workflow_unavailable")
         assert time.monotonic() - started >= GIVE_UP_S - 0.5
