@@ -368,11 +368,7 @@ async def count_repeated_refusal(
     written (domain.dossier.record_refused): added to its day's SOS total if it is an SOS
     refusal the totals already took; one not taken yet is counted whole by `count_changes`."""
     e, d = _events.c, _dossiers.c
-    taken = (
-        sos_sums(e.dossier == dossier, e.seq == seq, e.seq <= d.events_counted)
-        .where(d.code == dossier)
-        .subquery()
-    )
+    taken = sos_sums(e.dossier == dossier, e.seq == seq, e.seq <= d.events_counted).subquery()
     t = taken.c
     added = select(t.agency, t.action, t.day, t.accepted, literal(more).label("rejected")).where(
         true()

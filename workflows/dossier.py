@@ -827,8 +827,9 @@ class DossierWorkflow:
                 start_to_close_timeout=_OUTBOX_TIMEOUT,
                 retry_policy=_OUTBOX_RETRY,
             )
-        except ActivityError as failed:
-            cause = failed.cause
+        except (ActivityError, ApplicationError) as failed:
+            # a local activity's failure may come as the activity's own error
+            cause = failed.cause if isinstance(failed, ActivityError) else failed
             if not (
                 isinstance(cause, ApplicationError)
                 and cause.type == READ_MODEL_REJECTED
