@@ -77,12 +77,15 @@ async def withdrawal(stack: Stack, env: WorkflowEnvironment) -> Handle:
 
 
 async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> Handle:
-    """R10, R11, R13 and the signals: a supplement outside the procedure refused, then once;
+    """R10, R11, R13 and the signals: a supplement outside the procedure refused (twice: v6
+    counts the second on the first), then once;
     the complete dossier restarts the clock; an apology; a refused SOS by signal is recorded;
-    a calendar refresh; an unreadable request the API hands over (v4); a stop by signal; resume;
-    return."""
+    a calendar refresh; an unreadable request the API hands over (v4); a signal that does not
+    read, an unknown one, an SOS under an ops identity, an operator's note, a calendar refresh
+    by an operator (v6); a stop by signal; resume; return."""
     h = await stack.start(now())
     await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))
+    await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))  # v6: counted
     await supplement_request()(h)
     await deliver(PROCEDURE.required_documents[0])(h)
     await apology(working_day_in(90))(h)
@@ -97,6 +100,12 @@ async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> 
         actor=officer(), action=Action.SOS, code="malformed_json", errors=["json"], body="{"
     )
     await h.signal(DossierWorkflow.invalid_request_signal, unreadable)
+    # v6: an input that does not read, an unknown signal, ops staff under their own identity
+    await h.signal("sos_signal", {"action": "stop", "reason": "no actor"})
+    await h.signal("no_such_signal", {"x": 1})
+    await h.signal("sos_signal", {"operator": "ops.lan", "action": "stop", "reason": "x"})
+    await h.signal("operator_note", {"operator": "ops.lan", "note": "Kiểm tra sau sự cố"})
+    await h.signal("calendar_changed", {"operator": "ops.lan"})
     await h.signal(DossierWorkflow.sos_signal, stop)
     await resume()(h)
     await refused(consult_with(content="", deadline=None)(h))
