@@ -331,7 +331,7 @@ class Dossier(BaseModel):
         the bare id of one who is not: `ops:<operator>`, `?`).
 
         Bounded (issue 8): an attempt identical to one this actor already made (same action,
-        code, agency, channel and request) is counted on that event (`repeated`, `last_at`)
+        code, agency, channel, request and facts) is counted on that event (`repeated`, `last_at`)
         rather than stored again. Past `REFUSALS_KEPT` refused events on the dossier, or
         `REFUSALS_KEPT_PER_ACTOR` by one actor, a new attempt is counted on the latest event
         of its audit class (agency, action, code, SOS action; `not_kept` counts the requests
@@ -348,7 +348,7 @@ class Dossier(BaseModel):
         actor_id = clean(actor_id, FIELD_KEPT)
         refused = [e for e in reversed(self.events) if e.kind == "refused"]
         same = next(
-            (e for e in refused if e.actor == actor_id and _same(e.detail, detail, _ATTEMPT)),
+            (e for e in refused if e.actor == actor_id and _attempt(e.detail) == detail),
             None,
         )
         if same is not None:
@@ -756,9 +756,7 @@ def invalid_request_detail(
     )
 
 
-# What makes two refused attempts the same (besides their actor), and what the SOS audit tells
-# apart (R9: per agency, action and SOS action).
-_ATTEMPT = ("action", "code", "actor_agency", "via", "request")
+# What the SOS audit tells apart (R9: per agency, action and SOS action).
 _AUDIT_CLASS = ("action", "code", "actor_agency", ("request", "action"))
 _ACTION_AND_CODE = ("action", "code")
 
@@ -771,6 +769,16 @@ def _same(a: dict[str, Any], b: dict[str, Any], keys: tuple[str | tuple[str, str
         return outer.get(key[1]) if isinstance(outer, dict) else None
 
     return all(at(a, key) == at(b, key) for key in keys)
+
+
+_COUNTS = ("repeated", "last_at", "not_kept")
+
+
+def _attempt(detail: dict[str, Any]) -> dict[str, Any]:
+    """A refused event's detail without its counts: two attempts are the same when these are
+    equal (same action, code, agency, channel, request, and the same facts, such as the
+    agencies awaited)."""
+    return {k: v for k, v in detail.items() if k not in _COUNTS}
 
 
 def _count_again(event: Event, now: datetime, same_request: bool) -> Event:

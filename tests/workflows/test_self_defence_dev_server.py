@@ -73,6 +73,17 @@ async def read_model_events(stack: Stack, handle: Handle) -> list[asyncpg.Record
     )
 
 
+async def settled_events(stack: Stack, handle: Handle, count: int) -> list[asyncpg.Record]:
+    """The read model's events once it has `count` of them (a signal's write lands after the
+    signal is accepted), or what it has after 5 s."""
+    for _ in range(50):
+        events = await read_model_events(stack, handle)
+        if len(events) >= count:
+            break
+        await asyncio.sleep(0.1)
+    return events
+
+
 async def details(handle: Handle) -> str:
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     return metadata.current_details
@@ -141,11 +152,7 @@ async def test_a_write_the_database_refuses_is_recorded_and_repaired_once_fixed(
     finally:
         await sql(stack, "ALTER TABLE dossiers DROP CONSTRAINT test_poison")
     await handle.signal("retry_read_model", {"operator": "ops.lan"})
-    for _ in range(50):
-        events = await read_model_events(stack, handle)
-        if events:
-            break
-        await asyncio.sleep(0.1)
+    events = await settled_events(stack, handle, 3)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "received" and "read_model_write_failed" in kinds and "refused" in kinds
     assert "READ MODEL BEHIND" not in await details(handle)
@@ -184,7 +191,7 @@ async def test_item7_a_signal_that_does_not_decode_is_recorded_not_dropped(
     assert (refused[1].actor, refused[1].detail["actor_agency"]) == ("u1", LEAD)
     assert refused[2].detail["action"] == "no_such_signal"
     assert "\\u0000" in refused[2].detail["request"]["body"]
-    assert len(await read_model_events(stack, handle)) == len(doc.events)
+    assert len(await settled_events(stack, handle, len(doc.events))) == len(doc.events)
 
 
 async def test_item7_ops_staff_act_as_ops_identity_never_as_an_officer(stack: Stack) -> None:
