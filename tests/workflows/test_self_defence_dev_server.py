@@ -5,7 +5,8 @@ on the dev server with the read model on a real PostgreSQL.
 - item 2: huge refused requests keep the state bounded and the dossier answering;
 - a write the database refuses (injected past the API: a CHECK constraint, a NUL in an
   applicant's name started through the Temporal client) is recorded, the dossier goes on, and
-  the read model is repaired once the cause is fixed;
+  the read model is repaired once the cause is fixed; a dossier the old code wedged on one comes
+  back by deploying this worker;
 - item 7: every signal is accounted for: one that does not decode, an unknown one, an officer's
   action under an ops identity are refused and recorded; ops staff act as `ops:<operator>`.
 """
@@ -14,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +27,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from db.migrate import prepare
 from domain.commands import Actor, SosAction
 from domain.dossier import REFUSALS_KEPT_PER_ACTOR, Applicant
-from settings import Settings
+from settings import REPO_ROOT, Settings
 from tests.workflows.harness import (
     FIRE,
     LEAD,
@@ -214,3 +218,48 @@ async def test_item7_ops_staff_act_as_ops_identity_never_as_an_officer(stack: St
         "ops:ops.lan",
         {"note": "Reset sau sự cố"},
     )
+
+
+async def test_a_dossier_the_old_code_wedged_on_a_refused_write_needs_only_this_worker(
+    dev_client: Client, task_queue: str, empty_postgres_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=empty_postgres_url, task_queue=task_queue)
+    await prepare(settings.database)
+    env = {
+        **os.environ,
+        "MOTCUA_TEMPORAL_ADDRESS": dev_client.service_client.config.target_host,
+        "MOTCUA_TASK_QUEUE": task_queue,
+        "MOTCUA_DATABASE_URL": settings.database,
+        "MOTCUA_LOG_FORMAT": "json",
+    }
+    with (tmp_path / "old_worker.log").open("wb") as log:
+        old = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.workflows.old_worker",
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        stack = Stack(dev_client, settings)
+        handle = await stack.start(now())
+        await sql(stack, "ALTER TABLE events ADD CONSTRAINT test_poison CHECK (kind <> 'refused')")
+        with pytest.raises((TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError)):
+            # wedged: the write is retried forever
+            await asyncio.wait_for(refusal_of(sos(SosAction.STOP, reason=" ")(handle)), 5)
+    finally:
+        old.kill()  # the old worker never stops short of it, with a write in retry
+        await old.wait()
+    async with running_stack(dev_client, settings) as fixed:
+        fixed.started.append(handle)
+        # the write in retry now fails as refused, and the dossier answers again
+        await asyncio.wait_for(consult(FIRE)(handle), 60)
+        assert "READ MODEL BEHIND" in await details(handle)
+        await sql(fixed, "ALTER TABLE events DROP CONSTRAINT test_poison")
+        await handle.signal("retry_read_model", {"operator": "ops.lan"})
+        doc = await handle.query(DossierWorkflow.document)
+        events = await settled_events(fixed, handle, len(doc.events))
+        assert [e["kind"] for e in events] == [e.kind for e in doc.events]
+        assert "refused" in [e.kind for e in doc.events]
