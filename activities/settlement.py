@@ -55,7 +55,8 @@ class SettlementActivities:
         except Exception as failed:
             if not refused_by_database(failed):
                 raise  # retried with backoff until the database is back
-            error = clean(str(failed), 500)
+            # the database's answer, not the statement and its values (personal data)
+            error = clean(str(failed).split("\n", 1)[0], 500)
             log.error(
                 "read_model_rejected",
                 dossier=projection.document.code if projection else None,

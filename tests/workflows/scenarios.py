@@ -5,10 +5,12 @@ history limit. Each returns the dossier's handle once the run reached its end (o
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from contextlib import closing, suppress
 from datetime import timedelta
 
+from sqlalchemy.engine import make_url
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -115,6 +117,28 @@ async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> 
     return h
 
 
+async def read_model_failure(stack: Stack, env: WorkflowEnvironment) -> Handle:
+    """v6: a write the database refuses (a trigger stands for the poison) is recorded and the
+    dossier answers on; once the trigger is dropped, an operator's retry repairs the read
+    model; then the dossier is returned and ends."""
+    h = await stack.start(now())
+    database = make_url(stack.settings.database).database
+    with closing(sqlite3.connect(database)) as db:
+        db.execute(
+            "CREATE TRIGGER test_poison BEFORE INSERT ON events WHEN NEW.kind = 'refused' "
+            "BEGIN SELECT RAISE(ABORT, 'refused rows refused'); END"
+        )
+        db.commit()
+    await refused(sos(SosAction.STOP, reason=" ")(h))
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("DROP TRIGGER test_poison")
+        db.commit()
+    await h.signal("retry_read_model", {"operator": "ops.lan"})
+    await sos(SosAction.RETURN)(h)
+    await h.result()
+    return h
+
+
 async def cancelled(stack: Stack, env: WorkflowEnvironment) -> Handle:
     """R5: an operator cancels the workflow: an abnormal close."""
     h = await stack.start(now())
@@ -146,6 +170,7 @@ DEV_SERVER: dict[str, Scenario] = {
     "withdrawal": withdrawal,
     "supplement_apology_signals": supplement_apology_signals,
     "cancelled": cancelled,
+    "read_model_failure": read_model_failure,
 }
 TIME_SKIPPING: dict[str, Scenario] = {"ladder_and_clock": ladder_and_clock}
 # on a dev server that suggests continue-as-new after a few dozen events

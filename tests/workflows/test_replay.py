@@ -46,9 +46,18 @@ def replayer(*workflows: type) -> Replayer:
     )
 
 
+# Scenarios of behaviour a version added: recorded from that version on.
+SINCE = {"read_model_failure": "v6"}
+
+
 def test_every_scenario_has_a_recorded_history_of_every_version() -> None:
     recorded = {(path.name.split(".")[0], path.name.split(".")[-2]) for path in HISTORIES}
-    missing = {(s, v) for s in SCENARIOS for v in VERSIONS} - recorded
+    expected = {
+        (s, v)
+        for s in SCENARIOS | set(SINCE)
+        for v in VERSIONS[VERSIONS.index(SINCE.get(s, VERSIONS[0])) :]
+    }
+    missing = expected - recorded
     assert not missing, missing
 
 
