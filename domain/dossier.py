@@ -296,8 +296,11 @@ class Dossier(BaseModel):
 
     def note_person(self, actor: Actor) -> None:
         """Remember `actor`'s name (the latest their token gave) for the forms."""
-        if actor.user_id and actor.name.strip():
-            self.people[actor.user_id] = actor.name.strip()
+        self._note(actor.user_id, actor.name)
+
+    def _note(self, user_id: str, name: str) -> None:
+        if user_id and name.strip():
+            self.people[user_id] = name.strip()
 
     def record(self, at: datetime, kind: str, actor: str, **detail: Any) -> Event:
         event = Event(seq=len(self.events) + 1, at=at, kind=kind, actor=actor, detail=detail)
@@ -364,15 +367,8 @@ class Dossier(BaseModel):
             if alike is not None:
                 return _count_again(alike, now, same_request=False)
             return self.record(now, "refused", actor_id, **_without_request(detail))
-        if person:
-            self.note_person(
-                Actor(
-                    user_id=actor_id,
-                    name=clean(person.name, FIELD_KEPT),
-                    agency=person.agency,
-                    roles=person.roles,
-                )
-            )
+        if person and person.user_id:
+            self._note(actor_id, clean(person.name, FIELD_KEPT))  # a name safe to store
         return self.record(now, "refused", actor_id, **detail)
 
     def record_read_model_failure(self, since: int, error: str, now: datetime) -> Event:

@@ -36,6 +36,43 @@ async def stack(dev_client: Client, task_queue: str, tmp_path: Path) -> AsyncIte
         yield running
 
 
+async def cli_signal(stack: Stack, *argv: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        binary("temporal"),
+        *argv,
+        "--address",
+        stack.client.service_client.config.target_host,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, (argv, out, err)
+
+
+async def test_item7_the_issues_signal_without_actor_is_recorded_not_dropped(
+    stack: Stack,
+) -> None:
+    handle = await stack.start(now())
+    await cli_signal(
+        stack,
+        *("workflow", "signal", "--workflow-id", handle.id, "--name", "sos_signal"),
+        *("--input", '{"action": "stop", "reason": "Chờ"}'),
+    )
+    for _ in range(50):
+        doc = await handle.query(DossierWorkflow.document)
+        if doc.events[-1].kind == "refused":
+            break
+        await asyncio.sleep(0.1)
+    refused = doc.events[-1]
+    assert (refused.kind, refused.actor, refused.detail["code"]) == (
+        "refused",
+        "?",
+        "validation_error",
+    )
+    assert refused.detail["errors"] == ["actor: Field required"]
+    assert doc.status == "processing"
+
+
 async def test_item7_every_readme_signal_example_reads_and_acts(stack: Stack) -> None:
     lines = examples()
     names = [EXAMPLE.match(line).group(1) for line in lines]  # type: ignore[union-attr]
@@ -48,20 +85,9 @@ async def test_item7_every_readme_signal_example_reads_and_acts(stack: Stack) ->
     ]
     handle = await stack.start(now())
     await consult(FIRE)(handle)
-    address = stack.client.service_client.config.target_host
     code = handle.id.removeprefix("dossier-")
     for line in lines:
-        argv = shlex.split(line.replace("<code>", code))
-        process = await asyncio.create_subprocess_exec(
-            binary("temporal"),
-            *argv[1:],
-            "--address",
-            address,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, (line, out, err)
+        await cli_signal(stack, *shlex.split(line.replace("<code>", code))[1:])
     for _ in range(50):
         doc = await handle.query(DossierWorkflow.document)
         if doc.events[-1].kind == "operator_note":
