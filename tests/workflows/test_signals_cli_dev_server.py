@@ -98,3 +98,29 @@ async def test_item7_every_readme_signal_example_reads_and_acts(stack: Stack) ->
     assert refused == ["sos_rejected_awaiting_replies"]
     assert doc.consultations[0].status == "answered"
     assert (doc.events[-1].kind, doc.events[-1].actor) == ("operator_note", "ops:ops.lan")
+
+
+async def test_item2_a_lone_surrogate_never_reaches_the_state(stack: Stack) -> None:
+    """JSON's `\\ud800` would decode into a Python string no payload can hold again (every
+    workflow task after it would fail): the SDK's JSON reader refuses it, so an update carrying
+    one is refused to its sender and a signal dropped (with the SDK's log line); the dossier
+    goes on answering."""
+    handle = await stack.start(now())
+    poison = (
+        '{"actor": {"user_id": "sxd.officer", "agency": "SXD", "roles": ["officer"]}, '
+        '"action": "stop", "reason": "x\\ud800"}'
+    )
+    common = ("--workflow-id", handle.id, "--input", poison)
+    await cli_signal(stack, "workflow", "signal", "--name", "sos_signal", *common)
+    process = await asyncio.create_subprocess_exec(
+        binary("temporal"),
+        *("workflow", "update", "execute", "--name", "sos", *common),
+        *("--address", stack.client.service_client.config.target_host),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode != 0 and b"Failed decoding arguments" in err, (out, err)
+    await consult(FIRE)(handle)  # still answering
+    doc = await handle.query(DossierWorkflow.document)
+    assert [e.kind for e in doc.events] == ["received", "consultation_requested"]
