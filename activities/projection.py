@@ -6,7 +6,8 @@ reports and reading a dossier without waking its workflow (TEMPORAL.md §2). Act
 least once and two projections of one dossier may be in flight together, so every write is keyed
 by the business key, never by run or activity ids (which continue-as-new changes):
 
-- events by (dossier, seq): `INSERT … ON CONFLICT DO NOTHING`, written once, never changed;
+- events by (dossier, seq): `INSERT … ON CONFLICT DO NOTHING`, written once; only a refused
+  attempt counted again (`repeated`) is rewritten, by a higher count;
 - the dossier row by its `version` (the seq of its latest event): `INSERT … ON CONFLICT (code)
   DO UPDATE … WHERE dossiers.version < excluded.version`, so an older state never overwrites a
   newer one;
@@ -22,12 +23,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
 from db.read_model import compact_phone
-from db.report_totals import count_changes
+from db.report_totals import count_changes, count_repeated_refusal
 from domain.dossier import Applicant, ConsultationView, Event
 from domain.projection import DossierProjection
 
@@ -54,6 +57,9 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
     rows = [_event_row(document.code, e) for e in document.events]
     for start in range(0, len(rows), EVENTS_PER_STATEMENT):
         await connection.execute(statements.events, rows[start : start + EVENTS_PER_STATEMENT])
+    for event in document.events:
+        if event.seq <= projection.since:
+            await _revise(connection, document.code, event)
     if applied and document.consultations:
         rows = [_consultation_row(document.code, c) for c in document.consultations]
         await connection.execute(statements.consultations, rows)
@@ -64,6 +70,22 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
         closed=document.closed_at is not None,
     )
     return applied
+
+
+async def _revise(connection: AsyncConnection, dossier: str, event: Event) -> None:
+    """An event written before that changed since: a refused attempt counted again
+    (`repeated`, `last_at`). Rewritten only by a later count (a late or retried projection of
+    an older one changes nothing), and the SOS totals get the attempts added."""
+    events = EventRecord.__table__  # type: ignore[attr-defined]
+    key = (events.c.dossier == dossier, events.c.seq == event.seq)
+    written = (await connection.execute(select(events.c.detail).where(*key))).scalar_one_or_none()
+    more = event.detail.get("repeated", 1) - (written or {}).get("repeated", 1)
+    if more <= 0:
+        return
+    await connection.execute(
+        update(events).where(*key).values(detail=_event_row(dossier, event)["detail"])
+    )
+    await count_repeated_refusal(connection, dossier, event.seq, more)
 
 
 @dataclass(frozen=True)

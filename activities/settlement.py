@@ -6,19 +6,27 @@ Exactly once as the outside sees it: a local activity may run again after a cras
 recorded only with the workflow task), and every row it writes is keyed by its business key
 (events by dossier and seq, the dossier by version, notices by key), so a second run writes
 nothing new.
+
+A write the database refuses for its data (a NUL in a text on PostgreSQL, a value too long or
+out of range, a constraint) would fail the same way on every retry: it fails at once with the
+non-retryable `read_model_rejected`, and the workflow records it and goes on (issue 8). Anything
+else (the database away, a deadlock) is retried until it lands.
 """
 
 from __future__ import annotations
 
 import structlog
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.notices import NoticeReceipt, write_notice
 from activities.projection import write_projection
-from domain.projection import Settlement
+from domain.excerpts import clean
+from domain.projection import READ_MODEL_REJECTED, Settlement
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +47,26 @@ class SettlementActivities:
     @activity.defn(name="settle_dossier")
     async def settle_dossier(self, settlement: Settlement) -> SettlementReceipt:
         projection = settlement.projection
-        async with self._sessions() as session, session.begin():
-            applied = await write_projection(session, projection) if projection else False
-            written = [(n, *await write_notice(session, n)) for n in settlement.notices]
         attempt = activity.info().attempt
+        try:
+            async with self._sessions() as session, session.begin():
+                applied = await write_projection(session, projection) if projection else False
+                written = [(n, *await write_notice(session, n)) for n in settlement.notices]
+        except Exception as failed:
+            if not refused_by_database(failed):
+                raise  # retried with backoff until the database is back
+            # the database's answer, not the statement and its values (personal data)
+            error = clean(str(failed).split("\n", 1)[0], 500)
+            log.error(
+                "read_model_rejected",
+                dossier=projection.document.code if projection else None,
+                version=projection.version if projection else None,
+                since=projection.since if projection else None,
+                notices=[n.key for n in settlement.notices],
+                error=error,
+                attempt=attempt,
+            )
+            raise ApplicationError(error, type=READ_MODEL_REJECTED, non_retryable=True) from None
         if projection is not None:
             log.info(
                 "dossier_projected",
@@ -69,3 +93,28 @@ class SettlementActivities:
             applied=applied,
             notices=[NoticeReceipt(id=i, key=n.key, created=c) for n, i, c in written],
         )
+
+
+# SQLSTATE classes of a refusal of the data itself: data exception (an untranslatable character,
+# a string too long, a number out of range), integrity constraint, program limit (a row too big).
+_DATA_REFUSED = ("22", "23", "54")
+
+
+def refused_by_database(failed: BaseException) -> bool:
+    """Whether `failed` is the database refusing the data (no retry cures it), not the
+    database being away or busy. Reads the whole chain: SQLAlchemy's error, the driver's, and
+    what the driver could not even encode (a lone surrogate, an integer beyond 64 bits)."""
+    pending: list[BaseException | None] = [failed]
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, DataError | IntegrityError | UnicodeError | OverflowError):
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and state[:2] in _DATA_REFUSED:
+            return True
+        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return False

@@ -217,7 +217,8 @@ def closed_sums(
 def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
     """The SOS events meeting `where` (which may name their dossier's columns), summed per
     agency, action and local day: accepted ones under the dossier's lead agency, refused
-    attempts under the agency of the officer who tried (`?` where the refusal names none)."""
+    attempts under the agency of the officer who tried (`?` where the refusal names none), each
+    refused event for as many attempts as it counts (`repeated`), on the day of the first."""
     e, d = _events.c, _dossiers.c
     joined = _events.join(_dossiers, d.code == e.dossier)
     action = case(
@@ -240,7 +241,8 @@ def sos_sums(*where: ColumnElement[bool]) -> Select[Any]:
             func.coalesce(e.detail[("request", "action")].as_string(), "?"),
             local_date(e.at),
             literal(0),
-            literal(1),
+            # identical attempts are counted on one event (domain.dossier.record_refused)
+            func.coalesce(e.detail["repeated"].as_integer(), 1),
         )
         .select_from(joined)
         .where(e.kind == REFUSED, e.detail["action"].as_string() == "sos", *where)
@@ -357,6 +359,23 @@ async def count_changes(
     for add, mark in due:
         await connection.execute(add, {"one_dossier": dossier})
         await connection.execute(mark, {"one_dossier": dossier})
+
+
+async def count_repeated_refusal(
+    connection: AsyncConnection, dossier: str, seq: int, more: int
+) -> None:
+    """`more` attempts counted again on the refused event (`dossier`, `seq`) after it was
+    written (domain.dossier.record_refused): added to its day's SOS total if it is an SOS
+    refusal the totals already took; one not taken yet is counted whole by `count_changes`."""
+    e, d = _events.c, _dossiers.c
+    taken = sos_sums(e.dossier == dossier, e.seq == seq, e.seq <= d.events_counted).subquery()
+    t = taken.c
+    added = select(t.agency, t.action, t.day, t.accepted, literal(more).label("rejected")).where(
+        true()
+    )
+    await connection.execute(
+        _add(connection.dialect.name, SOS_TOTALS, ["agency", "action", "day"], added)
+    )
 
 
 def rebuild_statements(dialect: str) -> list[Executable]:

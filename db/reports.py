@@ -353,6 +353,7 @@ class RejectedSos(BaseModel):
     actor_agency: str | None
     code: str | None  # the refusal's code, e.g. sos_rejected_awaiting_replies
     request_reason: str | None  # the reason the officer gave for the SOS
+    repeated: int = 1  # identical attempts counted on this one (the first at `at`)
     seq: int
 
 
@@ -383,6 +384,7 @@ def _refused_sos(period: Period) -> Select[Any]:
             e.detail["reason"].as_string().label("reason"),
             e.detail[("request", "reason")].as_string().label("request_reason"),
             e.detail["awaiting"].label("awaiting"),
+            func.coalesce(e.detail["repeated"].as_integer(), 1).label("repeated"),
         )
         .where(e.kind == REFUSED, period.holds(e.at))
         .where(e.detail["action"].as_string() == "sos")

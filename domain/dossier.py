@@ -33,9 +33,19 @@ from domain.commands import (
     WithdrawalConfirmation,
     WithdrawalRequest,
 )
+from domain.excerpts import FIELD_KEPT, ITEMS_KEPT, bounded, clean
 from domain.national_status import NationalStatus, national_status
 from domain.notices import Notice
+from domain.ops import OPERATOR_NOTES_MAX, OperatorNote
 from domain.refusals import Refusal
+
+# Bounds on the refused attempts a dossier keeps (issue 8): its whole state is carried through
+# continue-as-new and returned by its updates, under Temporal's 2 MB payload limit. A kept
+# attempt is at most a few KB (`domain.excerpts`), one past the caps a few hundred bytes.
+REFUSALS_KEPT = 100
+REFUSALS_KEPT_PER_ACTOR = 20
+REFUSED_EVENTS_MAX = 300
+FACTS_KEPT = 100  # items of a refusal's fact lists kept
 
 
 class DossierStatus(StrEnum):
@@ -286,8 +296,11 @@ class Dossier(BaseModel):
 
     def note_person(self, actor: Actor) -> None:
         """Remember `actor`'s name (the latest their token gave) for the forms."""
-        if actor.user_id and actor.name.strip():
-            self.people[actor.user_id] = actor.name.strip()
+        self._note(actor.user_id, actor.name)
+
+    def _note(self, user_id: str, name: str) -> None:
+        if user_id and name.strip():
+            self.people[user_id] = name.strip()
 
     def record(self, at: datetime, kind: str, actor: str, **detail: Any) -> Event:
         event = Event(seq=len(self.events) + 1, at=at, kind=kind, actor=actor, detail=detail)
@@ -295,33 +308,93 @@ class Dossier(BaseModel):
         return event
 
     def record_refusal(
-        self, command: Command, action: str, refusal: Refusal, now: datetime, via: str
+        self,
+        command: Command,
+        action: str,
+        refusal: Refusal,
+        now: datetime,
+        via: str,
+        bounded: bool = True,
     ) -> Event:
         """R9, R12: a refused attempt is kept with who, when, what and why."""
-        self.note_person(command.actor)
-        return self.record(
-            now,
-            "refused",
-            command.actor.user_id or "?",
-            **refusal_detail(command, action, refusal, via),
-        )
+        detail = refusal_detail(command, action, refusal, via, excerpt=bounded)
+        return self.record_refused(now, command.actor, detail, bounded)
 
-    def record_invalid_request(self, request: InvalidRequest, now: datetime) -> Event:
+    def record_invalid_request(
+        self, request: InvalidRequest, now: datetime, bounded: bool = True
+    ) -> Event:
         """R9, R12: an action whose request could not be read is refused and kept too."""
-        self.note_person(request.actor)
-        return self.record(
-            now, "refused", request.actor.user_id or "?", **invalid_request_detail(request)
-        )
+        detail = invalid_request_detail(request, excerpt=bounded)
+        return self.record_refused(now, request.actor, detail, bounded)
 
-    def record_clock(self, reading: ClockReading, now: datetime, cause: str) -> None:
-        """Keep a new clock reading; a changed due date is an event of its own (R11, R12)."""
+    def record_refused(
+        self, now: datetime, actor: Actor | str, detail: dict[str, Any], bounded: bool = True
+    ) -> Event:
+        """Keep a `refused` event (its `detail` from `refused_detail`) by `actor` (an officer, or
+        the bare id of one who is not: `ops:<operator>`, `?`).
+
+        Bounded (issue 8): an attempt identical to one this actor already made (same action,
+        code, agency, channel, request and facts) is counted on that event (`repeated`, `last_at`)
+        rather than stored again. Past `REFUSALS_KEPT` refused events on the dossier, or
+        `REFUSALS_KEPT_PER_ACTOR` by one actor, a new attempt is counted on the latest event
+        of its audit class (agency, action, code, SOS action; `not_kept` counts the requests
+        left out), or else kept without its request; past `REFUSED_EVENTS_MAX`, every attempt
+        is counted on an event already there. So the SOS audit still counts every attempt of
+        each agency and action, and the state has a ceiling whoever sends what.
+        Unbounded (runs from before `bounded-refusals`): one event per attempt, as they did."""
+        person = actor if isinstance(actor, Actor) else None
+        actor_id = (actor.user_id if isinstance(actor, Actor) else actor) or "?"
+        if not bounded:
+            if person:
+                self.note_person(person)
+            return self.record(now, "refused", actor_id, **detail)
+        actor_id = clean(actor_id, FIELD_KEPT)
+        refused = [e for e in reversed(self.events) if e.kind == "refused"]
+        same = next(
+            (e for e in refused if e.actor == actor_id and _attempt(e.detail) == detail),
+            None,
+        )
+        if same is not None:
+            return _count_again(same, now, same_request=True)
+        over = len(refused) >= REFUSALS_KEPT or (
+            sum(e.actor == actor_id for e in refused) >= REFUSALS_KEPT_PER_ACTOR
+        )
+        if over:
+            keys = _AUDIT_CLASS if len(refused) < REFUSED_EVENTS_MAX else _ACTION_AND_CODE
+            alike = next((e for e in refused if _same(e.detail, detail, keys)), None)
+            if alike is None and len(refused) >= REFUSED_EVENTS_MAX:
+                alike = refused[0]
+            if alike is not None:
+                return _count_again(alike, now, same_request=False)
+            return self.record(now, "refused", actor_id, **_without_request(detail))
+        if person and person.user_id:
+            self._note(actor_id, clean(person.name, FIELD_KEPT))  # a name safe to store
+        return self.record(now, "refused", actor_id, **detail)
+
+    def record_read_model_failure(self, since: int, error: str, now: datetime) -> Event:
+        """The read model refused this dossier's write (issue 8): the event reaches it with the
+        write that repairs it, so the timeline says from when it was behind, and why."""
+        return self.record(now, "read_model_write_failed", SYSTEM, since=since, error=error)
+
+    def record_operator_note(self, note: OperatorNote, now: datetime) -> Event | None:
+        """An operator's note in the timeline, by `ops:<operator>`; None once the dossier has
+        `OPERATOR_NOTES_MAX` of them (the caller records the refusal)."""
+        if sum(e.kind == "operator_note" for e in self.events) >= OPERATOR_NOTES_MAX:
+            return None
+        return self.record(now, "operator_note", note.identity, note=note.note)
+
+    def record_clock(
+        self, reading: ClockReading, now: datetime, cause: str, actor: str = SYSTEM
+    ) -> None:
+        """Keep a new clock reading; a changed due date is an event of its own (R11, R12), by
+        `actor` (the system, or the operator who asked for the recomputation)."""
         first, before = self.reading is None, self.due_at
         self.reading = reading
         if not first and reading.due_at != before:
             self.record(
                 now,
                 "due_changed",
-                SYSTEM,
+                actor,
                 cause=cause,
                 previous=before.isoformat() if before else None,
                 due_at=reading.due_at.isoformat() if reading.due_at else None,
@@ -597,19 +670,61 @@ class DossierDocument(BaseModel):
     people: dict[str, str] = {}  # names by user id of those who acted (for the forms)
 
 
-def refusal_detail(command: Command, action: str, refusal: Refusal, via: str) -> dict[str, Any]:
+def refused_detail(
+    *,
+    action: str,
+    code: str,
+    actor_agency: str | None,
+    reason: str,
+    via: str,
+    request: Any,
+    facts: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    excerpt: bool = True,
+) -> dict[str, Any]:
     """What a `refused` event says (R9): the action, the code, the actor's agency, why (in
     Vietnamese), how it came (update, signal, api), the request, and the refusal's facts (such as
-    the agencies awaited)."""
-    return {
+    the agencies awaited) or the errors of a request that could not be read. With `excerpt`
+    (all but runs from before `bounded-refusals`), every part is bounded and safe to store
+    (`domain.excerpts`): a request's fields stay queryable, cut; a raw body is cut to 1,000
+    characters."""
+    detail: dict[str, Any] = {
         "action": action,
-        "code": refusal.code.value,
-        "actor_agency": command.actor.agency,
-        "reason": refusal.message_vi,
+        "code": code,
+        "actor_agency": actor_agency,
+        "reason": reason,
         "via": via,
-        "request": command.model_dump(mode="json", exclude=set(Command.ENVELOPE)),
-        **refusal.model_dump(mode="json")["facts"],
+        "request": request,
+        **(facts or {}),
     }
+    if errors is not None:
+        detail["errors"] = errors
+    if not excerpt:
+        return detail
+    body = detail.pop("request")
+    # The facts' lists are the dossier's own (agencies awaited): bounded by it, kept whole.
+    kept = {key: bounded(value, items=FACTS_KEPT) for key, value in detail.items()}
+    if isinstance(body, dict) and isinstance(body.get("body"), str):
+        kept["request"] = {"body": clean(body["body"])}
+    else:
+        kept["request"] = bounded(body)
+    return kept
+
+
+def refusal_detail(
+    command: Command, action: str, refusal: Refusal, via: str, *, excerpt: bool = True
+) -> dict[str, Any]:
+    """The `refused` event of an action the rules refused (`refused_detail`)."""
+    return refused_detail(
+        action=action,
+        code=refusal.code.value,
+        actor_agency=command.actor.agency,
+        reason=refusal.message_vi,
+        via=via,
+        request=command.model_dump(mode="json", exclude=set(Command.ENVELOPE)),
+        facts=refusal.model_dump(mode="json")["facts"],
+        excerpt=excerpt,
+    )
 
 
 def abnormal_close_detail(how: str, status: str) -> dict[str, Any]:
@@ -619,18 +734,66 @@ def abnormal_close_detail(how: str, status: str) -> dict[str, Any]:
     return {"how": how, "status": status}
 
 
-def invalid_request_detail(request: InvalidRequest) -> dict[str, Any]:
+def invalid_request_detail(
+    request: InvalidRequest, via: str = "api", *, excerpt: bool = True
+) -> dict[str, Any]:
     """What the `refused` event of an unreadable request says (R9): the same keys as a refusal
     by the rules (`refusal_detail`), the request being the body as received."""
-    return {
-        "action": request.action.value,
-        "code": request.code,
-        "actor_agency": request.actor.agency,
-        "reason": "Yêu cầu không hợp lệ: " + "; ".join(request.errors),
-        "via": "api",
-        "request": {"body": request.body},
-        "errors": request.errors,
-    }
+    errors = request.errors[:ITEMS_KEPT] if excerpt else request.errors
+    return refused_detail(
+        action=request.action.value,
+        code=request.code,
+        actor_agency=request.actor.agency,
+        reason="Yêu cầu không hợp lệ: " + "; ".join(errors),
+        via=via,
+        request={"body": request.body},
+        errors=errors,
+        excerpt=excerpt,
+    )
+
+
+# What the SOS audit tells apart (R9: per agency, action and SOS action).
+_AUDIT_CLASS = ("action", "code", "actor_agency", ("request", "action"))
+_ACTION_AND_CODE = ("action", "code")
+
+
+def _same(a: dict[str, Any], b: dict[str, Any], keys: tuple[str | tuple[str, str], ...]) -> bool:
+    def at(detail: dict[str, Any], key: str | tuple[str, str]) -> Any:
+        if isinstance(key, str):
+            return detail.get(key)
+        outer = detail.get(key[0])
+        return outer.get(key[1]) if isinstance(outer, dict) else None
+
+    return all(at(a, key) == at(b, key) for key in keys)
+
+
+_COUNTS = ("repeated", "last_at", "not_kept")
+
+
+def _attempt(detail: dict[str, Any]) -> dict[str, Any]:
+    """A refused event's detail without its counts: two attempts are the same when these are
+    equal (same action, code, agency, channel, request, and the same facts, such as the
+    agencies awaited)."""
+    return {k: v for k, v in detail.items() if k not in _COUNTS}
+
+
+def _count_again(event: Event, now: datetime, same_request: bool) -> Event:
+    """One more attempt counted on `event` rather than stored again."""
+    detail = event.detail
+    detail["repeated"] = detail.get("repeated", 1) + 1
+    detail["last_at"] = now.isoformat()
+    if not same_request:
+        detail["not_kept"] = detail.get("not_kept", 0) + 1
+    return event
+
+
+def _without_request(detail: dict[str, Any]) -> dict[str, Any]:
+    """A refused event past the caps: its request is left out, but for the SOS action the
+    audit counts by."""
+    request = detail.get("request")
+    action = request.get("action") if isinstance(request, dict) else None
+    kept = {k: v for k, v in detail.items() if k not in ("request", "errors")}
+    return {**kept, "request": {"action": action} if action else {}, "request_kept": False}
 
 
 def receive(

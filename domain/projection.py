@@ -4,6 +4,7 @@ of the dossier's latest event, so a late or retried write of an older state chan
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -14,10 +15,25 @@ from domain.notices import Notice
 
 class DossierProjection(BaseModel):
     version: int
-    # all current fields and every consultation; `events` holds only those with seq > `since`
+    # all current fields and every consultation; `events` holds those with seq > `since`, and
+    # those at or before it that changed since written (a refused attempt counted again)
     document: DossierDocument
     since: int
     abnormal_close: str | None = None
+
+
+# The failure `type` of a settlement the database refused (the data, not the connection): no
+# retry cures it, so the workflow records it and goes on (workflows/dossier.py).
+READ_MODEL_REJECTED = "read_model_rejected"
+
+
+class ReadModelFailure(BaseModel):
+    """A dossier's read-model writes failing since `at`: the read model has its events through
+    `since`; `error` is an excerpt of the database's answer."""
+
+    at: datetime
+    since: int
+    error: str
 
 
 class Settlement(BaseModel):
@@ -28,9 +44,11 @@ class Settlement(BaseModel):
     notices: list[Notice] = []
 
 
-def projection(dossier: Dossier, now: datetime, since: int) -> DossierProjection:
+def projection(
+    dossier: Dossier, now: datetime, since: int, revised: Collection[int] = ()
+) -> DossierProjection:
     document = dossier.document(now)
-    document.events = [e for e in document.events if e.seq > since]
+    document.events = [e for e in document.events if e.seq > since or e.seq in revised]
     return DossierProjection(
         version=len(dossier.events),
         document=document,

@@ -16,19 +16,21 @@ code. The history holds the attempt too (update accepted, then completed with th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import rules
     from domain.clock import ClockLedger, ClockReading
     from domain.commands import (
+        SYSTEM,
         Action,
         Actor,
         ApologyRequest,
@@ -50,13 +52,17 @@ with workflow.unsafe.imports_passed_through():
         ConsultationView,
         Dossier,
         DossierDocument,
+        Event,
         Procedure,
         receive,
+        refused_detail,
     )
+    from domain.excerpts import FIELD_KEPT, ITEMS_KEPT, clean
     from domain.national_status import national_status, portal_update
     from domain.notices import Notice
-    from domain.projection import Settlement, projection
-    from domain.refusals import Refusal
+    from domain.ops import OperatorNote, OperatorRequest, is_ops_identity
+    from domain.projection import READ_MODEL_REJECTED, ReadModelFailure, Settlement, projection
+    from domain.refusals import Code, Refusal, refuse
     from workflows import search_attributes as sa
     from workflows.ops_view import current_details
 
@@ -72,6 +78,20 @@ _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 READ_MODEL_PATCH = "read-model-projection"
 DELIVERY_PATCH = "notice-delivery"  # v3: notices sent by e-mail/webhook, national status pushed
 APOLOGY_WORKING_DAY = "apology-working-day"  # v5: an apology's new date must be a working day
+# v6 (issue 8): refused attempts kept bounded and repeats counted; every signal's input read by
+# the workflow itself (an unreadable one recorded as refused), ops staff under an identity of
+# their own; a read-model write the database refuses no longer retried forever; continue-as-new
+# before the server's limit of updates per run.
+BOUNDED_REFUSALS = "bounded-refusals"
+SIGNAL_ACCOUNTING = "signal-accounting"
+READ_MODEL_FAILURE = "read-model-failure"
+UPDATES_PER_RUN = "updates-per-run"
+# The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
+# well before, leaving room for those in flight while the run winds down.
+_UPDATES_BEFORE_CONTINUING = 1000
+# A read-model write the database refused is tried again now and then by itself (or at once on
+# `retry_read_model`): a fix of the cause (a constraint dropped, a column widened) is picked up.
+_READ_MODEL_RETRY_EVERY = timedelta(minutes=10)
 # Sending to people and to the portal: retried with backoff until it lands, however long.
 _SEND_TIMEOUT = timedelta(minutes=1)
 _SEND_RETRY = RetryPolicy(
@@ -97,6 +117,11 @@ class DossierStart(BaseModel):
     carried: Dossier | None = None
     projected_through: int = 0  # carried too: the last event seq the read model has
     portal_status: int | None = None  # carried too: the national status last pushed
+    # carried too (v6): events the read model has in an older form (refusals counted again),
+    # notices not in the outbox yet, and the read-model write failing since
+    revised: list[int] = []
+    unsettled: list[Notice] = []
+    read_model_failure: ReadModelFailure | None = None
 
 
 class PlanRequest(BaseModel):
@@ -145,6 +170,12 @@ class DossierWorkflow:
         self._ready = False  # received, clock read, in the read model: what `receipt` waits for
         self._chasers: dict[int, asyncio.Task[None]] = {}
         self._published: dict[str, object] = {}
+        self._revised = set(start.revised)
+        self._unsettled = list(start.unsettled)
+        self._failure = start.read_model_failure
+        self._retry_now = False
+        self._repair: asyncio.Task[None] | None = None
+        self._updates = 0  # updates handled by this run
 
     # --- the run: the clock, the chasers, and the end ------------------------------------------
 
@@ -152,6 +183,7 @@ class DossierWorkflow:
     async def run(self, start: DossierStart) -> DossierDocument:
         d = self._dossier
         clock: asyncio.Task[None] | None = None
+        counts_updates = workflow.patched(UPDATES_PER_RUN)
         try:
             async with self._lock:
                 await self._clock_read()
@@ -162,7 +194,11 @@ class DossierWorkflow:
                 self._chase(c.number)
             clock = asyncio.create_task(self._watch_clock())
             await workflow.wait_condition(
-                lambda: d.is_final or workflow.info().is_continue_as_new_suggested()
+                lambda: (
+                    d.is_final
+                    or workflow.info().is_continue_as_new_suggested()
+                    or (counts_updates and self._updates >= _UPDATES_BEFORE_CONTINUING)
+                )
             )
         except asyncio.CancelledError:
             # R5: an operator cancelled the dossier's workflow; say so, then end as cancelled.
@@ -171,9 +207,16 @@ class DossierWorkflow:
             await self._settle([])
             raise
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._in_flight == 0
+            lambda: (
+                workflow.all_handlers_finished()
+                and self._in_flight == 0
+                # a closed dossier's run ends once the read model has it (v6)
+                and not (d.is_final and self._failure is not None)
+            )
         )
         clock.cancel()
+        if self._repair is not None:
+            self._repair.cancel()
         if not d.is_final:
             workflow.continue_as_new(
                 self._start.model_copy(
@@ -181,6 +224,9 @@ class DossierWorkflow:
                         "carried": d,
                         "projected_through": self._projected,
                         "portal_status": self._portal_status,
+                        "revised": sorted(self._revised),
+                        "unsettled": self._unsettled,
+                        "read_model_failure": self._failure,
                     }
                 )
             )
@@ -388,37 +434,110 @@ class DossierWorkflow:
 
     # --- signals: for those who can only signal; a refusal is recorded, never dropped ---------
 
-    @workflow.signal(description="SOS as a signal; a refusal (R4) is recorded in the events.")
-    async def sos_signal(self, cmd: SosRequest) -> None:
-        await self._act_on_signal(Action.SOS, cmd, rules.decide_sos)
+    # Each takes its input as it came (the SDK decodes it as plain JSON, whatever its count)
+    # and reads it with the action's model here, so an input that does not read is refused and
+    # recorded with an excerpt rather than dropped by the SDK before any handler runs (v6).
 
-    @workflow.signal(description="A consulted agency's answer as a signal; refusals are recorded.")
-    async def reply_signal(self, cmd: Reply) -> None:
-        await self._act_on_signal(Action.REPLY, cmd, rules.decide_reply)
+    @workflow.signal(
+        description="SOS as a signal ({actor, action, reason, missing_documents}); a refusal "
+        "(R4) is recorded in the events. Refused for an ops identity."
+    )
+    async def sos_signal(self, *inputs: Any) -> None:
+        cmd = await self._officer_signal_input(Action.SOS, inputs, SosRequest)
+        if cmd is not None:
+            await self._act_on_signal(Action.SOS, cmd, rules.decide_sos)
+
+    @workflow.signal(
+        description="A consulted agency's answer as a signal ({actor, agency, opinion, "
+        "late_reason}); refusals are recorded. Refused for an ops identity."
+    )
+    async def reply_signal(self, *inputs: Any) -> None:
+        cmd = await self._officer_signal_input(Action.REPLY, inputs, Reply)
+        if cmd is not None:
+            await self._act_on_signal(Action.REPLY, cmd, rules.decide_reply)
 
     @workflow.signal(
         description="An action the API could not read (malformed JSON or body): recorded as "
-        "refused (R9, R12); nothing else changes."
+        "refused (R9, R12); nothing else changes. Sent by the API, with its caller as actor."
     )
-    async def invalid_request_signal(self, request: InvalidRequest) -> None:
+    async def invalid_request_signal(self, *inputs: Any) -> None:
+        request = await self._signal_input("invalid_request", inputs, InvalidRequest)
+        if request is None:
+            return
         async with self._lock:
-            self._dossier.record_invalid_request(request, workflow.now())
+            self._dossier.record_invalid_request(
+                request, workflow.now(), bounded=workflow.patched(BOUNDED_REFUSALS)
+            )
             self._publish()
         await self._settle([])
 
     @workflow.signal(
-        description="The working-day calendar changed: recompute the due date and the second "
-        "reminders of this running dossier (R11)."
+        description="Ops: the working-day calendar changed ({operator}, optional): recompute "
+        "the due date and the second reminders of this running dossier (R11)."
     )
-    async def calendar_changed(self) -> None:
+    async def calendar_changed(self, *inputs: Any) -> None:
+        actor = SYSTEM
+        if inputs:  # runs from before v6 were only ever sent none
+            ops = await self._signal_input("calendar_changed", inputs, OperatorRequest)
+            if ops is None:
+                return
+            actor = ops.identity
         d = self._dossier
         async with self._lock:
             now = workflow.now()
-            d.record_clock(await self._read_clock(d.clock), now, "calendar_changed")
+            d.record_clock(await self._read_clock(d.clock), now, "calendar_changed", actor)
             for c in d.awaiting():
                 plan = await self._plan(now, c.deadline, [])
                 if plan.second_reminder_at and plan.second_reminder_at != c.second_reminder_at:
                     c.second_reminder_at = plan.second_reminder_at
+            self._publish()
+        await self._settle([])
+
+    @workflow.signal(
+        description="Ops: a note for the dossier's timeline ({operator, note}), by "
+        "ops:<operator>; at most 50 per dossier."
+    )
+    async def operator_note(self, *inputs: Any) -> None:
+        note = await self._signal_input("operator_note", inputs, OperatorNote)
+        if note is None:
+            return
+        async with self._lock:
+            if self._dossier.record_operator_note(note, workflow.now()) is None:
+                self._refused_signal(
+                    "operator_note",
+                    note.identity,
+                    None,
+                    "operator_notes_full",
+                    "Đã đủ số ghi chú của người vận hành cho hồ sơ này.",
+                    note.model_dump(mode="json"),
+                )
+            self._publish()
+        await self._settle([])
+
+    @workflow.signal(
+        description="Ops: retry now a read-model write the database refused ({operator}); "
+        "it is retried every 10 minutes anyway."
+    )
+    async def retry_read_model(self, *inputs: Any) -> None:
+        ops = await self._signal_input("retry_read_model", inputs, OperatorRequest)
+        if ops is not None:
+            workflow.logger.info("read-model write retried by %s", ops.identity)
+            self._retry_now = True
+
+    @workflow.signal(dynamic=True, description="Any other signal: refused and recorded.")
+    async def unknown_signal(self, name: str, inputs: Sequence[RawValue]) -> None:
+        if not workflow.patched(SIGNAL_ACCOUNTING):
+            return
+        excerpt = [clean(bytes(i.payload.data).decode("utf-8", "replace")) for i in inputs]
+        async with self._lock:
+            self._refused_signal(
+                clean(name, FIELD_KEPT),
+                "?",
+                None,
+                "unknown_signal",
+                "Tín hiệu không được hỗ trợ.",
+                {"body": "\n".join(excerpt)},
+            )
             self._publish()
         await self._settle([])
 
@@ -437,6 +556,100 @@ class DossierWorkflow:
         if refusal:
             raise _as_error(refusal)
 
+    async def _signal_input(self, action: str, inputs: Sequence[Any], model: type[M]) -> M | None:
+        """The one input of a signal as `model`; None once an input that does not read is
+        recorded as refused (`validation_error`, with an excerpt of what came). Runs from
+        before v6 read their inputs as the SDK did: only well-formed ones ever reached them."""
+        errors: list[str]
+        if len(inputs) == 1:
+            try:
+                return model.model_validate(inputs[0])
+            except ValidationError as invalid:
+                errors = [
+                    clean(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}", FIELD_KEPT)
+                    for e in invalid.errors()[:ITEMS_KEPT]
+                ]
+        else:
+            errors = [f"one input expected, {len(inputs)} given"]
+        if not workflow.patched(SIGNAL_ACCOUNTING):
+            workflow.logger.warning("%s: unreadable signal input dropped: %s", action, errors)
+            return None
+        sent = inputs[0] if len(inputs) == 1 else list(inputs)
+        actor = sent.get("actor") if isinstance(sent, dict) else None
+        user_id, agency = "?", None
+        if isinstance(actor, dict):
+            user_id = str(actor.get("user_id") or "?")
+            agency = actor.get("agency") if isinstance(actor.get("agency"), str) else None
+        async with self._lock:
+            self._refused_signal(
+                action,
+                user_id,
+                agency,
+                "validation_error",
+                "Yêu cầu không hợp lệ: " + "; ".join(errors),
+                {"body": clean(json.dumps(sent, ensure_ascii=False, default=str))},
+                errors,
+            )
+            self._publish()
+        await self._settle([])
+        return None
+
+    async def _officer_signal_input(
+        self, action: Action, inputs: Sequence[Any], model: type[C]
+    ) -> C | None:
+        """An officer's action by signal; one sent under an ops identity (an `operator`, or an
+        actor `ops:…`) is refused (forbidden) and recorded: ops staff are not officers."""
+        sent = inputs[0] if len(inputs) == 1 else None
+        actor = sent.get("actor") if isinstance(sent, dict) else None
+        user_id = actor.get("user_id") if isinstance(actor, dict) else None
+        by_ops = isinstance(sent, dict) and (
+            "operator" in sent or (isinstance(user_id, str) and is_ops_identity(user_id))
+        )
+        if isinstance(sent, dict) and by_ops and workflow.patched(SIGNAL_ACCOUNTING):
+            ops = f"ops:{sent['operator']}" if "operator" in sent else str(user_id)
+            refusal = refuse(Code.FORBIDDEN)
+            async with self._lock:
+                self._refused_signal(
+                    action.value,
+                    ops,
+                    None,
+                    refusal.code.value,
+                    refusal.message_vi,
+                    {k: v for k, v in sent.items() if k != "actor"},
+                )
+                self._publish()
+            await self._settle([])
+            return None
+        return await self._signal_input(action.value, inputs, model)
+
+    def _refused_signal(
+        self,
+        action: str,
+        actor: str,
+        agency: str | None,
+        code: str,
+        reason: str,
+        request: Any,
+        errors: list[str] | None = None,
+    ) -> None:
+        """Record a signal refused before any rule could be asked (under the lock)."""
+        detail = refused_detail(
+            action=action,
+            code=code,
+            actor_agency=agency,
+            reason=reason,
+            via="signal",
+            request=request,
+            errors=errors,
+        )
+        self._counted(self._dossier.record_refused(workflow.now(), actor, detail))
+
+    def _counted(self, event: Event) -> None:
+        """A refused attempt counted again on an event the read model already has: the next
+        projection sends that event again."""
+        if event.seq <= self._projected:
+            self._revised.add(event.seq)
+
     async def _act(
         self,
         action: Action,
@@ -446,6 +659,7 @@ class DossierWorkflow:
         facts: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """Decide, then apply or record the refusal; raise the refusal for an update's caller."""
+        self._updates += 1
         refusal = await self._apply(action, cmd, via, decide, facts)
         if refusal:
             raise _as_error(refusal)
@@ -460,9 +674,14 @@ class DossierWorkflow:
             await self._apply(action, cmd, "signal", decide, None)
             return
         async with self._lock:
-            self._dossier.record_refusal(cmd, action.value, refusal, workflow.now(), "signal")
+            self._refusal(cmd, action, refusal, "signal")
             self._publish()
         await self._settle([])
+
+    def _refusal(self, cmd: Command, action: Action, refusal: Refusal, via: str) -> None:
+        bounded = workflow.patched(BOUNDED_REFUSALS)
+        now = workflow.now()
+        self._counted(self._dossier.record_refusal(cmd, action.value, refusal, now, via, bounded))
 
     async def _apply(
         self,
@@ -480,7 +699,7 @@ class DossierWorkflow:
             refusal = decide(d, cmd, now, *extra)
             sent: list[Notice] = []
             if refusal:
-                d.record_refusal(cmd, action.value, refusal, now, via)
+                self._refusal(cmd, action, refusal, via)
             else:
                 d.note_person(cmd.actor)  # the forms print who did it by name
                 sent = _APPLY[action](d, cmd, now, *extra)
@@ -538,13 +757,14 @@ class DossierWorkflow:
         self._in_flight += 1
         try:
             if workflow.patched(READ_MODEL_PATCH):
-                await self._settle_locally(notices)
+                landed = await self._settle_locally(notices)
             else:  # runs started before the read model existed: notices only
                 await self._deliver(notices)
+                landed = notices
         finally:
             self._in_flight -= 1
         if workflow.patched(DELIVERY_PATCH):
-            self._send(notices)
+            self._send(landed)
 
     def _send(self, notices: list[Notice]) -> None:
         """Once the notices are in the outbox: send each to its people, and push a changed
@@ -588,21 +808,82 @@ class DossierWorkflow:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _settle_locally(self, notices: list[Notice]) -> None:
+    async def _settle_locally(self, notices: list[Notice]) -> list[Notice]:
         """One local activity, one transaction: the read model gets what it has not seen yet,
-        the outbox the change's notices."""
-        view = projection(self._dossier, workflow.now(), since=self._projected)
-        fresh = view if view.version > self._projected else None
-        if fresh is None and not notices:
-            return
-        await workflow.execute_local_activity(
-            "settle_dossier",
-            Settlement(projection=fresh, notices=notices),
-            summary=f"read model ← event {view.version}, {len(notices)} notice(s)",
-            start_to_close_timeout=_OUTBOX_TIMEOUT,
-            retry_policy=_OUTBOX_RETRY,
-        )
+        the outbox the change's notices (and those of earlier changes whose write failed).
+        Returns the notices now in the outbox.
+
+        A write the database refuses (`read_model_rejected`: no retry can cure it) no longer
+        blocks the dossier (v6): the failure is recorded and shown, the dossier goes on, and
+        each later write (every change, a retry every 10 minutes, `retry_read_model`) sends
+        again everything since the last write that landed; the first that lands repairs the
+        read model."""
+        revised = sorted(self._revised)
+        view = projection(self._dossier, workflow.now(), since=self._projected, revised=revised)
+        fresh = view if view.version > self._projected or revised else None
+        pending, self._unsettled = [*self._unsettled, *notices], []
+        if fresh is None and not pending:
+            return []
+        try:
+            await workflow.execute_local_activity(
+                "settle_dossier",
+                Settlement(projection=fresh, notices=pending),
+                summary=f"read model ← event {view.version}, {len(pending)} notice(s)",
+                start_to_close_timeout=_OUTBOX_TIMEOUT,
+                retry_policy=_OUTBOX_RETRY,
+            )
+        except (ActivityError, ApplicationError) as failed:
+            # a local activity's failure may come as the activity's own error
+            cause = failed.cause if isinstance(failed, ActivityError) else failed
+            if not (
+                isinstance(cause, ApplicationError)
+                and cause.type == READ_MODEL_REJECTED
+                and workflow.patched(READ_MODEL_FAILURE)
+            ):
+                raise
+            self._unsettled = [*pending, *self._unsettled]
+            self._read_model_failed(cause, view.version)
+            return []
         self._projected = max(self._projected, view.version)
+        self._revised.difference_update(revised)
+        if self._failure is not None:
+            workflow.logger.info("read model repaired through event %s", view.version)
+            self._failure = None
+            self._publish()
+        return pending
+
+    def _read_model_failed(self, cause: ApplicationError, version: int) -> None:
+        """Record a refused read-model write: once per failure (an event the read model gets
+        with its repair), in the Web UI's details, and a retry now and then."""
+        if self._failure is None:
+            self._failure = ReadModelFailure(
+                at=workflow.now(),
+                since=self._projected,
+                error=clean(str(cause.message)),
+            )
+            self._dossier.record_read_model_failure(
+                self._failure.since, self._failure.error, workflow.now()
+            )
+            workflow.logger.warning(
+                "read model refused the write of event %s: %s", version, self._failure.error
+            )
+            self._publish()
+        if self._repair is None or self._repair.done():
+            self._repair = asyncio.create_task(self._retry_read_model())
+
+    async def _retry_read_model(self) -> None:
+        while self._failure is not None:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._retry_now or self._failure is None,
+                    timeout=_READ_MODEL_RETRY_EVERY,
+                    timeout_summary="retry the read-model write",
+                )
+            except TimeoutError:
+                pass
+            self._retry_now = False
+            if self._failure is not None:
+                await self._settle([])
 
     async def _deliver(self, notices: list[Notice]) -> None:
         """Write each notice to the outbox, an activity each (how runs started before the read
@@ -643,10 +924,12 @@ class DossierWorkflow:
             updates.append(key.value_set(value) if value not in (None, []) else key.value_unset())  # type: ignore[arg-type]
         if updates:
             workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(current_details(d, workflow.now()))
+        workflow.set_current_details(current_details(d, workflow.now(), self._failure))
 
 
 _UNSET = object()
+M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=Command)
 
 # What an accepted action does, given the facts its rules were decided on (only a consultation's
 # plan is the dossier's business too).

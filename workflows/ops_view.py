@@ -8,6 +8,7 @@ from datetime import datetime
 
 from domain.dossier import Dossier
 from domain.localtime import when
+from domain.projection import ReadModelFailure
 
 
 def static_summary(code: str, procedure_name: str) -> str:
@@ -17,7 +18,7 @@ def static_summary(code: str, procedure_name: str) -> str:
     return line if len(encoded) <= 200 else encoded[:197].decode(errors="ignore") + "…"
 
 
-def current_details(d: Dossier, now: datetime) -> str:
+def current_details(d: Dossier, now: datetime, failure: ReadModelFailure | None = None) -> str:
     due = when(d.due_at) if d.due_at else "—"
     if d.reading is not None and not d.reading.running and d.due_at:
         due += " (clock stopped)"
@@ -47,7 +48,15 @@ def current_details(d: Dossier, now: datetime) -> str:
         lines += ["", f"- Next: {what} at {when(at)}"]
     if d.withdrawal and d.withdrawal.confirmed_at is None:
         lines += ["", "- Withdrawal pending the head's confirmation (R6)"]
-    refused = sum(1 for e in d.events if e.kind == "refused")
+    refused = [e for e in d.events if e.kind == "refused"]
     if refused:
-        lines += [f"- Refused attempts: {refused}"]
+        attempts = sum(e.detail.get("repeated", 1) for e in refused)
+        lines += [f"- Refused attempts: {attempts}"]
+    if failure is not None:
+        lines += [
+            "",
+            f"- **READ MODEL BEHIND** since {when(failure.at)} (has events through "
+            f"{failure.since}): the database refused the write: `{failure.error[:200]}`. "
+            "Retried every 10 minutes, or now with the `retry_read_model` signal.",
+        ]
     return "\n".join(lines)

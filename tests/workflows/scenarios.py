@@ -5,10 +5,12 @@ history limit. Each returns the dossier's handle once the run reached its end (o
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from contextlib import closing, suppress
 from datetime import timedelta
 
+from sqlalchemy.engine import make_url
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -77,12 +79,15 @@ async def withdrawal(stack: Stack, env: WorkflowEnvironment) -> Handle:
 
 
 async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> Handle:
-    """R10, R11, R13 and the signals: a supplement outside the procedure refused, then once;
+    """R10, R11, R13 and the signals: a supplement outside the procedure refused (twice: v6
+    counts the second on the first), then once;
     the complete dossier restarts the clock; an apology; a refused SOS by signal is recorded;
-    a calendar refresh; an unreadable request the API hands over (v4); a stop by signal; resume;
-    return."""
+    a calendar refresh; an unreadable request the API hands over (v4); a signal that does not
+    read, an unknown one, an SOS under an ops identity, an operator's note, a calendar refresh
+    by an operator (v6); a stop by signal; resume; return."""
     h = await stack.start(now())
     await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))
+    await refused(sos(SosAction.SUPPLEMENT, missing_documents=["Giấy khai sinh"])(h))  # v6: counted
     await supplement_request()(h)
     await deliver(PROCEDURE.required_documents[0])(h)
     await apology(working_day_in(90))(h)
@@ -97,10 +102,38 @@ async def supplement_apology_signals(stack: Stack, env: WorkflowEnvironment) -> 
         actor=officer(), action=Action.SOS, code="malformed_json", errors=["json"], body="{"
     )
     await h.signal(DossierWorkflow.invalid_request_signal, unreadable)
+    # v6: an input that does not read, an unknown signal, ops staff under their own identity
+    await h.signal("sos_signal", {"action": "stop", "reason": "no actor"})
+    await h.signal("no_such_signal", {"x": 1})
+    await h.signal("sos_signal", {"operator": "ops.lan", "action": "stop", "reason": "x"})
+    await h.signal("operator_note", {"operator": "ops.lan", "note": "Kiểm tra sau sự cố"})
+    await h.signal("calendar_changed", {"operator": "ops.lan"})
     await h.signal(DossierWorkflow.sos_signal, stop)
     await resume()(h)
     await refused(consult_with(content="", deadline=None)(h))
     await refused(sos(SosAction.STOP, by=Actor(user_id="", agency=LEAD))(h))  # validator
+    await sos(SosAction.RETURN)(h)
+    await h.result()
+    return h
+
+
+async def read_model_failure(stack: Stack, env: WorkflowEnvironment) -> Handle:
+    """v6: a write the database refuses (a trigger stands for the poison) is recorded and the
+    dossier answers on; once the trigger is dropped, an operator's retry repairs the read
+    model; then the dossier is returned and ends."""
+    h = await stack.start(now())
+    database = make_url(stack.settings.database).database
+    with closing(sqlite3.connect(database)) as db:
+        db.execute(
+            "CREATE TRIGGER test_poison BEFORE INSERT ON events WHEN NEW.kind = 'refused' "
+            "BEGIN SELECT RAISE(ABORT, 'refused rows refused'); END"
+        )
+        db.commit()
+    await refused(sos(SosAction.STOP, reason=" ")(h))
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("DROP TRIGGER test_poison")
+        db.commit()
+    await h.signal("retry_read_model", {"operator": "ops.lan"})
     await sos(SosAction.RETURN)(h)
     await h.result()
     return h
@@ -137,6 +170,7 @@ DEV_SERVER: dict[str, Scenario] = {
     "withdrawal": withdrawal,
     "supplement_apology_signals": supplement_apology_signals,
     "cancelled": cancelled,
+    "read_model_failure": read_model_failure,
 }
 TIME_SKIPPING: dict[str, Scenario] = {"ladder_and_clock": ladder_and_clock}
 # on a dev server that suggests continue-as-new after a few dozen events
