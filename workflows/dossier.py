@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         refused_detail,
     )
     from domain.excerpts import FIELD_KEPT, ITEMS_KEPT, clean
+    from domain.limits import AS_RECORDED
     from domain.national_status import national_status, portal_update
     from domain.notices import Notice
     from domain.ops import OperatorNote, OperatorRequest, is_ops_identity
@@ -86,6 +87,10 @@ BOUNDED_REFUSALS = "bounded-refusals"
 SIGNAL_ACCOUNTING = "signal-accounting"
 READ_MODEL_FAILURE = "read-model-failure"
 UPDATES_PER_RUN = "updates-per-run"
+# ... and the read model written only with what the history holds: a change's write waits for
+# the workflow task that made the change to complete (a timer of a millisecond in between).
+SETTLE_AFTER_COMMIT = "settle-after-commit"
+_COMMIT_BARRIER = timedelta(milliseconds=1)
 # The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
 # well before, leaving room for those in flight while the run winds down.
 _UPDATES_BEFORE_CONTINUING = 1000
@@ -559,11 +564,14 @@ class DossierWorkflow:
     async def _signal_input(self, action: str, inputs: Sequence[Any], model: type[M]) -> M | None:
         """The one input of a signal as `model`; None once an input that does not read is
         recorded as refused (`validation_error`, with an excerpt of what came). Runs from
-        before v6 read their inputs as the SDK did: only well-formed ones ever reached them."""
+        before v6 read their inputs as the SDK did, without today's limits (`AS_RECORDED`):
+        only inputs of the models of their day ever reached them, and a replay must decide as
+        they did."""
+        strict = workflow.patched(SIGNAL_ACCOUNTING)
         errors: list[str]
         if len(inputs) == 1:
             try:
-                return model.model_validate(inputs[0])
+                return model.model_validate(inputs[0], context=None if strict else AS_RECORDED)
             except ValidationError as invalid:
                 errors = [
                     clean(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}", FIELD_KEPT)
@@ -571,7 +579,7 @@ class DossierWorkflow:
                 ]
         else:
             errors = [f"one input expected, {len(inputs)} given"]
-        if not workflow.patched(SIGNAL_ACCOUNTING):
+        if not strict:
             workflow.logger.warning("%s: unreadable signal input dropped: %s", action, errors)
             return None
         sent = inputs[0] if len(inputs) == 1 else list(inputs)
@@ -824,6 +832,12 @@ class DossierWorkflow:
         pending, self._unsettled = [*self._unsettled, *notices], []
         if fresh is None and not pending:
             return []
+        if workflow.patched(SETTLE_AFTER_COMMIT):
+            # A local activity runs inside the workflow task that made the change, before the
+            # server has it: a worker killed then leaves the task to be done again, later and
+            # perhaps with its messages in another order, and the read model would keep what
+            # never happened. So the snapshot above is written only once its task is complete.
+            await workflow.sleep(_COMMIT_BARRIER)
         try:
             await workflow.execute_local_activity(
                 "settle_dossier",
