@@ -418,6 +418,7 @@ class Observation:
     unanswered_update: str | None  # why a harmless update got no answer; None: it got one
     task_failures: list[str]  # causes of the failed workflow tasks of its current run
     pending_task_attempt: int  # attempt of the pending workflow task, 0 for none
+    task_timeouts: int = 0  # workflow tasks of its current run lost with a killed process
 
 
 @dataclass
@@ -464,8 +465,11 @@ def violations(
         if recorded != Counter(f"reminder_{level}" for level in levels):
             yield broken("reminders", f"{name}: reminder events {dict(recorded)}, list {levels}")
         answered = c.status in ("answered", "answered_late")
-        if answered != ((code, c.agency) in answered_by_client):
-            yield broken("client", f"{name}: the API answered 200 to a reply: {not answered}")
+        confirmed = (code, c.agency) in answered_by_client
+        if confirmed and not answered:
+            yield broken("client", f"{name}: the API answered 200 to a reply the workflow lacks")
+        if answered and not confirmed:
+            yield broken("client", f"{name}: answered, but the API never said 200 to a reply")
 
     rows = Counter(n.key for n in seen.notices)
     for key in sorted(expected_notices.keys() - rows.keys()):
@@ -554,12 +558,14 @@ async def observe(client: Client, clients: Clients, sessions: Any, code: str) ->
         )
     except Exception as error:
         unanswered = f"{type(error).__name__}: {error}"
-    failures = [
-        WorkflowTaskFailedCause.Name(event.workflow_task_failed_event_attributes.cause)
-        async for event in handle.fetch_history_events()  # of its current run
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-        and event.workflow_task_failed_event_attributes.cause not in BENIGN_TASK_FAILURES
-    ]
+    failures, timeouts = [], 0
+    async for event in handle.fetch_history_events():  # of its current run
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+            timeouts += 1
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            cause = event.workflow_task_failed_event_attributes.cause
+            if cause not in BENIGN_TASK_FAILURES:
+                failures.append(WorkflowTaskFailedCause.Name(cause))
     description = (await handle.describe()).raw_description
     pending = description.pending_workflow_task.attempt
     workflow = await handle.query(
@@ -570,9 +576,8 @@ async def observe(client: Client, clients: Clients, sessions: Any, code: str) ->
             select(NoticeRecord).where(NoticeRecord.dossier == code).order_by(col(NoticeRecord.id))
         )
         rows = list(notices.all())
-    return Observation(
-        code, workflow, await clients.dossier(code), rows, unanswered, failures, pending
-    )
+    read_model = await clients.dossier(code)
+    return Observation(code, workflow, read_model, rows, unanswered, failures, pending, timeouts)
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -595,6 +600,7 @@ class Figures:
     reminders_on_late_answers: list[int] = field(default_factory=lambda: [0, 0])  # level 1, 2
     notices: int = 0
     events: int = 0
+    task_timeouts: int = 0
     kills: list[Kill] = field(default_factory=list)
     client_retries: int = 0
     quiescence_s: float | None = None  # from the last restart to all settled; None: never
@@ -605,6 +611,7 @@ class Figures:
         for obs in seen:
             self.notices += len(obs.notices)
             self.events += len(obs.workflow.events)
+            self.task_timeouts += obs.task_timeouts
             reminded = Counter(n.key.split("/", 1)[1] for n in obs.notices)
             for c in obs.workflow.consultations:
                 self.consultations += 1
@@ -639,7 +646,8 @@ class Figures:
             f"{self.reminders_1_found} (and {late_1} on consultations answered late)",
             f"reminder 2      expected {self.reminders_2_expected}, found "
             f"{self.reminders_2_found} (and {late_2} on consultations answered late)",
-            f"notices         {self.notices} rows; events {self.events}",
+            f"notices         {self.notices} rows; events {self.events}; workflow tasks timed "
+            f"out {self.task_timeouts} (lost with a killed process, done again)",
             f"kills           worker {workers}, server {len(self.kills) - workers}: {kills}",
             f"client retries  {self.client_retries} (a 5xx or no answer while a process was down)",
             f"quiescence      {quiet} after the last restart; whole run {self.run_s:.0f} s",
