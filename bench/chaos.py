@@ -20,7 +20,8 @@ pause; everything random comes from one seeded RNG. Once everything has settled 
 - read model: the dossier the API serves equals the workflow's own `document` query;
 - stuck: every dossier's workflow answers an update within seconds, and no workflow task of its
   current run failed (other than Temporal's benign `UNHANDLED_COMMAND` kinds);
-- client: every reply the API answered 200 to is recorded as an answer, and only those.
+- client: every reply the API answered 200 to is recorded as an answer, and only those;
+- api: every request got an answer other than a 5xx or 429 within 120 s (retried with backoff).
 
 It prints the figures (dossiers, consultations, reminders expected/found, notices, kills, client
 retries, time to quiescence) and exits 0 when every invariant holds, 1 naming each broken one
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -291,6 +293,8 @@ class ClientRecord:
     """What the API told the clients."""
 
     answered: set[tuple[str, str]] = field(default_factory=set)  # (dossier, agency) replied 200
+    unknown: set[tuple[str, str]] = field(default_factory=set)  # replies never answered
+    unanswered: list[tuple[str, str]] = field(default_factory=list)  # (dossier, what came)
     retries: int = 0  # requests sent again after a 5xx, a 429 or no answer
 
 
@@ -304,23 +308,33 @@ class Clients:
         }
         self.record = ClientRecord()
 
-    async def post(self, path: str, body: dict[str, Any], user: str) -> httpx.Response:
-        """POST until an answer that is not a fault of ours (< 500, not 429), with one
-        Idempotency-Key, so that a retry gets the first attempt's outcome."""
+    async def post(
+        self, code: str, path: str, body: dict[str, Any], user: str
+    ) -> httpx.Response | None:
+        """POST as a careful client: with one Idempotency-Key, so that a retry gets the first
+        attempt's outcome, until an answer that is not the service's fault (< 500, not 429),
+        backing off 1, 2, 4, 8 s or as `Retry-After` says. None if CLIENT_PATIENCE_S went by
+        without one (recorded, for the `api` invariant)."""
         headers = {**self.auth[user], "Idempotency-Key": str(uuid.uuid4())}
         give_up = time.monotonic() + CLIENT_PATIENCE_S
-        while True:
+        for attempt in itertools.count():
+            wait = min(2.0**attempt, 8.0)
             try:
                 response = await self.http.post(path, json=body, headers=headers)
                 if response.status_code < 500 and response.status_code != 429:
                     return response
                 why = f"{response.status_code} {response.text[:200]}"
+                wait = float(response.headers.get("Retry-After", wait))
             except httpx.TransportError as error:
                 why = repr(error)
-            if time.monotonic() > give_up:
-                raise ChaosError(f"POST {path}: still {why} after {CLIENT_PATIENCE_S:.0f} s")
+            if time.monotonic() + wait > give_up:
+                self.record.unanswered.append(
+                    (code, f"POST {path}: still {why} after {CLIENT_PATIENCE_S:.0f} s")
+                )
+                return None
             self.record.retries += 1
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     async def dossier(self, code: str) -> DossierDocument:
         response = await self.http.get(f"/api/v1/dossiers/{code}", headers=self.auth[READER])
@@ -334,17 +348,18 @@ class Clients:
         """Receive a dossier and request its consultations; return its code and the answers
         to give, each with its moment (monotonic)."""
         created = await self.post(
+            "-",
             "/api/v1/dossiers",
             {"procedure_code": PROCEDURE, "applicant": {"name": "Trần Văn Chaos"}},
             LEAD,
         )
-        expect(created, 201)
-        code: str = created.json()["code"]
+        code: str = expect(created, 201).json()["code"]
         replies = []
         for consultation in planned:
             requested = time.monotonic()
             deadline = datetime.now(UTC) + timedelta(seconds=consultation.deadline_in)
             response = await self.post(
+                code,
                 f"/api/v1/dossiers/{code}/consultations",
                 {
                     "agencies": [consultation.agency],
@@ -364,20 +379,28 @@ class Clients:
         user = CONSULTED[consultation.agency]
         body = {"opinion": "Đồng ý"}
         late = {**body, "late_reason": "Chờ kết quả kiểm tra hiện trường"}
-        response = await self.post(path, late if consultation.fate == "late" else body, user)
-        if response.status_code == 422 and response.json().get("code") == "late_reason_required":
-            # Meant on time, but the worker was down until past the deadline: say why (R7).
-            response = await self.post(path, late, user)
+        response = await self.post(code, path, late if consultation.fate == "late" else body, user)
+        if response and response.status_code == 422:
+            if response.json().get("code") == "late_reason_required":
+                # Meant on time, but the worker was down until past the deadline: say why (R7).
+                response = await self.post(code, path, late, user)
+        if response is None:  # it may or may not have been taken
+            self.record.unknown.add((code, consultation.agency))
+            return
         expect(response, 200)
         self.record.answered.add((code, consultation.agency))
 
 
-def expect(response: httpx.Response, status: int) -> None:
+def expect(response: httpx.Response | None, status: int) -> httpx.Response:
+    """`response`, if it has `status`; the harness cannot go on otherwise."""
+    if response is None:
+        raise ChaosError(f"no answer to a request it needs (status {status}) in time")
     if response.status_code != status:
         raise ChaosError(
             f"{response.request.method} {response.request.url.path}: expected {status}, got "
             f"{response.status_code} {response.text[:300]}"
         )
+    return response
 
 
 # --- chaos: kills at random moments while the reminders fire -------------------------------------
@@ -432,9 +455,7 @@ def notice_key(code: str, kind: str, agency: str, number: int) -> str:
     return f"{code}/{kind}/{agency}/{number}"
 
 
-def violations(
-    seen: Observation, grace: timedelta, answered_by_client: set[tuple[str, str]]
-) -> Iterator[Violation]:
+def violations(seen: Observation, grace: timedelta, client: ClientRecord) -> Iterator[Violation]:
     """Every invariant of the module's docstring that `seen` breaks."""
     code, wf = seen.code, seen.workflow
 
@@ -465,10 +486,12 @@ def violations(
         if recorded != Counter(f"reminder_{level}" for level in levels):
             yield broken("reminders", f"{name}: reminder events {dict(recorded)}, list {levels}")
         answered = c.status in ("answered", "answered_late")
-        confirmed = (code, c.agency) in answered_by_client
-        if confirmed and not answered:
+        confirmed = (code, c.agency) in client.answered
+        if (code, c.agency) in client.unknown:
+            pass  # the client never learnt whether its reply was taken: either is right
+        elif confirmed and not answered:
             yield broken("client", f"{name}: the API answered 200 to a reply the workflow lacks")
-        if answered and not confirmed:
+        elif answered and not confirmed:
             yield broken("client", f"{name}: answered, but the API never said 200 to a reply")
 
     rows = Counter(n.key for n in seen.notices)
@@ -751,7 +774,8 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
 
             seen = await asyncio.gather(*(look(code) for code in codes))
             for obs in seen:
-                found.extend(violations(obs, grace.duration, clients.record.answered))
+                found.extend(violations(obs, grace.duration, clients.record))
+            found += [Violation("api", code, what) for code, what in clients.record.unanswered]
             figures.count(seen)
             figures.client_retries = clients.record.retries
     finally:
