@@ -30,7 +30,7 @@ def test_chaos_small_run_on_postgresql_keeps_every_invariant(tmp_path: Path) -> 
     argv = [
         sys.executable, "-m", "bench.chaos",
         "--dossiers", "12", "--worker-kills", "2", "--server-kills", "1",
-        "--deadlines", "8:20", "--database", "postgresql",
+        "--deadlines", "8:20", "--settle-timeout", "90", "--database", "postgresql",
         "--postgres-server", os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL),
         "--json", str(figures_path),
     ]  # fmt: skip
