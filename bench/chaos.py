@@ -21,7 +21,9 @@ pause; everything random comes from one seeded RNG. Once everything has settled 
 - stuck: every dossier's workflow answers an update within seconds, and no workflow task of its
   current run failed (other than Temporal's benign `UNHANDLED_COMMAND` kinds);
 - client: every reply the API answered 200 to is recorded as an answer, and only those;
-- api: every request got an answer other than a 5xx or 429 within 120 s (retried with backoff).
+- api: every request got an answer other than a 5xx or 429 within 120 s (retried with backoff);
+- quiescence: within `--settle-timeout` of the last kill and request, the workflows owe nothing
+  more (no reminder due, read model up to them, every notice they sent written and delivered).
 
 It prints the figures (dossiers, consultations, reminders expected/found, notices, kills, client
 retries, time to quiescence) and exits 0 when every invariant holds, 1 naming each broken one
@@ -49,7 +51,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -261,12 +263,14 @@ class ChaosStack:
 
 
 @asynccontextmanager
-async def running_stack(data_dir: Path, database_url: str, grace: str, jwt_secret: str) -> Any:
+async def running_stack(
+    data_dir: Path, database_url: str, grace: str, jwt_secret: str
+) -> AsyncIterator[ChaosStack]:
+    """The whole stack, as `dev.run` starts it, until the block ends; then stopped."""
     stack = ChaosStack(data_dir, database_url, grace, jwt_secret)
     try:
         await stack.start("server")
-        async with connect(stack) as client:
-            await ensure_search_attributes(client, stack.settings.temporal_namespace)
+        await ensure_search_attributes(await connect(stack), stack.settings.temporal_namespace)
         await prepare(database_url)
         for name in ("mail", "worker", "api"):
             await stack.start(name)
@@ -275,14 +279,12 @@ async def running_stack(data_dir: Path, database_url: str, grace: str, jwt_secre
         await stack.stop()
 
 
-@asynccontextmanager
-async def connect(stack: ChaosStack) -> Any:
-    client = await Client.connect(
+async def connect(stack: ChaosStack) -> Client:
+    return await Client.connect(
         stack.target,
         namespace=stack.settings.temporal_namespace,
         data_converter=pydantic_data_converter,
     )
-    yield client
 
 
 # --- the clients: agencies' staff calling the API ------------------------------------------------
@@ -658,7 +660,7 @@ class Figures:
             f"{k.kind} at {k.at_s:.0f} s (down {k.pause_s:.1f} s)" for k in self.kills
         )
         workers = sum(k.kind == "worker" for k in self.kills)
-        quiet = "never" if self.quiescence_s is None else f"{self.quiescence_s:.1f} s"
+        quiet = "never" if self.quiescence_s is None else f"in {self.quiescence_s:.1f} s"
         late_1, late_2 = self.reminders_on_late_answers
         return [
             f"dossiers        {self.dossiers} (seed {self.seed}, {self.database}, grace "
@@ -673,7 +675,8 @@ class Figures:
             f"out {self.task_timeouts} (lost with a killed process, done again)",
             f"kills           worker {workers}, server {len(self.kills) - workers}: {kills}",
             f"client retries  {self.client_retries} (a 5xx or no answer while a process was down)",
-            f"quiescence      {quiet} after the last restart; whole run {self.run_s:.0f} s",
+            f"quiescence      {quiet} after the last restart and request; whole run "
+            f"{self.run_s:.0f} s",
         ]
 
 
@@ -686,7 +689,10 @@ async def fresh_database(options: argparse.Namespace, data_dir: Path) -> str:
         return f"sqlite+aiosqlite:///{data_dir / 'motcua.db'}"
     server = parse_url(options.postgres_server)
     url = server.set(database=f"motcua_chaos_{secrets.token_hex(4)}")
-    await recreate_database(url)
+    try:
+        await recreate_database(url)
+    except RuntimeError as error:  # the server is out of reach
+        raise ChaosError(str(error)) from error
     return url.render_as_string(hide_password=False)
 
 
@@ -728,7 +734,11 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
     figures = Figures(options.seed, options.database, options.grace)
     jwt_secret = secrets.token_urlsafe(32)
     data_dir = Path(tempfile.mkdtemp(prefix="motcua-chaos-"))
-    database_url = await fresh_database(options, data_dir)
+    try:
+        database_url = await fresh_database(options, data_dir)
+    except BaseException:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     started = time.monotonic()
     say(f"data folder {data_dir}; {options.dossiers} dossiers, {plan.consultations} consultations")
     found: list[Violation] = []
@@ -737,7 +747,7 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
             stack = await exits.enter_async_context(
                 running_stack(data_dir, database_url, options.grace, jwt_secret)
             )
-            client = await exits.enter_async_context(connect(stack))
+            client = await connect(stack)
             http = await exits.enter_async_context(
                 httpx.AsyncClient(base_url=stack.api_url, timeout=60)
             )
