@@ -4,6 +4,7 @@
 #   make test PYTEST_ARGS='-x -k r4'
 #   make bench                    lifecycles/s through the API against bare Temporal
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
+#   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 
 VENV      := .venv
@@ -12,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports lint clean reset histories
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories
 
 install: $(INSTALLED)
 
@@ -45,6 +46,11 @@ bench: install bytecode
 # The report benchmark on PostgreSQL: seeds a year of dossiers once (BENCH_ARGS='--dossiers 100000').
 bench-reports: install bytecode
 	$(PYTHON) -m bench.reports $(BENCH_ARGS)
+
+# The crash harness: 100 dossiers on a fresh PostgreSQL database, the worker SIGKILLed 4 times and
+# the dev server once while reminders fire, then the invariants (CHAOS_ARGS='--dossiers 20').
+chaos: install bytecode
+	$(PYTHON) -m bench.chaos $(CHAOS_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

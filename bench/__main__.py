@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.bare_workflow import BareDossier
+from dev.run import free_ports
 from dev.tokens import load_users, mint_token
 from settings import REPO_ROOT
 
@@ -47,14 +47,6 @@ SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 AGENCIES = ["CAT", "SNNMT", "SYT"]
 USERS = {u.id: u for u in load_users()}
 BARE_QUEUE = "bench-bare"
-
-
-def free_ports(count: int) -> list[int]:
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
 
 
 class LocalStack:

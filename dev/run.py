@@ -209,6 +209,16 @@ def temporal_server_argv(settings: DevSettings, data_dir: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports of 127.0.0.1 that nobody listens on, all held open together so that they are
+    distinct: for stacks started beside others (`make bench`, `make chaos`)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
 def check_ports_free(ports: dict[str, int]) -> None:
     """Fail early and clearly if a port is taken, e.g. by another `make run`; otherwise we might
     even connect to someone else's Temporal server while ours is failing to start."""
