@@ -58,7 +58,9 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
     for start in range(0, len(rows), EVENTS_PER_STATEMENT):
         await connection.execute(statements.events, rows[start : start + EVENTS_PER_STATEMENT])
     for event in document.events:
-        if event.seq <= projection.since:
+        # Counted again since written, maybe by a projection that landed first (projections
+        # of one dossier can land out of order): rewritten by a higher count only.
+        if event.seq <= projection.since or event.detail.get("repeated", 1) > 1:
             await _revise(connection, document.code, event)
     if applied and document.consultations:
         rows = [_consultation_row(document.code, c) for c in document.consultations]

@@ -1,11 +1,11 @@
 """The one write a change of a dossier needs: its read-model projection and its notices, in one
-transaction, so the timeline and the outbox never disagree. The workflow runs it as a local
-activity, in the same workflow task as the change: no extra round trip through the server.
+transaction, so the timeline and the outbox never disagree. The workflow runs it as an
+activity once the workflow task that made the change is complete, so it writes only what the
+history holds (runs from before v6 ran it as a local activity, inside that task).
 
-Exactly once as the outside sees it: a local activity may run again after a crash (its result is
-recorded only with the workflow task), and every row it writes is keyed by its business key
-(events by dossier and seq, the dossier by version, notices by key), so a second run writes
-nothing new.
+Exactly once as the outside sees it: an activity may run again after a crash, and every row it
+writes is keyed by its business key (events by dossier and seq, the dossier by version, notices
+by key), so a second run writes nothing new.
 
 A write the database refuses for its data (a NUL in a text on PostgreSQL, a value too long or
 out of range, a constraint) would fail the same way on every retry: it fails at once with the

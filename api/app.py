@@ -14,7 +14,6 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api import openapi, problems
 from api.auth import Authenticator
@@ -25,6 +24,7 @@ from api.routes import catalogue, dossiers, forms, notices, operations, public, 
 from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from settings import Settings
+from workflows.converter import data_converter
 
 log = structlog.get_logger()
 
@@ -88,7 +88,7 @@ def create_app(
         client = await Client.connect(
             settings.temporal_target,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             lazy=True,
         )
         app.state.services = Services(

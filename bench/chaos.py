@@ -62,7 +62,6 @@ import httpx
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.seed_reports import drop_database, recreate_database
 from db.engine import create_engine, parse_url, session_factory
@@ -83,6 +82,7 @@ from dev.tokens import load_users, mint_token
 from domain.calendar import parse_grace
 from domain.dossier import DossierDocument
 from logs import configure_logging
+from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.starter import workflow_id
 
@@ -283,7 +283,7 @@ async def connect(stack: ChaosStack) -> Client:
     return await Client.connect(
         stack.target,
         namespace=stack.settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

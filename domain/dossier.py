@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -651,6 +651,9 @@ class ConsultationView(BaseModel):
 class DossierDocument(BaseModel):
     """The dossier document of API.md (a few fields added: procedure_name, closed_at,
     withdrawal, and each event's seq and consultation's number)."""
+
+    # the dossier as recorded (an update's result, the query): read without today's limits
+    LIMITS_AS_RECORDED: ClassVar[bool] = True
 
     code: str
     procedure_code: str

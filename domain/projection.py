@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel
 
@@ -39,6 +40,9 @@ class ReadModelFailure(BaseModel):
 class Settlement(BaseModel):
     """What one change of a dossier leaves to write, in one transaction: the read model's update
     (None when it has everything already) and the notices the change sends."""
+
+    # the dossier's state as recorded, not new input: read without today's limits
+    LIMITS_AS_RECORDED: ClassVar[bool] = True
 
     projection: DossierProjection | None = None
     notices: list[Notice] = []

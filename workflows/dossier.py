@@ -87,10 +87,9 @@ BOUNDED_REFUSALS = "bounded-refusals"
 SIGNAL_ACCOUNTING = "signal-accounting"
 READ_MODEL_FAILURE = "read-model-failure"
 UPDATES_PER_RUN = "updates-per-run"
-# ... and the read model written only with what the history holds: a change's write waits for
-# the workflow task that made the change to complete (a timer of a millisecond in between).
+# ... and the read model written only with what the history holds: each change's write is an
+# activity, which runs once the workflow task that made the change is complete.
 SETTLE_AFTER_COMMIT = "settle-after-commit"
-_COMMIT_BARRIER = timedelta(milliseconds=1)
 # The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
 # well before, leaving room for those in flight while the run winds down.
 _UPDATES_BEFORE_CONTINUING = 1000
@@ -139,6 +138,9 @@ class PlanRequest(BaseModel):
 
 
 class ConsultationsRequested(BaseModel):
+
+    # recorded state, not new input: read without today's limits
+    LIMITS_AS_RECORDED: ClassVar[bool] = True
     consultations: list[ConsultationView]
 
 
@@ -765,7 +767,7 @@ class DossierWorkflow:
         self._in_flight += 1
         try:
             if workflow.patched(READ_MODEL_PATCH):
-                landed = await self._settle_locally(notices)
+                landed = await self._write_read_model(notices)
             else:  # runs started before the read model existed: notices only
                 await self._deliver(notices)
                 landed = notices
@@ -816,8 +818,9 @@ class DossierWorkflow:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _settle_locally(self, notices: list[Notice]) -> list[Notice]:
-        """One local activity, one transaction: the read model gets what it has not seen yet,
+    async def _write_read_model(self, notices: list[Notice]) -> list[Notice]:
+        """One activity (a local one in runs from before v6), one transaction: the read model
+        gets what it has not seen yet,
         the outbox the change's notices (and those of earlier changes whose write failed).
         Returns the notices now in the outbox.
 
@@ -832,20 +835,30 @@ class DossierWorkflow:
         pending, self._unsettled = [*self._unsettled, *notices], []
         if fresh is None and not pending:
             return []
-        if workflow.patched(SETTLE_AFTER_COMMIT):
-            # A local activity runs inside the workflow task that made the change, before the
-            # server has it: a worker killed then leaves the task to be done again, later and
-            # perhaps with its messages in another order, and the read model would keep what
-            # never happened. So the snapshot above is written only once its task is complete.
-            await workflow.sleep(_COMMIT_BARRIER)
+        settlement = Settlement(projection=fresh, notices=pending)
+        summary = f"read model ← event {view.version}, {len(pending)} notice(s)"
         try:
-            await workflow.execute_local_activity(
-                "settle_dossier",
-                Settlement(projection=fresh, notices=pending),
-                summary=f"read model ← event {view.version}, {len(pending)} notice(s)",
-                start_to_close_timeout=_OUTBOX_TIMEOUT,
-                retry_policy=_OUTBOX_RETRY,
-            )
+            if workflow.patched(SETTLE_AFTER_COMMIT):
+                # A local activity runs inside the workflow task that made the change, before
+                # the server has that task: a worker killed then has the task done again, later
+                # and perhaps with its messages in another order, and the read model kept what
+                # never happened (the crash harness saw it). An activity is scheduled by the
+                # task's completion, so it writes only what the history holds.
+                await workflow.execute_activity(
+                    "settle_dossier",
+                    settlement,
+                    summary=summary,
+                    start_to_close_timeout=_OUTBOX_TIMEOUT,
+                    retry_policy=_OUTBOX_RETRY,
+                )
+            else:
+                await workflow.execute_local_activity(
+                    "settle_dossier",
+                    settlement,
+                    summary=summary,
+                    start_to_close_timeout=_OUTBOX_TIMEOUT,
+                    retry_policy=_OUTBOX_RETRY,
+                )
         except (ActivityError, ApplicationError) as failed:
             # a local activity's failure may come as the activity's own error
             cause = failed.cause if isinstance(failed, ActivityError) else failed

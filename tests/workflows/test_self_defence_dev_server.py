@@ -1,8 +1,10 @@
 """Issue 8: the workflow defends itself, whatever reaches it (an update, a signal from the CLI),
 on the dev server with the read model on a real PostgreSQL.
 
-- item 1: a NUL in a refused request is recorded (escaped) and never freezes the dossier;
-- item 2: huge refused requests keep the state bounded and the dossier answering;
+- item 1: a NUL sent past the API: by update, turned away as the worker reads it with the
+  command's limits; by signal, refused and recorded escaped; never freezing the dossier;
+- item 2: huge requests (turned away by update, kept as excerpts by signal) and many distinct
+  refused ones keep the state bounded and the dossier answering;
 - a write the database refuses (injected past the API: a CHECK constraint, a NUL in an
   applicant's name started through the Temporal client) is recorded, the dossier goes on, and
   the read model is repaired once the cause is fixed; a dossier the old code wedged on one comes
@@ -27,11 +29,16 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 
 from db.migrate import prepare
-from domain.commands import Actor, SosAction
+from domain.commands import Actor, SosAction, SosRequest
 from domain.dossier import REFUSALS_KEPT_PER_ACTOR, Applicant
+from domain.limits import AS_RECORDED
 from settings import REPO_ROOT, Settings
 from tests.workflows.harness import (
     FIRE,
@@ -42,7 +49,7 @@ from tests.workflows.harness import (
     refusal_of,
     running_stack,
 )
-from tests.workflows.steps import Handle, consult, now, sos
+from tests.workflows.steps import Handle, Step, consult, now, sos
 from workflows.dossier import DossierWorkflow
 from workflows.starter import start_dossier
 
@@ -93,30 +100,59 @@ async def details(handle: Handle) -> str:
     return metadata.current_details
 
 
-async def test_item1_a_nul_in_a_refused_request_is_recorded_and_freezes_nothing(
-    stack: Stack,
-) -> None:
+def unchecked_sos(action: SosAction, by: Actor | None = None, **fields: Any) -> Step:
+    """An SOS update sent past any client's checks (as the CLI or another client may)."""
+    body = {"actor": (by or officer()).model_dump(mode="json"), "action": action, **fields}
+    command = SosRequest.model_validate(body, context=AS_RECORDED)
+    return lambda h: h.execute_update(DossierWorkflow.sos, command)
+
+
+async def sos_by_signal(handle: Handle, by: Actor | None = None, **fields: Any) -> None:
+    actor = (by or officer()).model_dump(mode="json")
+    await handle.signal("sos_signal", {"actor": actor, "action": "stop", **fields})
+
+
+async def accepted_updates(handle: Handle) -> list[int]:
+    """The size of each update input the history accepted."""
+    history = await handle.fetch_history()
+    return [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.ByteSize()
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+
+
+async def test_item1_a_nul_reaches_no_state_and_freezes_nothing(stack: Stack) -> None:
     handle = await stack.start(now())
     await consult(FIRE)(handle)
-    refusal = await refusal_of(sos(SosAction.STOP, reason="x\u0000y", by=officer("SNNMT"))(handle))
-    assert refusal["code"] == "not_lead_agency"
-    events = await read_model_events(stack, handle)
-    refused = [e for e in events if e["kind"] == "refused"][-1]
-    assert json.loads(refused["detail"])["request"]["reason"] == "x\\u0000y"
+    before = len(await read_model_events(stack, handle))
+    # By update: the worker reads it with the command's limits and turns it away unaccepted.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await unchecked_sos(SosAction.STOP, reason="x\u0000y", by=officer("SNNMT"))(handle)
+    assert len(await accepted_updates(handle)) == 2  # the receipt and the consultation
+    # By signal, which cannot be turned away: refused, recorded escaped, written to PostgreSQL.
+    await sos_by_signal(handle, by=officer("SNNMT"), reason="x\u0000y")
+    events = await settled_events(stack, handle, before + 1)
+    refused = json.loads(events[-1]["detail"])
+    assert (events[-1]["kind"], refused["code"]) == ("refused", "validation_error")
+    assert "x\\u0000y" in refused["request"]["body"]
     # the dossier still answers at once: the next action is decided and written
     assert (await refusal_of(sos(SosAction.STOP)(handle)))[
         "code"
     ] == "sos_rejected_awaiting_replies"
-    assert len(await read_model_events(stack, handle)) == len(events) + 1
+    assert len(await read_model_events(stack, handle)) == before + 2
 
 
-async def test_item2_huge_refused_requests_keep_the_state_bounded(stack: Stack) -> None:
+async def test_item2_huge_requests_keep_the_state_bounded(stack: Stack) -> None:
     handle = await stack.start(now())
     await consult(FIRE)(handle)
     huge = "A" * 1_500_000
-    for n in range(3):
-        refusal = await refusal_of(sos(SosAction.STOP, reason=huge + str(n))(handle))
-        assert refusal["code"] == "sos_rejected_awaiting_replies"
+    for n in range(3):  # by update: turned away unaccepted, the history keeps none of them
+        with pytest.raises(WorkflowUpdateFailedError):
+            await unchecked_sos(SosAction.STOP, reason=huge + str(n))(handle)
+    assert max(await accepted_updates(handle)) < 10_000
+    for n in range(3):  # by signal: refused (beyond the limits) and kept as an excerpt
+        await sos_by_signal(handle, reason=huge + str(n))
     for _ in range(REFUSALS_KEPT_PER_ACTOR + 10):  # distinct, past the actor's cap
         await refusal_of(sos(SosAction.STOP, reason=f"{_}" * 200)(handle))
     doc = await handle.query(DossierWorkflow.document)
@@ -124,7 +160,8 @@ async def test_item2_huge_refused_requests_keep_the_state_bounded(stack: Stack) 
     refused = [e for e in doc.events if e.kind == "refused"]
     assert len(refused) <= REFUSALS_KEPT_PER_ACTOR + 1
     assert sum(e.detail.get("repeated", 1) for e in refused) == 3 + REFUSALS_KEPT_PER_ACTOR + 10
-    assert len(refused[0].detail["request"]["reason"]) <= 301
+    assert refused[0].detail["code"] == "validation_error"
+    assert len(refused[0].detail["request"]["body"]) <= 1001
     # the read model has every attempt counted, on the rows it holds
     rows = await read_model_events(stack, handle)
     counted = sum(
@@ -165,7 +202,8 @@ async def test_a_write_the_database_refuses_is_recorded_and_repaired_once_fixed(
 async def test_a_nul_in_an_applicants_name_started_past_the_api_freezes_nothing(
     stack: Stack,
 ) -> None:
-    start = new_start(now()).model_copy(update={"applicant": Applicant(name="Lê\u0000Văn")})
+    poisoned = Applicant.model_validate({"name": "Lê\u0000Văn"}, context=AS_RECORDED)
+    start = new_start(now()).model_copy(update={"applicant": poisoned})
     started, _ = await start_dossier(stack.client, start, task_queue=stack.settings.task_queue)
     handle = stack.client.get_workflow_handle_for(DossierWorkflow.run, started.id)
     stack.started.append(handle)
