@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from domain.limits import Reason
+
 OPS_PREFIX = "ops:"
 OPERATOR_NOTES_MAX = 50  # notes per dossier; past it, a note is refused (and counted)
-NOTE_MAX_LENGTH = 2000
 
 
 class OperatorRequest(BaseModel):
@@ -31,9 +32,7 @@ class OperatorRequest(BaseModel):
 class OperatorNote(OperatorRequest):
     """`operator_note`: a note for the dossier's timeline (why an operator reset it, say)."""
 
-    note: str = Field(
-        min_length=1, max_length=NOTE_MAX_LENGTH, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
-    )
+    note: Reason = Field(min_length=1)
 
 
 def is_ops_identity(user_id: str) -> bool:

@@ -11,6 +11,13 @@ R12). So validators only turn away what cannot be held to account (no actor) or 
 recorded (a closed dossier); every other refusal is decided in the handler, written to the
 dossier's events, and returned to the caller as an `ApplicationError` whose `type` is the refusal
 code. The history holds the attempt too (update accepted, then completed with that failure).
+Validators also turn away a command past its `not_after`: the API has told its sender that
+nothing was changed, and that must stay true.
+
+What reaches the workflow from outside the API (a signal from the CLI, an update of another
+client) is read with the same command models and limits; what cannot be read is recorded as a
+refused attempt, bounded, never dropped, and a read-model write the database refuses is recorded
+and retried, never allowed to freeze the dossier (issue 8).
 """
 
 from __future__ import annotations
