@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from domain import limits
 
@@ -65,9 +65,9 @@ class InvalidRequest(BaseModel):
     action: Action
     code: str  # the problem document's code: malformed_json, validation_error or a limit's
     # What was wrong, as the caller was told, and the start of the body as received, for the
-    # audit: storable whatever the body held.
-    errors: list[Annotated[str, AfterValidator(limits.storable)]]
-    body: Annotated[str, AfterValidator(limits.storable)]
+    # audit (kept as an excerpt, its unstorable characters escaped: domain.excerpts).
+    errors: list[str]
+    body: str
 
     BODY_KEPT: ClassVar[int] = 1000  # characters of the body kept
 

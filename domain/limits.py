@@ -74,12 +74,6 @@ def forbidden_character(text: str, *, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
-def storable(text: str) -> str:
-    """`text` with every character no text may hold replaced by U+FFFD: for what is kept as
-    received, such as the excerpt of a request refused for holding one."""
-    return _FORBIDDEN_IN_LINES.sub("\ufffd", text)
-
-
 # The validation context of what was accepted before these limits, or under other ones: a
 # running dossier's history and the state it carries through continue-as-new must still decode
 # (or the dossier would never replay again), so the limits are not applied to them.

@@ -827,9 +827,8 @@ class DossierWorkflow:
 
     async def _write_read_model(self, notices: list[Notice]) -> list[Notice]:
         """One activity (a local one in runs from before v6), one transaction: the read model
-        gets what it has not seen yet,
-        the outbox the change's notices (and those of earlier changes whose write failed).
-        Returns the notices now in the outbox.
+        gets what it has not seen yet, the outbox the change's notices (and those of earlier
+        changes whose write failed). Returns the notices now in the outbox.
 
         A write the database refuses (`read_model_rejected`: no retry can cure it) no longer
         blocks the dossier (v6): the failure is recorded and shown, the dossier goes on, and
@@ -845,27 +844,7 @@ class DossierWorkflow:
         settlement = Settlement(projection=fresh, notices=pending)
         summary = f"read model ← event {view.version}, {len(pending)} notice(s)"
         try:
-            if workflow.patched(SETTLE_AFTER_COMMIT):
-                # A local activity runs inside the workflow task that made the change, before
-                # the server has that task: a worker killed then has the task done again, later
-                # and perhaps with its messages in another order, and the read model kept what
-                # never happened (the crash harness saw it). An activity is scheduled by the
-                # task's completion, so it writes only what the history holds.
-                await workflow.execute_activity(
-                    "settle_dossier",
-                    settlement,
-                    summary=summary,
-                    start_to_close_timeout=_OUTBOX_TIMEOUT,
-                    retry_policy=_OUTBOX_RETRY,
-                )
-            else:
-                await workflow.execute_local_activity(
-                    "settle_dossier",
-                    settlement,
-                    summary=summary,
-                    start_to_close_timeout=_OUTBOX_TIMEOUT,
-                    retry_policy=_OUTBOX_RETRY,
-                )
+            await self._settle_activity(settlement, summary)
         except (ActivityError, ApplicationError) as failed:
             # a local activity's failure may come as the activity's own error
             cause = failed.cause if isinstance(failed, ActivityError) else failed
@@ -885,6 +864,29 @@ class DossierWorkflow:
             self._failure = None
             self._publish()
         return pending
+
+    async def _settle_activity(self, settlement: Settlement, summary: str) -> None:
+        if workflow.patched(SETTLE_AFTER_COMMIT):
+            # A local activity runs inside the workflow task that made the change, before the
+            # server has that task: a worker killed then has the task done again, later and
+            # perhaps with its messages in another order, and the read model kept what never
+            # happened (the crash harness saw it). An activity is scheduled by the task's
+            # completion, so it writes only what the history holds.
+            await workflow.execute_activity(
+                "settle_dossier",
+                settlement,
+                summary=summary,
+                start_to_close_timeout=_OUTBOX_TIMEOUT,
+                retry_policy=_OUTBOX_RETRY,
+            )
+        else:
+            await workflow.execute_local_activity(
+                "settle_dossier",
+                settlement,
+                summary=summary,
+                start_to_close_timeout=_OUTBOX_TIMEOUT,
+                retry_policy=_OUTBOX_RETRY,
+            )
 
     def _read_model_failed(self, cause: ApplicationError, version: int) -> None:
         """Record a refused read-model write: once per failure (an event the read model gets

@@ -46,6 +46,7 @@ from db.read_model import find_for_public, get_dossier, list_dossiers, record_re
 from domain.catalogue import Agency, AgencyKind, Catalogue
 from domain.commands import SosAction
 from domain.dossier import Applicant, Dossier, Procedure
+from domain.limits import AS_RECORDED
 from domain.projection import DossierProjection, Settlement, projection
 from domain.refusals import Code, refuse
 from tests.unit.builders import (
@@ -93,7 +94,7 @@ def view(d: Dossier, *, since: int = 0, now: datetime | None = None) -> DossierP
     """What the workflow sends after its latest change (at its latest event, unless `now`), as
     the activity receives it: through JSON, sharing nothing with the live dossier."""
     sent = projection(d, now or d.events[-1].at, since)
-    return DossierProjection.model_validate_json(sent.model_dump_json())
+    return DossierProjection.model_validate_json(sent.model_dump_json(), context=AS_RECORDED)
 
 
 async def project(sessions: Sessions, p: DossierProjection) -> Receipt:

@@ -45,6 +45,7 @@ from domain.dossier import (
     Procedure,
     receive,
 )
+from domain.limits import AS_RECORDED
 from domain.notices import Notice
 from domain.refusals import Refusal
 
@@ -203,11 +204,15 @@ def sos_command(
 ) -> SosRequest:
     if missing_documents is None:
         missing_documents = [DOCUMENTS[3]] if action is SosAction.SUPPLEMENT else []
-    return SosRequest(
-        actor=by or officer(),
-        action=action,
-        reason=reason,
-        missing_documents=list(missing_documents),
+    # As recorded: the domain is also given what got past no limit (runs from before them).
+    return SosRequest.model_validate(
+        {
+            "actor": by or officer(),
+            "action": action,
+            "reason": reason,
+            "missing_documents": list(missing_documents),
+        },
+        context=AS_RECORDED,
     )
 
 

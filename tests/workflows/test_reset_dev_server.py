@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 
 import worker
-from domain.commands import SosAction
+from domain.commands import Actor, SosAction, SosRequest
+from domain.limits import AS_RECORDED
 from tests.fixtures.temporal import binary
 from tests.workflows.harness import ENV, FIRE, officer, refusal_of, running_stack, stack_settings
-from tests.workflows.steps import Handle, consult, now, reply, sos
-from tests.workflows.unbounded_workflow import UnboundedDossierWorkflow
+from tests.workflows.steps import Handle, Step, consult, now, reply
+from tests.workflows.unbounded_workflow import UnboundedDossierWorkflow, unlimited_data_converter
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -33,6 +38,13 @@ async def wedged(step: asyncio.Future[object] | object, seconds: float = 5) -> b
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         return True
     return False
+
+
+def huge_stop(size: int, n: int, by: Actor | None = None) -> Step:
+    """An SOS stop with a huge reason, sent past the client's limits (as any client could)."""
+    body = {"actor": by or officer(), "action": SosAction.STOP, "reason": "A" * size + str(n)}
+    command = SosRequest.model_validate(body, context=AS_RECORDED)
+    return lambda h: h.execute_update(DossierWorkflow.sos, command)
 
 
 async def reset_point(handle: Handle) -> int:
@@ -53,15 +65,20 @@ async def test_readme_reset_brings_back_a_dossier_the_old_code_wedged(
     dev_client: Client, task_queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = await stack_settings(tmp_path, task_queue)
-    monkeypatch.setattr(worker, "DossierWorkflow", UnboundedDossierWorkflow)  # the old code
-    async with running_stack(dev_client, settings) as old:
+    monkeypatch.setattr(worker, "DossierWorkflow", UnboundedDossierWorkflow)  # the old code,
+    # and its converter, with no limits: its worker took what any client sent.
+    old_client = await Client.connect(
+        dev_client.service_client.config.target_host, data_converter=unlimited_data_converter
+    )
+    async with running_stack(old_client, settings) as old:
         handle = await old.start(now())
         old.started.clear()  # keep it running past this block
         await consult(FIRE)(handle)
         for n in range(3):
-            await refusal_of(sos(SosAction.STOP, reason="A" * HUGE + str(n))(handle))
+            await refusal_of(huge_stop(HUGE, n)(handle))
         assert await wedged(reply(FIRE)(handle))
     monkeypatch.undo()
+    handle = dev_client.get_workflow_handle_for(DossierWorkflow.run, handle.id)
 
     async with running_stack(dev_client, settings) as fixed:
         fixed.started.append(handle)
@@ -88,8 +105,8 @@ async def test_readme_reset_brings_back_a_dossier_the_old_code_wedged(
         doc = await asyncio.wait_for(reply(FIRE)(handle), 30)
         assert doc.consultations[0].status == "answered"
         assert len(doc.model_dump_json()) < 100_000
-        # and a huge refused request is now kept bounded
-        stop = sos(SosAction.STOP, reason="A" * HUGE, by=officer(ENV))
-        assert (await refusal_of(stop(handle)))["code"] == "not_lead_agency"
-        last = (await handle.query(DossierWorkflow.document)).events[-1]
-        assert len(last.detail["request"]["reason"]) <= 301
+        # and a huge request is now turned away as the worker reads it, leaving no trace
+        with pytest.raises(WorkflowUpdateFailedError):
+            await huge_stop(HUGE, 0, by=officer(ENV))(handle)
+        after = await handle.query(DossierWorkflow.document)
+        assert after.events[-1].kind != "refused" and len(after.model_dump_json()) < 100_000
