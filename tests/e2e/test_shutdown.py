@@ -149,9 +149,9 @@ async def test_issue8_the_api_stops_in_time_with_an_action_in_flight(
 
         assert took <= API_SHUTDOWN_S + MARGIN_S
         [answer] = await asyncio.gather(in_flight, return_exceptions=True)
-        # cut, or answered with a problem document, not waited for (20 s)
+        # cut, or answered as failed, not waited for (20 s): nothing was said to have happened
         if isinstance(answer, httpx.Response):
-            assert answer.headers["content-type"] == "application/problem+json", answer.text
+            assert answer.status_code >= 500, answer.text
 
 
 async def test_issue8_the_api_stops_in_time_with_temporal_and_the_database_down(
