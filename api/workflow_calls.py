@@ -157,6 +157,9 @@ async def call(operation: Awaitable[T]) -> T:
     except WorkflowUpdateRPCTimeoutOrCancelledError as timed_out:
         raise Problem("workflow_unavailable") from timed_out
     except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND and "namespace" in error.message.lower():
+            # a server starting up does not know its namespaces yet: out of reach, not gone
+            raise Problem("temporal_unavailable", error.message) from error
         if error.status == RPCStatusCode.NOT_FOUND:
             raise WorkflowGone(str(error)) from error
         if error.status in _UNREACHABLE:

@@ -506,6 +506,11 @@ async def _refuse_on_closed(
     if found is None:
         raise Problem("dossier_not_found", f"no dossier {code}")
     dossier, consultations, _ = found
+    if dossier.closed_at is None:
+        # Open in the read model, yet no run answers (the workflow service just restarted, or
+        # a run ended from outside that the sweep has not closed yet): nothing is recorded, and
+        # nothing said but that it could not be done now.
+        raise Problem("workflow_unavailable", f"no run of dossier {code} answers now")
     agency = command.agency if isinstance(command, Reply) else None
     latest = max(
         (c for c in consultations if c.agency == agency), key=lambda c: c.number, default=None
