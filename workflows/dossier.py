@@ -145,7 +145,6 @@ class PlanRequest(BaseModel):
 
 
 class ConsultationsRequested(BaseModel):
-
     # recorded state, not new input: read without today's limits
     LIMITS_AS_RECORDED: ClassVar[bool] = True
     consultations: list[ConsultationView]
