@@ -89,8 +89,21 @@ def _checked(check: Callable[[Any], None]) -> core_schema.WithInfoValidatorFunct
     return validator
 
 
+class _Limit:
+    """A limit as a type annotation: pydantic runs `check` after the type's own validation,
+    except on what is read as recorded (`AS_RECORDED`)."""
+
+    def check(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
+
+
 @dataclass(frozen=True)
-class Text:
+class Text(_Limit):
     """A text of at most `max_length` characters without control characters (but line breaks
     and tabs when `multiline`) or lone surrogates."""
 
@@ -112,11 +125,6 @@ class Text:
                 {"codepoint": f"{ord(char):04X}"},
             )
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
-
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
@@ -125,7 +133,7 @@ class Text:
 
 
 @dataclass(frozen=True)
-class Items:
+class Items(_Limit):
     """A list of at most `max_items` items."""
 
     max_items: int
@@ -138,11 +146,6 @@ class Items:
                 {"max_items": self.max_items, "count": len(items)},
             )
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
-
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
@@ -150,7 +153,7 @@ class Items:
 
 
 @dataclass(frozen=True)
-class Number:
+class Number(_Limit):
     """An integer from `minimum` to `maximum`, both included."""
 
     minimum: int
@@ -163,11 +166,6 @@ class Number:
                 "must be from {minimum} to {maximum}",
                 {"minimum": self.minimum, "maximum": self.maximum},
             )
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.with_info_after_validator_function(_checked(self.check), handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
