@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from activities.calendar_source import CalendarSource
 from api import openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
 from api.invalid_requests import record_invalid_request
 from api.rate_limits import RateLimiter
-from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
+from api.routes import catalogue, dossiers, forms, inbox, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from settings import Settings
@@ -71,6 +72,9 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
     lookup_limits: LookupLimits
+    # The worker's working-day calendar (holidays.VN and the province's file, re-read when it
+    # changes), for what the API counts itself: the inbox's urgency and working days left.
+    calendar: CalendarSource
 
 
 def create_app(
@@ -98,6 +102,7 @@ def create_app(
             sessions=session_factory(engine),
             authenticator=authenticator,
             lookup_limits=LookupLimits.of(settings),
+            calendar=CalendarSource(settings.calendar_overrides),
         )
         app.state.authenticator = app.state.services.authenticator
         try:
@@ -126,7 +131,7 @@ def create_app(
     app.add_middleware(BodyCap)
     # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
     problems.install(app, record_invalid=record_invalid_request)
-    for router in (operations, catalogue, dossiers, forms, notices, reports, public):
+    for router in (operations, catalogue, dossiers, inbox, forms, notices, reports, public):
         app.include_router(router.router)
     openapi.install(app)
     return app
