@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlmodel import col
@@ -323,9 +324,11 @@ async def pending_withdrawals(
     """The dossiers of `lead_agency` (None: every agency) whose withdrawal waits for the head's
     confirmation, with their latest `withdrawal` event; oldest request first, then by code; at
     most `limit` after the (requested_at, code) of the previous page's last one."""
+    earlier = aliased(EventRecord)
     latest = (
-        select(func.max(col(E.seq)))
-        .where(col(E.dossier) == col(D.code), col(E.kind) == "withdrawal")
+        select(func.max(col(earlier.seq)))
+        .where(col(earlier.dossier) == col(D.code), col(earlier.kind) == "withdrawal")
+        .correlate(D)
         .scalar_subquery()
     )
     query = (

@@ -512,6 +512,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         "lead_agency": LEAD,
         "applicant": APPLICANT.model_dump(mode="json"),
         "applicant_phone": "0913456789",
+        "applicant_search": "nguyen thi hoa",  # the name folded for the inbox's search
         "status": "consulting",
         "national_status": 4,
         "received_at": NOW,
