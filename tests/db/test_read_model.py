@@ -222,7 +222,7 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
         ("ix_dossiers_status", ("status",)),
         ("ix_dossiers_received_at_code", ("received_at", "code")),
         # 0008, partial: open dossiers, pending withdrawals
-        ("ix_dossiers_open_lead_agency_due_at", ("lead_agency", "due_at", "code")),
+        ("ix_dossiers_open_lead_agency_due_at", ("lead_agency", "due_at", "code", "late")),
         ("ix_dossiers_open_due_at", ("due_at", "code")),
         ("ix_dossiers_pending_withdrawal_lead_agency", ("lead_agency",)),
     }
@@ -234,7 +234,8 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
         ("ix_consultations_agency_requested_at", ("agency", "requested_at")),
         ("ix_consultations_requested_at", ("requested_at",)),
         ("ix_consultations_uncounted_requested_at", ("requested_at",)),  # 0005, partial
-        ("ix_consultations_awaited_agency_deadline", ("agency", "deadline")),  # 0008, partial
+        # 0008, partial
+        ("ix_consultations_awaited_agency_deadline", ("agency", "deadline", "dossier", "number")),
     }
     assert found["calendar_days"]["pk"] == ("day",)  # 0003
 
