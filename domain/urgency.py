@@ -8,6 +8,7 @@ them (`db.inbox`), and `urgency_of` classes one dossier the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -44,6 +45,7 @@ class Calendar(Protocol):
     """What the groups need of the calendar (`domain.calendar.WorkingCalendar`)."""
 
     def add_working_days(self, day: date, n: int) -> date: ...
+    def is_working_day(self, day: date) -> bool: ...
     def working_days_between(self, start: datetime, end: datetime) -> int: ...
 
 
@@ -106,3 +108,28 @@ def working_days_left(due_at: datetime, now: datetime, calendar: Calendar) -> in
     if due_at >= now:
         return calendar.working_days_between(now, due_at)
     return -calendar.working_days_between(due_at, now)
+
+
+def working_days_left_of(
+    due_ats: Sequence[datetime], now: datetime, calendar: Calendar
+) -> list[int]:
+    """`working_days_left` of each of `due_ats`, walking the calendar once over the days they
+    span with today rather than once per dossier: a page of 500 dossiers overdue for a year
+    would otherwise look a day up hundreds of thousands of times."""
+    if not due_ats:
+        return []
+    today = local_date(now)
+    days = [local_date(due_at) for due_at in due_ats]
+    first, last = min(*days, today), max(*days, today)
+    # index[d]: the working days after `first` up to and including d, so the working days after
+    # a's day up to b's day are index[b] - index[a] (`working_days_between`).
+    index: dict[date, int] = {first: 0}
+    day, count = first, 0
+    while day < last:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+        index[day] = count
+    return [
+        index[day] - index[today] if due_at >= now else -(index[today] - index[day])
+        for due_at, day in zip(due_ats, days, strict=True)
+    ]

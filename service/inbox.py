@@ -19,7 +19,7 @@ from domain import limits, rules
 from domain.commands import Actor
 from domain.dossier import ConsultationStatus, DossierStatus, Reminder
 from domain.refusals import Refusal
-from domain.urgency import Calendar, Urgency, UrgencyBounds, working_days_left
+from domain.urgency import Calendar, Urgency, UrgencyBounds, working_days_left_of
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500  # API.md: every list's `limit` is at most 500
@@ -113,6 +113,8 @@ async def officer_inbox(
     )
     page = rows[: filters.limit]
     last = page[-1] if len(rows) > filters.limit else None
+    dated = [row.due_at for row in page if row.due_at is not None]
+    left = iter(working_days_left_of(dated, now, calendar))
     return Inbox(
         counts=UrgencyCounts(**{u.value: n for u, n in counts.items()}),
         items=[
@@ -126,9 +128,7 @@ async def officer_inbox(
                 status=DossierStatus(row.status),
                 late=row.late,
                 urgency=bounds.urgency_of(row.due_at, row.late),
-                working_days_left=(
-                    None if row.due_at is None else working_days_left(row.due_at, now, calendar)
-                ),
+                working_days_left=None if row.due_at is None else next(left),
             )
             for row in page
         ],

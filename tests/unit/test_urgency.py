@@ -6,7 +6,7 @@ worked (for Monday 31 August)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from domain.urgency import (
     UrgencyBounds,
     urgency_of,
     working_days_left,
+    working_days_left_of,
 )
 
 
@@ -72,6 +73,19 @@ def test_urgency_and_working_days_left(
     assert urgency_of(due_at, now, cal, late=late) is group
     if due_at is not None:
         assert working_days_left(due_at, now, cal) == left
+
+
+@pytest.mark.parametrize("now", sorted({case[0] for case in CASES}))
+def test_working_days_left_of_a_page_counts_as_each_alone(
+    cal: WorkingCalendar, now: datetime
+) -> None:
+    due_ats = [due for _, due, *_ in CASES if due is not None]
+    due_ats += [now, now - timedelta(days=400), now + timedelta(days=300)]
+
+    assert working_days_left_of(due_ats, now, cal) == [
+        working_days_left(due_at, now, cal) for due_at in due_ats
+    ]
+    assert working_days_left_of([], now, cal) == []
 
 
 def test_bounds_are_vietnam_midnights_after_today_and_the_second_working_day(
