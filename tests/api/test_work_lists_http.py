@@ -19,7 +19,15 @@ from db.engine import create_engine, session_factory
 from db.models import DossierRecord
 from db.read_model import search_key
 from domain.urgency import UrgencyBounds
-from tests.api.http_helpers import act, assert_problem, consult, new_code, receive, reply
+from tests.api.http_helpers import (
+    act,
+    assert_problem,
+    consult,
+    eventually,
+    new_code,
+    receive,
+    reply,
+)
 from tests.fixtures.api import Api
 
 INBOX = "/api/v1/inbox"
@@ -269,7 +277,15 @@ async def test_consultations_inbox_lists_the_awaited_overdue_first_then_the_answ
     assert first["requested_by"] == {"user_id": "sxd.officer", "name": "Nguyễn Văn An"}
     assert first["number"] == 1
     assert first["replied_at"] is None
-    assert isinstance(first["reminders"], list)
+
+    async def first_awaited() -> dict[str, Any]:
+        answer: dict[str, Any] = (await api.get(CONSULTATIONS, "cat.officer")).json()["items"][0]
+        return answer
+
+    reminded = await eventually(  # R3: reminder 1 at the deadline, shown with the consultation
+        first_awaited, lambda c: len(c["reminders"]) >= 1, within=15, what="reminder 1"
+    )
+    assert reminded["reminders"][0]["level"] == 1
 
     done = (await api.get(CONSULTATIONS, "cat.officer", state="answered")).json()
     assert [(i["dossier"], i["status"]) for i in done["items"]] == [(answered, "answered")]
