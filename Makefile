@@ -10,10 +10,10 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
+PACKAGES  := domain workflows activities api service web db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages
 
 install: $(INSTALLED)
 
@@ -27,7 +27,7 @@ $(INSTALLED): pyproject.toml
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
 # workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
 bytecode: install
-	$(PYTHON) -m compileall -q domain workflows activities api db dev bench worker.py settings.py logs.py
+	$(PYTHON) -m compileall -q domain workflows activities api service web db dev bench worker.py settings.py logs.py
 
 run: install bytecode
 	$(PYTHON) -m dev.run
@@ -68,3 +68,12 @@ reset:
 # Record histories of representative runs for the replay tests (never overwrites old ones).
 histories: install
 	$(PYTHON) -m tests.histories.record --version $(or $(VERSION),$(error set VERSION, e.g. make histories VERSION=v2))
+
+# The pages' message catalogue: extract every _() / N_() of web/ into web/locale/messages.pot and
+# merge it into each translation (web/locale/<lang>/LC_MESSAGES/messages.po); Vietnamese is the
+# message ids themselves.
+messages: install
+	$(VENV)/bin/pybabel extract -F web/babel.cfg -k N_ --no-location --sort-output \
+		--project motcua --copyright-holder motcua -o web/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale --no-location \
+		--ignore-obsolete --no-fuzzy-matching

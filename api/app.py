@@ -24,6 +24,7 @@ from api.routes import catalogue, dossiers, forms, notices, operations, public, 
 from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from settings import Settings
+from web import app as web_app
 from workflows.converter import data_converter
 
 log = structlog.get_logger()
@@ -129,4 +130,7 @@ def create_app(
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
     openapi.install(app)
+    # The pages (web/): the same services behind HTML for every role; installed last so that
+    # their error pages wrap the problem handlers above.
+    web_app.install(app, settings, authenticator)
     return app
