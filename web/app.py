@@ -3,6 +3,8 @@ session cookie, the static files, the error pages and every page's routes."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,8 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from api.auth import Authenticator
 from settings import Settings
-from web import errors
-from web.pages import signin
+from web import errors, pages
 from web.session import COOKIE, session_secret
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +29,16 @@ def install(app: FastAPI, settings: Settings, authenticator: Authenticator) -> N
         https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin,):
+    for module in page_modules():
         app.include_router(module.router)
     errors.install(app)
+
+
+def page_modules() -> list[object]:
+    """Every module of `web.pages` with a `router`: a page's module is all it takes to add it."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(pages.__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"web.pages.{info.name}")
+        if hasattr(module, "router"):
+            found.append(module)
+    return found
