@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from types import ModuleType
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -34,7 +35,7 @@ def install(app: FastAPI, settings: Settings, authenticator: Authenticator) -> N
     errors.install(app)
 
 
-def page_modules() -> list[object]:
+def page_modules() -> list[ModuleType]:
     """Every module of `web.pages` with a `router`: a page's module is all it takes to add it."""
     found = []
     for info in sorted(pkgutil.iter_modules(pages.__path__), key=lambda info: info.name):
