@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -91,11 +92,9 @@ class VendorFiles(StaticFiles):
 
 
 def _query_version(scope: Scope) -> str | None:
-    for pair in scope.get("query_string", b"").decode("latin-1").split("&"):
-        name, _, value = pair.partition("=")
-        if name == "v":
-            return value
-    return None
+    """The `v` of the URL's query string, if any."""
+    versions = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v")
+    return versions[0] if versions else None
 
 
 def install_vendor_assets(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
