@@ -81,6 +81,8 @@ class VendorFiles(StaticFiles):
         self.versions = versions
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
         file = VENDOR_FILES.get(path)
         if file is None:
             raise HTTPException(status_code=404)
