@@ -96,7 +96,15 @@ def install(app: FastAPI) -> None:
                 code = {403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
                     exc.status_code, "validation_error"
                 )
-                return error_page(request, Problem(code, str(exc.detail), status=exc.status_code))
+                return error_page(
+                    request,
+                    Problem(
+                        code,
+                        str(exc.detail),
+                        status=exc.status_code,
+                        headers=dict(exc.headers or {}),  # a 405's Allow
+                    ),
+                )
             if isinstance(exc, RequestValidationError):
                 return error_page(request, Problem("validation_error", str(exc.errors())))
             return error_page(request, Problem("internal_error"))
