@@ -60,7 +60,6 @@ API_CODES: dict[str, tuple[int, str]] = {
     ),
     "database_unavailable": (503, "The database cannot be reached"),
     "auth_unavailable": (503, "The identity provider's keys cannot be fetched"),
-    "csrf_failed": (403, "The form did not come from this site's page (CSRF)"),
     "internal_error": (500, "Internal error"),
 }
 

@@ -126,14 +126,19 @@ async def check_csrf(request: Request) -> None:
     token), and a browser's Origin, when it says one, must be this site."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        raise Problem("csrf_failed", "the form was sent from another site", status=403)
+        raise _csrf_failed("the form was sent from another site")
     form = await request.form()
     sent = form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str):
-        raise Problem("csrf_failed", "the form carries no valid CSRF token", status=403)
+        raise _csrf_failed("the form carries no valid CSRF token")
     if not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise Problem("csrf_failed", "the form's CSRF token is not this session's", status=403)
+        raise _csrf_failed("the form's CSRF token is not this session's")
 
 
 CsrfChecked = Depends(check_csrf)
+
+
+def _csrf_failed(detail: str) -> Problem:
+    """The pages' own refusal (the JSON API takes no cookie, so never answers it)."""
+    return Problem("csrf_failed", detail, status=403, title="The form did not come from this site")
