@@ -10,12 +10,13 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
+NODE_INSTALLED := node_modules/.installed
+PACKAGES  := domain workflows activities api db dev bench web settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories openapi
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 # The stamp makes `install` a no-op until pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -24,10 +25,17 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m pip install -e '.[dev]'
 	touch $@
 
+# The pages' and /docs' front-end files (htmx, Swagger UI) and the tests' axe-core, exactly as
+# package-lock.json pins them; served from node_modules, never from a CDN (web/assets.py). No
+# install scripts: none is needed, and swagger-ui-dist's would report to an analytics service.
+$(NODE_INSTALLED): package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
 # workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
 bytecode: install
-	$(PYTHON) -m compileall -q domain workflows activities api db dev bench worker.py settings.py logs.py
+	$(PYTHON) -m compileall -q domain workflows activities api db dev bench web worker.py settings.py logs.py
 
 run: install bytecode
 	$(PYTHON) -m dev.run
@@ -58,7 +66,7 @@ lint: install
 
 # The virtualenv and caches; never the data.
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The data of `make run`: the Temporal SQLite file, the app database and the logs.
