@@ -20,6 +20,9 @@ def install_docs(app: FastAPI) -> None:
             swagger_js_url=vendor_url(app, "swagger-ui/swagger-ui-bundle.js"),
             swagger_css_url=vendor_url(app, "swagger-ui/swagger-ui.css"),
             swagger_favicon_url=vendor_url(app, "swagger-ui/favicon-32x32.png"),
+            # Else Swagger UI sends the document to validator.swagger.io for a badge (when it is
+            # served from anywhere but localhost).
+            swagger_ui_parameters={"validatorUrl": None},
         ).body
     )
 
