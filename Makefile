@@ -6,6 +6,7 @@
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
+#   make openapi                  writes the served OpenAPI document to docs/openapi.json
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
@@ -43,6 +44,10 @@ run: install bytecode
 # While `make run` is up: a dossier of letter 448's scenario, to look at in the Web UI.
 demo: install
 	$(PYTHON) -m dev.demo
+
+# The served OpenAPI document, kept in the repository (tests/api/test_openapi_document_http.py).
+openapi: install
+	$(PYTHON) -m api.openapi_export
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
