@@ -10,7 +10,7 @@ are awaited is refused as R4 whatever else is wrong with it, and recorded as suc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from domain.commands import (
     Action,
@@ -150,6 +150,18 @@ def _status(dossier: Dossier, action: Action) -> Refusal | None:
     if action not in _ALLOWED[dossier.phase]:
         return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
     return None
+
+
+class ConsultationCalendar(Protocol):
+    def due_at(self, received_at: datetime, working_days: int) -> datetime: ...
+
+
+def consultation_maximum(
+    calendar: ConsultationCalendar, requested_at: datetime, max_consultation_days: int
+) -> datetime:
+    """R2: the latest reply deadline of a consultation requested at `requested_at`: the
+    procedure's maximum in working days, at closing (as a due date is counted, R11)."""
+    return calendar.due_at(requested_at, max_consultation_days)
 
 
 def decide_consultation(
