@@ -162,7 +162,12 @@ async def receive(
     await release_connection(db)
     try:
         _, started = await call(
-            start_dossier(services.client, start, task_queue=services.settings.task_queue)
+            start_dossier(
+                services.client,
+                start,
+                task_queue=services.settings.task_queue,
+                pages_url=services.settings.pages_address,
+            )
         )
     except WorkflowAlreadyStartedError as exists:
         if idempotency_key:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from domain.localtime import VN
 from tests.fixtures.api import Api
@@ -182,3 +183,13 @@ async def test_csrf_missing_and_strangers_are_refused(api: Api, officer: Browser
     assert (await officer.http.get("/dossiers/NO-SUCH-CODE")).status_code == 404
     events = (await api.get(f"/api/v1/dossiers/{code}")).json()["events"]
     assert not any(e["kind"] == "refused" for e in events)  # a stranger leaves no trace
+
+
+async def test_the_web_ui_details_link_back_to_the_dossier_page(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
+    code = (await api.receive())["code"]
+    described = await dev_env.client.get_workflow_handle(f"dossier-{code}").describe()
+    assert code in (await described.static_summary() or "")
+    details = await described.static_details() or ""
+    assert f"[{code}]({api.settings.pages_address}/dossiers/{code})" in details
