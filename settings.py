@@ -87,5 +87,10 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'motcua.db').resolve()}"
 
     @cached_property
+    def pages_address(self) -> str:
+        """Where the pages are: `pages_url`, or this machine's API port (the pages' app)."""
+        return (self.pages_url or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @cached_property
     def web_ui_url(self) -> str:
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")

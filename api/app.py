@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from activities.calendar_source import CalendarSource
 from api import openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
@@ -74,6 +75,9 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
     lookup_limits: LookupLimits
+    # The worker's working-day calendar (holidays.VN and the province's file, re-read when it
+    # changes), for what the API counts itself: the inbox's urgency and working days left.
+    calendar: CalendarSource
 
 
 def create_app(
@@ -101,6 +105,7 @@ def create_app(
             sessions=session_factory(engine),
             authenticator=authenticator,
             lookup_limits=LookupLimits.of(settings),
+            calendar=CalendarSource(settings.calendar_overrides),
         )
         app.state.authenticator = app.state.services.authenticator
         try:
@@ -134,7 +139,7 @@ def create_app(
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
     openapi.install(app)
-    install_vendor_assets(app)
+    install_vendor_assets(app)  # before the pages' /static mount, which would hide it
     install_docs(app)
     # The pages (web/): the same services behind HTML for every role; installed last so that
     # their error pages wrap the problem handlers above.

@@ -31,7 +31,31 @@ from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
 from db.models import IdempotencyRecord
 from domain import limits, rules
-from domain.commands import Action, Actor, Command, Reply
+from domain.commands import (
+    Action,
+    Actor,
+    ApologyBody,
+    ApologyRequest,
+    Command,
+    ConfirmationBody,
+    ConsultationBody,
+    ConsultationRequest,
+    Handover,
+    HandoverBody,
+    Reply,
+    ReplyBody,
+    ResultBody,
+    ResultRecord,
+    ResumeBody,
+    ResumeRequest,
+    SosBody,
+    SosRequest,
+    SupplementBody,
+    SupplementDelivery,
+    WithdrawalBody,
+    WithdrawalConfirmation,
+    WithdrawalRequest,
+)
 from domain.dossier import Applicant, DossierDocument, DossierStatus, refusal_detail
 from domain.refusals import Code, refuse
 from workflows.dossier import DossierStart, DossierWorkflow
@@ -57,6 +81,33 @@ UPDATE_OF_ACTION: Mapping[Action, Any] = {
     Action.CONFIRM_WITHDRAWAL: DossierWorkflow.confirm_withdrawal,
     Action.RESULT: DossierWorkflow.record_result,
     Action.HANDOVER: DossierWorkflow.hand_over,
+}
+
+# Each action's request body (API.md) and the command it makes with its caller: the pages' forms
+# carry the body's fields (`web.pages.dossier_actions`).
+BODY_OF_ACTION: Mapping[Action, type[BaseModel]] = {
+    Action.CONSULT: ConsultationBody,
+    Action.REPLY: ReplyBody,
+    Action.SOS: SosBody,
+    Action.SUPPLEMENT: SupplementBody,
+    Action.RESUME: ResumeBody,
+    Action.APOLOGY: ApologyBody,
+    Action.WITHDRAWAL: WithdrawalBody,
+    Action.CONFIRM_WITHDRAWAL: ConfirmationBody,
+    Action.RESULT: ResultBody,
+    Action.HANDOVER: HandoverBody,
+}
+COMMAND_OF_ACTION: Mapping[Action, type[Command]] = {
+    Action.CONSULT: ConsultationRequest,
+    Action.REPLY: Reply,
+    Action.SOS: SosRequest,
+    Action.SUPPLEMENT: SupplementDelivery,
+    Action.RESUME: ResumeRequest,
+    Action.APOLOGY: ApologyRequest,
+    Action.WITHDRAWAL: WithdrawalRequest,
+    Action.CONFIRM_WITHDRAWAL: WithdrawalConfirmation,
+    Action.RESULT: ResultRecord,
+    Action.HANDOVER: Handover,
 }
 
 
@@ -111,7 +162,12 @@ async def receive(
     await release_connection(db)
     try:
         _, started = await call(
-            start_dossier(services.client, start, task_queue=services.settings.task_queue)
+            start_dossier(
+                services.client,
+                start,
+                task_queue=services.settings.task_queue,
+                pages_url=services.settings.pages_address,
+            )
         )
     except WorkflowAlreadyStartedError as exists:
         if idempotency_key:
