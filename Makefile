@@ -6,16 +6,18 @@
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
+#   make openapi                  writes the served OpenAPI document to docs/openapi.json
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES  := domain workflows activities api db dev bench settings.py worker.py logs.py
+NODE_INSTALLED := node_modules/.installed
+PACKAGES  := domain workflows activities api service web db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages openapi
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 # The stamp makes `install` a no-op until pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -24,10 +26,17 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m pip install -e '.[dev]'
 	touch $@
 
+# The pages' and /docs' front-end files (htmx, Swagger UI) and the tests' axe-core, exactly as
+# package-lock.json pins them; served from node_modules, never from a CDN (web/assets.py). No
+# install scripts: none is needed, and swagger-ui-dist's would report to an analytics service.
+$(NODE_INSTALLED): package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
 # workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
 bytecode: install
-	$(PYTHON) -m compileall -q domain workflows activities api db dev bench worker.py settings.py logs.py
+	$(PYTHON) -m compileall -q domain workflows activities api service web db dev bench worker.py settings.py logs.py
 
 run: install bytecode
 	$(PYTHON) -m dev.run
@@ -35,6 +44,10 @@ run: install bytecode
 # While `make run` is up: a dossier of letter 448's scenario, to look at in the Web UI.
 demo: install
 	$(PYTHON) -m dev.demo
+
+# The served OpenAPI document, kept in the repository (tests/api/test_openapi_document_http.py).
+openapi: install
+	$(PYTHON) -m api.openapi_export
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -58,7 +71,7 @@ lint: install
 
 # The virtualenv and caches; never the data.
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The data of `make run`: the Temporal SQLite file, the app database and the logs.
@@ -68,3 +81,12 @@ reset:
 # Record histories of representative runs for the replay tests (never overwrites old ones).
 histories: install
 	$(PYTHON) -m tests.histories.record --version $(or $(VERSION),$(error set VERSION, e.g. make histories VERSION=v2))
+
+# The pages' message catalogue: extract every _() / N_() of web/ into web/locale/messages.pot and
+# merge it into each translation (web/locale/<lang>/LC_MESSAGES/messages.po); Vietnamese is the
+# message ids themselves.
+messages: install
+	$(VENV)/bin/pybabel extract -F web/babel.cfg -k N_ --no-location --sort-output \
+		--project motcua --copyright-holder motcua -o web/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale --no-location \
+		--ignore-obsolete --no-fuzzy-matching

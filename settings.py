@@ -56,6 +56,22 @@ class Settings(BaseSettings):
     public_lookups_per_dossier: int = Field(default=10, ge=1)
     public_lookup_window_seconds: float = Field(default=60.0, gt=0)
 
+    # The pages (web/). Their public address, for the QR code of form 01 and the Web UI's link
+    # back to a dossier; default: the address each request came in on.
+    pages_url: str | None = None
+    # The Temporal Web UI ops staff use, for the dossier page's link; default: the dev server's.
+    temporal_ui_url: str | None = None
+    # The pages' session cookie: signed with this key (at least 32 bytes; in development, when
+    # unset, derived from the development JWT secret), sent over HTTPS only when `secure_cookies`.
+    session_secret: str | None = None
+    secure_cookies: bool = False
+    session_hours: float = Field(default=8.0, gt=0, le=24)
+    # Sign-in on the pages in production: OpenID Connect, authorization code with PKCE, against
+    # MOTCUA_JWT_ISSUER (the issuer the API trusts), as this client.
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    pages_language: Literal["vi", "en"] = "vi"
+
     @cached_property
     def temporal_target(self) -> str:
         return self.temporal_address or f"localhost:{self.temporal_port}"
@@ -69,3 +85,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'motcua.db').resolve()}"
+
+    @cached_property
+    def pages_address(self) -> str:
+        """Where the pages are: `pages_url`, or this machine's API port (the pages' app)."""
+        return (self.pages_url or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @cached_property
+    def web_ui_url(self) -> str:
+        return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")

@@ -13,6 +13,7 @@ from datetime import date
 import structlog
 from temporalio import activity
 
+from domain import rules
 from domain.calendar import Grace, WorkingCalendar
 from domain.clock import ClockLedger, ClockReading, read_clock
 from domain.dossier import ConsultationPlan
@@ -47,7 +48,9 @@ class PlanningActivities:
         """The latest deadline the procedure allows (R2), when reminder 2 falls (R3), and which
         of the agencies the catalogue does not know."""
         calendar = self._calendar()
-        maximum = calendar.due_at(request.requested_at, request.max_consultation_days)
+        maximum = rules.consultation_maximum(
+            calendar, request.requested_at, request.max_consultation_days
+        )
         deadline = request.deadline
         return ConsultationPlan(
             maximum=maximum,

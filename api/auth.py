@@ -139,16 +139,16 @@ class _SharedSecret:
     algorithms = SECRET_ALGORITHMS
 
     def __init__(self, secret: str) -> None:
-        self._secret = secret.encode()
-        if len(self._secret) < MIN_SECRET_BYTES:
+        self.secret = secret.encode()
+        if len(self.secret) < MIN_SECRET_BYTES:
             raise AuthConfigError(
-                f"MOTCUA_JWT_SECRET is {len(self._secret)} bytes long; HS256 needs at least "
+                f"MOTCUA_JWT_SECRET is {len(self.secret)} bytes long; HS256 needs at least "
                 f"{MIN_SECRET_BYTES} (RFC 7518 §3.2). Make one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
 
     async def key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
-        return self._secret, "HS256"
+        return self.secret, "HS256"
 
 
 def _usable_for_signatures(key: jwt.PyJWK) -> bool:
@@ -361,6 +361,19 @@ class Authenticator:
             timeout_seconds=timeout_seconds,
         )
         return cls(keys, issuer=issuer, audience=audience, leeway_seconds=leeway_seconds)
+
+    def sign_for_development(self, claims: dict[str, Any]) -> str | None:
+        """A token of these claims signed with the development secret, as the identity provider
+        would sign it (issuer and audience included), for the pages' development sign-in; None
+        in JWKS mode, where only the provider signs."""
+        if not isinstance(self._keys, _SharedSecret):
+            return None
+        full = dict(claims)
+        if self._issuer:
+            full["iss"] = self._issuer
+        if self._audience:
+            full["aud"] = self._audience
+        return jwt.encode(full, self._keys.secret, algorithm="HS256")
 
     @property
     def mode(self) -> Literal["jwks", "secret"]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import Request
@@ -25,9 +25,12 @@ from api.problems import Problem
 from api.routes.dossiers import ACTION_OF_ENDPOINT, admit_caller
 from api.workflow_calls import WorkflowGone, call
 from db import read_model
-from domain.commands import InvalidRequest, Role
+from domain.commands import Action, Actor, InvalidRequest, Role
 from domain.dossier import invalid_request_detail
 from workflows.starter import workflow_id
+
+if TYPE_CHECKING:
+    from api.app import Services
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +85,23 @@ async def record_invalid_request(
     except Exception:
         log.exception("invalid_request_not_recorded", actor=actor.user_id, **attempt)
         return None
+    await record_invalid_attempt(services, actor, dossier, action, code, errors, body)
+    return None
+
+
+async def record_invalid_attempt(
+    services: Services,
+    actor: Actor,
+    dossier: str,
+    action: Action,
+    code: str,
+    errors: list[str],
+    body: Any,
+) -> None:
+    """Keep party `actor`'s unreadable attempt at `action` on `dossier` (refused with problem
+    `code` for `errors`) in the dossier's timeline: by its workflow while it runs, here once it
+    has ended. The API's requests and the pages' forms alike. Never raises."""
+    attempt = {"dossier": dossier, "action": action.value, "problem": code, "errors": errors}
     invalid = InvalidRequest(
         actor=actor, action=action, code=code, errors=errors, body=_text_of(body)
     )
@@ -98,4 +118,3 @@ async def record_invalid_request(
         log.info("invalid_request_not_recorded", reason="unknown_dossier", **attempt)
     except Exception:
         log.exception("invalid_request_not_recorded", actor=actor.user_id, **attempt)
-    return None

@@ -7,7 +7,7 @@ error answers with a stack trace, and bad input never answers 500.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -148,6 +148,26 @@ class Problem(Exception):
         )
 
 
+def problem_of_errors(raised: Sequence[Any]) -> tuple[Problem, list[str]]:
+    """The problem of a request refused for `raised` (pydantic's errors, located from the
+    request: `body`, then the field), and what was wrong, one line per error, as recorded."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in raised
+    ]
+    said = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors]
+    beyond = next((e for e in errors if e["type"] in LIMIT_CODES), None)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return Problem("malformed_json", errors[0]["msg"], errors=errors), said
+    if beyond is not None:
+        # A limit of `domain.limits`: its own code, and the field it names, as `field`.
+        field = ".".join(map(str, beyond["loc"][1:]))
+        return Problem(
+            beyond["type"], f"{field}: {beyond['msg']}", field=field, errors=errors
+        ), said
+    return Problem("validation_error", "; ".join(said), errors=errors), said
+
+
 # Called with (request, problem code, what was wrong, the body as received) for each request
 # refused before its handler ran for want of a readable body; returns the problem to answer
 # instead when the caller may not use the route at all (403), else None.
@@ -166,22 +186,7 @@ def install(app: FastAPI, record_invalid: InvalidRequestRecorder | None = None) 
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        said = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors]
-        beyond = next((e for e in errors if e["type"] in LIMIT_CODES), None)
-        if any(e["type"] == "json_invalid" for e in errors):
-            problem = Problem("malformed_json", errors[0]["msg"], errors=errors)
-        elif beyond is not None:
-            # A limit of `domain.limits`: its own code, and the field it names, as `field`.
-            field = ".".join(map(str, beyond["loc"][1:]))
-            problem = Problem(
-                beyond["type"], f"{field}: {beyond['msg']}", field=field, errors=errors
-            )
-        else:
-            problem = Problem("validation_error", "; ".join(said), errors=errors)
+        problem, said = problem_of_errors(exc.errors())
         if record_invalid is not None:
             problem = await record_invalid(request, problem.code, said, exc.body) or problem
         return problem.response(request)

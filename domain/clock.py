@@ -119,7 +119,7 @@ def read_clock(ledger: ClockLedger, calendar: Calendar) -> ClockReading:
                     due = calendar.shift(due, last_stop)
         else:
             due = calendar.end_of_day(entry.due_date)
-    deadline = calendar.shift(due, -1) if due is not None else None
+    deadline = apology_deadline(due, calendar) if due is not None else None
     return ClockReading(
         due_at=due,
         running=running,
@@ -128,3 +128,8 @@ def read_clock(ledger: ClockLedger, calendar: Calendar) -> ClockReading:
         apology_deadline=deadline,
         apology_notice_at=calendar.opening_of(deadline) if deadline is not None else None,
     )
+
+
+def apology_deadline(due_at: datetime, calendar: Calendar) -> datetime:
+    """R13: the last moment an apology is accepted, one working day before the due date."""
+    return calendar.shift(due_at, -1)

@@ -828,3 +828,91 @@ def receive(
         processing_days=procedure.processing_days,
     )
     return dossier
+
+
+def state_of_document(
+    document: DossierDocument, procedure: Procedure, reading: ClockReading | None
+) -> Dossier:
+    """The dossier's state as far as its document tells it (the read model's, or an update's
+    answer): who leads it, its phase, its consultations, whether a supplement, an apology, a
+    withdrawal or a result was recorded, and its clock's `reading` (by the caller's calendar).
+    Enough for the rules to say what may be asked of it now (`rules.actions_open_to`); never
+    for applying an action, which only the workflow does on its own state."""
+
+    def last(kind: str) -> Event | None:
+        return next((e for e in reversed(document.events) if e.kind == kind), None)
+
+    received = next((e for e in document.events if e.kind == "received"), None)
+    status = document.status
+    phase = Phase.PROCESSING if status is DossierStatus.CONSULTING else Phase(status.value)
+    state = Dossier(
+        code=document.code,
+        procedure=procedure,
+        applicant=document.applicant,
+        lead_agency=document.lead_agency,
+        home_affairs_agency="",
+        received_at=document.received_at,
+        received_by=received.actor if received else "",
+        phase=phase,
+        reading=reading,
+        late=document.late,
+        completed_at=document.completed_at,
+        closed_at=document.closed_at,
+        people=dict(document.people),
+        consultations=[
+            Consultation(
+                number=c.number,
+                agency=c.agency,
+                content=c.content,
+                deadline=c.deadline,
+                requested_at=c.requested_at,
+                requested_by="",
+                second_reminder_at=c.deadline,
+                outcome=(
+                    None
+                    if c.status in (ConsultationStatus.AWAITING, ConsultationStatus.OVERDUE)
+                    else c.status.value
+                ),
+                replied_at=c.replied_at,
+                opinion=c.opinion,
+                late_reason=c.late_reason,
+                reminders=c.reminders,
+            )
+            for c in document.consultations
+        ],
+    )
+    if (asked := last("sos_supplement")) is not None:
+        delivered = last("supplement")
+        state.supplement = SupplementRequest(
+            reason=str(asked.detail.get("reason", "")),
+            missing_documents=list(asked.detail.get("missing_documents") or []),
+            requested_at=asked.at,
+            delivered_at=delivered.at if delivered else None,
+        )
+    if (apology := last("apology")) is not None:
+        state.apology = Apology(
+            reason=str(apology.detail.get("reason", "")),
+            new_due_date=date.fromisoformat(str(apology.detail["new_due_date"])),
+            given_at=apology.at,
+            given_by=apology.actor,
+        )
+    if document.withdrawal is not None:
+        asked = last("withdrawal")
+        confirmed = last("withdrawal_confirmed")
+        state.withdrawal = Withdrawal(
+            reason=str(asked.detail.get("reason", "")) if asked else "",
+            application_ref=str(asked.detail.get("application_ref", "")) if asked else "",
+            requested_at=asked.at if asked else document.received_at,
+            requested_by=asked.actor if asked else "",
+            confirmed_at=confirmed.at if confirmed else None,
+            confirmed_by=confirmed.actor if confirmed else None,
+        )
+    if (result := last("result")) is not None:
+        state.result = Result(
+            outcome="denied" if result.detail.get("outcome") == "denied" else "approved",
+            document_no=str(result.detail.get("document_no", "")),
+            summary="",
+            recorded_at=result.at,
+            recorded_by=result.actor,
+        )
+    return state

@@ -10,7 +10,7 @@ are awaited is refused as R4 whatever else is wrong with it, and recorded as suc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from domain.commands import (
     Action,
@@ -150,6 +150,18 @@ def _status(dossier: Dossier, action: Action) -> Refusal | None:
     if action not in _ALLOWED[dossier.phase]:
         return refuse(Code.NOT_ALLOWED_IN_STATUS, status=dossier.status.value)
     return None
+
+
+class ConsultationCalendar(Protocol):
+    def due_at(self, received_at: datetime, working_days: int) -> datetime: ...
+
+
+def consultation_maximum(
+    calendar: ConsultationCalendar, requested_at: datetime, max_consultation_days: int
+) -> datetime:
+    """R2: the latest reply deadline of a consultation requested at `requested_at`: the
+    procedure's maximum in working days, at closing (as a due date is counted, R11)."""
+    return calendar.due_at(requested_at, max_consultation_days)
 
 
 def decide_consultation(
@@ -332,6 +344,71 @@ def decide_handover(dossier: Dossier, cmd: Handover, now: datetime) -> Refusal |
     if dossier.status is not DossierStatus.RESULT_READY:
         return refuse(Code.NO_RESULT, status=dossier.status.value)
     return None
+
+
+# --- what may be asked of a dossier now (the pages offer these) ------------------------------
+
+# The letter's own refusals that an action is offered with all the same: they depend on other
+# agencies, and pressing it anyway is what the audit must see (R4, R5, R9); the page shows them
+# beside the button before the click.
+_OFFERED_WITH_WARNING = frozenset({Code.SOS_REJECTED_AWAITING_REPLIES, Code.CONSULTATIONS_AWAITING})
+
+
+class Offer(NamedTuple):
+    """An action the caller may take on the dossier now (`sos`: which SOS action), and the
+    letter's refusal it would meet as things stand (R4, R5), if any."""
+
+    action: Action
+    sos: SosAction | None = None
+    warning: Refusal | None = None
+
+
+def actions_open_to(actor: Actor, dossier: Dossier, now: datetime) -> list[Offer]:
+    """The actions `actor` may take on `dossier` at `now`, asked of the decisions themselves:
+    each is decided for an empty request, whose refusal is then who may act or what the
+    dossier's state allows (not offered), the letter's R4 or R5 (offered, with its warning), or
+    the request's missing content (422: offered; the form asks for it). So the pages offer
+    exactly what the rules would let through, with no second copy of a rule."""
+    blank = {"actor": actor}
+    probes: list[tuple[Action, SosAction | None, Refusal | None]] = [
+        (
+            Action.CONSULT,
+            None,
+            decide_consultation(
+                dossier,
+                ConsultationRequest(**blank),
+                now,
+                ConsultationPlan(maximum=now, second_reminder_at=None),
+            ),
+        ),
+        (Action.REPLY, None, decide_reply(dossier, Reply(agency=actor.agency, **blank), now)),
+        *(
+            (Action.SOS, sos, decide_sos(dossier, SosRequest(action=sos, **blank), now))
+            for sos in (SosAction.STOP, SosAction.SUPPLEMENT, SosAction.RETURN)
+        ),
+        (Action.SUPPLEMENT, None, decide_supplement(dossier, SupplementDelivery(**blank), now)),
+        (Action.RESUME, None, decide_resume(dossier, ResumeRequest(**blank), now)),
+        (Action.APOLOGY, None, decide_apology(dossier, ApologyRequest(**blank), now)),
+        (Action.WITHDRAWAL, None, decide_withdrawal(dossier, WithdrawalRequest(**blank), now)),
+        (
+            Action.CONFIRM_WITHDRAWAL,
+            None,
+            decide_withdrawal_confirmation(dossier, WithdrawalConfirmation(**blank), now),
+        ),
+        (
+            Action.RESULT,
+            None,
+            decide_result(dossier, ResultRecord(outcome="approved", **blank), now),
+        ),
+        (Action.HANDOVER, None, decide_handover(dossier, Handover(**blank), now)),
+    ]
+    offers = []
+    for action, sos, refusal in probes:
+        if refusal is None or refusal.http_status == 422:
+            offers.append(Offer(action, sos))
+        elif refusal.code in _OFFERED_WITH_WARNING:
+            offers.append(Offer(action, sos, refusal))
+    return offers
 
 
 # --- who reads which work list (issue 9: the inboxes of officers, consulted agencies, heads) ----

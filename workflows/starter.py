@@ -3,6 +3,8 @@ second (summary, details, search attributes). The API, tests and tools all start
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -22,14 +24,24 @@ def workflow_id(code: str) -> str:
     return f"dossier-{code}"
 
 
+def dossier_page_url(pages_url: str, code: str) -> str:
+    return f"{pages_url.rstrip('/')}/dossiers/{quote(code, safe='')}"
+
+
 async def start_dossier(
-    client: Client, start: DossierStart, *, task_queue: str
+    client: Client, start: DossierStart, *, task_queue: str, pages_url: str | None = None
 ) -> tuple[WorkflowHandle[DossierWorkflow, DossierDocument], DossierDocument]:
     """Start the dossier's workflow and return it with the dossier as received, due date
     included (update-with-start: one round trip, and read-your-writes for the creator). A second
     start with the same code fails with `WorkflowAlreadyStartedError`, even after the first has
-    closed: dossier codes are never reused."""
+    closed: dossier codes are never reused. With `pages_url`, the Web UI's details link to the
+    dossier's page there (start options, not workflow logic: replay is untouched)."""
     procedure = start.procedure
+    page = (
+        f"\n- Dossier page: [{start.code}]({dossier_page_url(pages_url, start.code)})"
+        if pages_url
+        else ""
+    )
     operation = WithStartWorkflowOperation(
         DossierWorkflow.run,
         start,
@@ -44,6 +56,7 @@ async def start_dossier(
             f"consultations at most {procedure.max_consultation_days} working days (R2)\n"
             f"- Lead agency: **{procedure.lead_agency}**\n"
             f"- Received: {when(start.received_at)} by `{start.received_by.user_id}`"
+            f"{page}"
         ),
         search_attributes=TypedSearchAttributes(
             [

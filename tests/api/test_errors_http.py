@@ -158,8 +158,13 @@ async def test_bodies_of_the_wrong_shape_are_422_validation_error_with_errors(ap
 
 
 async def test_unknown_routes_are_404_and_wrong_methods_405(api: Api) -> None:
-    for path in ("/nope", "/api/v1/nope", "/api/v2/dossiers", "/api/v1/dossiers/X-1/explode"):
+    for path in ("/api/v1/nope", "/api/v2/dossiers", "/api/v1/dossiers/X-1/explode"):
         assert_problem(await api.get(path), 404, "not_found")
+    # Outside the API's prefixes a path is a page's: the same 404, as a page for people.
+    page = await api.get("/nope")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "not_found" in page.text
     wrong = {
         "DELETE": "/api/v1/dossiers",
         "PUT": "/api/v1/dossiers/X-1/sos",

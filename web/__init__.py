@@ -1,0 +1,1 @@
+"""The pages of motcua: server-rendered HTML for every role (issue 9)."""
