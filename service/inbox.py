@@ -3,7 +3,8 @@ inbox of open dossiers by urgency, the consultations addressed to an agency, and
 waiting for a head (R6).
 
 Who may read which list is decided by `domain.rules` (`inbox_scope`, ...) here, once: a caller
-outside it gets `Refused` with the rule's refusal (403 `forbidden`), whatever asks.
+outside it gets the rule's refusal as a `Problem` (403 `forbidden`), as `service.dossiers` does,
+whether the API or a page asked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.problems import Problem
 from db import inbox as queries
 from domain import limits, rules
 from domain.commands import Actor
@@ -25,17 +27,9 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500  # API.md: every list's `limit` is at most 500
 
 
-class Refused(Exception):
-    """The caller may not read this list: `refusal` says why (its code, status and messages)."""
-
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.code.value)
-        self.refusal = refusal
-
-
 def _scope(decision: rules.ListScope | Refusal) -> str | None:
     if isinstance(decision, Refusal):
-        raise Refused(decision)
+        raise Problem.of_refusal(decision)
     return decision.agency
 
 

@@ -5,8 +5,6 @@ read them and what they hold is the service's; these translate the query string 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -22,7 +20,6 @@ from api.deps import (
     decode_cursor,
     encode_cursor,
 )
-from api.problems import Problem
 from domain import limits
 from domain.dossier import DossierStatus
 from domain.urgency import Urgency
@@ -34,14 +31,6 @@ AgencyCode = Annotated[
     str | None,
     Query(max_length=limits.CODE_MAX, description="evaluators and inspectors: whose list"),
 ]
-
-
-@contextmanager
-def _refusals_as_problems() -> Iterator[None]:
-    try:
-        yield
-    except service.Refused as refused:
-        raise Problem.of_refusal(refused.refusal) from refused
 
 
 class InboxPage(BaseModel):
@@ -82,14 +71,9 @@ async def officer_inbox(
         limit=limit,
         after=decode_cursor(cursor, tuple[AwareDatetime | None, StrictStr]),
     )
-    with _refusals_as_problems():
-        inbox = await service.officer_inbox(
-            db,
-            actor,
-            filters,
-            now=datetime.now(UTC),
-            calendar=services.calendar.calendar(),
-        )
+    inbox = await service.officer_inbox(
+        db, actor, filters, now=datetime.now(UTC), calendar=services.calendar.calendar()
+    )
     return InboxPage(counts=inbox.counts, items=inbox.items, next_cursor=_cursor(inbox.next_after))
 
 
@@ -114,8 +98,7 @@ async def consultations(
         cursor, tuple[Literal["awaited", "settled"], AwareDatetime, StrictStr, StrictInt]
     )
     filters = service.ConsultationFilters(agency=agency, state=state, limit=limit, after=after)
-    with _refusals_as_problems():
-        found = await service.consultations_for(db, actor, filters, now=datetime.now(UTC))
+    found = await service.consultations_for(db, actor, filters, now=datetime.now(UTC))
     return ConsultationPage(items=found.items, next_cursor=_cursor(found.next_after))
 
 
@@ -139,8 +122,7 @@ async def withdrawals(
         limit=limit,
         after=decode_cursor(cursor, tuple[AwareDatetime, StrictStr]),
     )
-    with _refusals_as_problems():
-        found = await service.withdrawals_awaiting(db, actor, filters)
+    found = await service.withdrawals_awaiting(db, actor, filters)
     return WithdrawalPage(items=found.items, next_cursor=_cursor(found.next_after))
 
 
