@@ -17,6 +17,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.localtime import VN
+from tests.api.http_helpers import eventually
 from tests.fixtures.api import Api
 
 
@@ -163,8 +164,16 @@ async def test_consult_from_the_page_once_per_key_then_an_unreadable_form_is_rec
     assert odd.status_code == 303
     shown = await officer.page(page)
     assert "Lựa chọn không hợp lệ." in shown
-    events = (await api.get(f"/api/v1/dossiers/{code}")).json()["events"]
-    assert any(e["kind"] == "refused" and e["detail"]["code"] == "validation_error" for e in events)
+    # recorded by the workflow (a signal), then projected: it shows within seconds
+    await eventually(
+        lambda: api.get(f"/api/v1/dossiers/{code}"),
+        lambda answer: any(
+            e["kind"] == "refused" and e["detail"]["code"] == "validation_error"
+            for e in answer.json()["events"]
+        ),
+        within=10,
+        what="the unreadable form's refused event",
+    )
 
 
 async def test_csrf_missing_and_strangers_are_refused(api: Api, officer: Browser) -> None:
