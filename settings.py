@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     public_lookup_window_seconds: float = Field(default=60.0, gt=0)
 
     # The pages (web/). Their public address, for the QR code of form 01 and the Web UI's link
-    # back to a dossier; default: the address each request came in on.
+    # back to a dossier; default: http://localhost:<api_port> (`pages_address`).
     pages_url: str | None = None
     # The Temporal Web UI ops staff use, for the dossier page's link; default: the dev server's.
     temporal_ui_url: str | None = None
@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
     pages_language: Literal["vi", "en"] = "vi"
+
+    @cached_property
+    def pages_address(self) -> str:
+        """The pages' public address, without a trailing slash."""
+        return (self.pages_url or f"http://localhost:{self.api_port}").rstrip("/")
 
     @cached_property
     def temporal_target(self) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ActorDep, SessionDep
+from api.deps import ActorDep, ServicesDep, SessionDep
 from api.forms_pdf import MEDIA_TYPE, render_pdf
 from api.problems import MEDIA_TYPE as PROBLEM
 from api.problems import Problem
@@ -56,6 +56,7 @@ async def dossier_form(
         ),
     ],
     actor: ActorDep,
+    services: ServicesDep,
     db: SessionDep,
 ) -> Response:
     """Form `form` of Circular 01/2018 for the dossier (lead agency staff, consulted agencies,
@@ -79,6 +80,7 @@ async def dossier_form(
             document,
             required_documents=procedure.required_documents if procedure else [],
             agency_names=names,
+            pages_url=services.settings.pages_address,
             now=datetime.now(UTC),
         )
     except FormNotApplicable as refusal:
