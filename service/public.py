@@ -134,6 +134,8 @@ async def progress(db: AsyncSession, found: DossierRecord) -> PublicProgress:
         step = _step(event)
         if step.kind == "consultation_requested" and timeline and timeline[-1] == step:
             continue  # several agencies asked at once: one step for the applicant
+        if step.kind == "due_changed" and (step.due_at is None or _cause(event) == "apology"):
+            continue  # a paused clock or an apology: the step before says so already
         timeline.append(step)
     apology = next((s for s in reversed(timeline) if s.kind == "apology"), None)
     asked = next((s for s in reversed(timeline) if s.kind == "sos_supplement"), None)
@@ -167,6 +169,10 @@ def _step(event: EventRecord) -> PublicStep:
         due_at=_moment(detail.get("due_at")) if event.kind == "due_changed" else None,
         new_due_date=_day(detail.get("new_due_date")) if event.kind == "apology" else None,
     )
+
+
+def _cause(event: EventRecord) -> str | None:
+    return _text((event.detail or {}).get("cause"))
 
 
 def _text(value: Any) -> str | None:
