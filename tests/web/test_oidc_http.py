@@ -76,6 +76,8 @@ async def test_oidc_sign_in_with_pkce_leads_an_officer_to_his_inbox(
         signin = await client.get("/signin")
         assert 'href="/signin/oidc"' in signin.text  # the button, since the client is configured
         assert "signin-sxd.officer" not in signin.text  # no development users in JWKS mode
+        # Sign-out's form ends at the provider's end of session: the CSP lets it.
+        assert f"form-action 'self' {provider.issuer};" in signin.headers["content-security-policy"]
 
         authorize_url = await to_provider(client)
 

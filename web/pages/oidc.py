@@ -14,6 +14,7 @@ Signing out ends the provider's session too when it publishes an `end_session_en
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -39,9 +40,21 @@ ID_TOKEN_KEY = "oidc_id_token"
 
 def configured(request: Request) -> bool:
     """A client id, and tokens checked against a provider's keys (JWKS mode)."""
-    settings = request.app.state.services.settings
-    authenticator: Authenticator = request.app.state.services.authenticator
-    return bool(settings.oidc_client_id) and authenticator.mode == "jwks"
+    services = getattr(request.app.state, "services", None)  # None before the app started
+    if services is None:
+        return False
+    authenticator: Authenticator = services.authenticator
+    return bool(services.settings.oidc_client_id) and authenticator.mode == "jwks"
+
+
+def provider_origin(request: Request) -> str | None:
+    """The provider's origin when signing in by it: the pages' CSP lets forms lead there, since
+    sign-out's form ends at its end_session_endpoint (a form's redirects are held to the CSP's
+    form-action too)."""
+    if not configured(request):
+        return None
+    issuer = urlsplit(request.app.state.services.authenticator.issuer or "")
+    return f"{issuer.scheme}://{issuer.netloc}" if issuer.scheme and issuer.netloc else None
 
 
 def _client(request: Request) -> StarletteOAuth2App:
