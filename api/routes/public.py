@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep, client_address
 from service import public
 from service.public import PublicDossier, PublicProgress
 
@@ -16,10 +16,6 @@ router = APIRouter(prefix="/public/v1", tags=["citizens"])
 
 Code = Annotated[str, Path(min_length=1, max_length=64)]
 Phone = Annotated[str | None, Query(max_length=32)]
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/dossiers/{code}")

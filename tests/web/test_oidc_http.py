@@ -17,7 +17,7 @@ from api.app import create_app
 from api.auth import Authenticator
 from settings import Settings
 from tests.api.http_helpers import serving
-from tests.fixtures.api import USERS
+from tests.fixtures.api import USERS, free_port
 from tests.web.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Provider, provider, query
 
 __all__ = ["provider"]  # the fixture, used by the tests below
@@ -147,3 +147,33 @@ async def test_oidc_sign_in_goes_where_it_was_asked_and_sign_out_ends_the_provid
         assert said["post_logout_redirect_uri"].endswith("/signin")
         assert said["id_token_hint"].count(".") == 2 and said["client_id"] == CLIENT_ID
         assert (await client.get("/")).headers["location"] == "/signin"  # ours ended too
+
+
+@SQLITE
+async def test_a_token_without_an_agency_is_refused_as_the_api_refuses_it(
+    provider: Provider, database_url: str
+) -> None:
+    """The provider signs in someone its access token gives no agency: the API's Authenticator
+    refuses him, so the pages do too."""
+    async with httpx.AsyncClient(base_url=provider.issuer) as admin:
+        made = await admin.put("/users/no.agency", json={"name": "Không Cơ Quan", "roles": []})
+        assert made.status_code == 204
+    async with pages_on(provider, database_url) as client:
+        callback = await authorize(await to_provider(client), "no.agency")
+
+        refused = await client.get(back_path(callback))
+
+        assert refused.status_code == 401
+        assert "<code>unauthenticated</code>" in refused.text
+        assert "Mã truy cập thiếu thông tin `agency`." in refused.text
+        assert (await client.get("/")).headers["location"] == "/signin"
+
+
+@SQLITE
+async def test_a_provider_out_of_reach_is_a_503_page(database_url: str) -> None:
+    gone = Provider(issuer=f"http://127.0.0.1:{free_port()}")
+    async with pages_on(gone, database_url) as client:
+        answer = await client.get("/signin/oidc")
+
+        assert answer.status_code == 503
+        assert "<code>auth_unavailable</code>" in answer.text

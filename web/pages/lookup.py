@@ -12,9 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep, client_address
 from api.problems import Problem
-from api.routes.public import client_address
 from domain.dossier import DossierStatus
 from service import public
 from web.render import render
