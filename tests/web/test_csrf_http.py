@@ -79,3 +79,14 @@ async def test_the_session_cookie_is_httponly_samesite_lax_and_secure_when_asked
         assert "httponly" in attributes
         assert re.search(r";\s*samesite=lax", cookie, re.I), cookie
         assert ("secure" in attributes) is secure
+
+
+@SQLITE
+async def test_no_oidc_sign_in_while_the_development_secret_is_in_use(database_url: str) -> None:
+    async with pages(database_url) as client:
+        signin = await client.get("/signin")
+        assert "/signin/oidc" not in signin.text and "signin-sxd.officer" in signin.text
+
+        answer = await client.get("/signin/oidc")
+
+        assert answer.status_code == 404 and "<code>not_found</code>" in answer.text
