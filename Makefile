@@ -6,22 +6,31 @@
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
+#   make openapi                  writes the served OpenAPI document to docs/openapi.json
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
 PACKAGES  := domain workflows activities api service web db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages openapi
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 # The stamp makes `install` a no-op until pyproject.toml changes.
 $(INSTALLED): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --upgrade pip
 	$(PYTHON) -m pip install -e '.[dev]'
+	touch $@
+
+# The pages' and /docs' front-end files (htmx, Swagger UI) and the tests' axe-core, exactly as
+# package-lock.json pins them; served from node_modules, never from a CDN (web/assets.py). No
+# install scripts: none is needed, and swagger-ui-dist's would report to an analytics service.
+$(NODE_INSTALLED): package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
@@ -35,6 +44,10 @@ run: install bytecode
 # While `make run` is up: a dossier of letter 448's scenario, to look at in the Web UI.
 demo: install
 	$(PYTHON) -m dev.demo
+
+# The served OpenAPI document, kept in the repository (tests/api/test_openapi_document_http.py).
+openapi: install
+	$(PYTHON) -m api.openapi_export
 
 test: install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -58,7 +71,7 @@ lint: install
 
 # The virtualenv and caches; never the data.
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The data of `make run`: the Temporal SQLite file, the app database and the logs.

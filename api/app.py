@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
+from api.docs import install_docs
 from api.invalid_requests import record_invalid_request
 from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
@@ -25,6 +26,7 @@ from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from settings import Settings
 from web import app as web_app
+from web.assets import install_vendor_assets
 from workflows.converter import data_converter
 
 log = structlog.get_logger()
@@ -122,6 +124,8 @@ def create_app(
             "`forbidden_character`, `too_many_items` or `number_out_of_range`, with the `field`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # ours, offline: api.docs
+        redoc_url=None,
         dependencies=[Depends(refuse_forbidden_characters)],
     )
     app.add_middleware(BodyCap)
@@ -130,6 +134,8 @@ def create_app(
     for router in (operations, catalogue, dossiers, forms, notices, reports, public):
         app.include_router(router.router)
     openapi.install(app)
+    install_vendor_assets(app)
+    install_docs(app)
     # The pages (web/): the same services behind HTML for every role; installed last so that
     # their error pages wrap the problem handlers above.
     web_app.install(app, settings, authenticator)

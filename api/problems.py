@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from domain.limits import LIMIT_CODES
 from domain.refusals import Refusal
@@ -81,7 +82,9 @@ def _methods_of(app: FastAPI, path: str) -> list[str]:
     for route in iter_route_contexts(app.routes):
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(path):
-            methods |= route.methods or set()
+            # Static files (a Mount of StaticFiles) answer only GET and HEAD.
+            static = isinstance(getattr(route.original_route, "app", None), StaticFiles)
+            methods |= route.methods or ({"GET", "HEAD"} if static else set())
     return sorted(methods)
 
 

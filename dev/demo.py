@@ -1,76 +1,119 @@
 """A dossier to look at, while `make run` is up: `make demo` (or `python -m dev.demo`).
 
-Starts a building-permit dossier, asks the fire police and the environment department for their
-opinions with a deadline a minute ahead, and presses SOS "stop", which letter 448 forbids while
-opinions are awaited (R4): the refusal is recorded. Open the printed Web UI link to see the
-status, the awaited agencies and the next deadline; the reminders follow by themselves (set
-MOTCUA_REMINDER_GRACE=PT30S before `make run` to see reminder 2 within a minute as well).
+Goes through the HTTP API of `make run` as a development user would: `sxd.officer` of
+dev/users.toml, with a token minted by `dev.tokens` from the secret `make run` keeps in the data
+folder. It receives a building-permit dossier (its code comes from the unit's daily sequence, like
+any other), asks the environment department and the fire police for their opinions with a
+deadline a minute ahead, and presses SOS "stop", which letter 448 forbids while opinions are
+awaited (R4): the refusal is recorded in the dossier's timeline. It prints the dossier's page and
+its Web UI link; the reminders follow by themselves (set MOTCUA_REMINDER_GRACE=PT30S before
+`make run` to see reminder 2 within a minute as well).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from temporalio.client import WorkflowUpdateFailedError
+import httpx
 
-from activities.catalogue_source import load_catalogue
-from domain.commands import Actor, ConsultationRequest, Role, SosAction, SosRequest
-from domain.dossier import Applicant
-from settings import Settings
-from worker import connect
-from workflows.dossier import DossierStart, DossierWorkflow
-from workflows.starter import start_dossier
+from api.auth import AuthSettings
+from dev.tokens import NoDevSecret, dev_secret, load_users, mint_token
+from domain.localtime import VN
+
+OFFICER = "sxd.officer"
+PROCEDURE = "DN-XD-001"
+APPLICANT = {"name": "Trần Thị Bình", "phone": "0912 345 678", "id_number": "075198012345"}
+CONSULTED = ["SNNMT", "CAT"]
 
 
-async def main() -> None:
-    settings = Settings()
-    catalogue = load_catalogue()
-    procedure = catalogue.procedure("DN-XD-001")
-    assert procedure is not None
-    officer = Actor(
-        user_id="demo-officer",
-        name="Cán bộ SXD",
-        agency=procedure.lead_agency,
-        roles=[Role.OFFICER],
+class DemoFailed(Exception):
+    """The API did not answer as the scenario expects; the message says what it said."""
+
+
+def vn(moment: str) -> str:
+    """An ISO time of the API as people in Vietnam read it: dd/mm/yyyy HH:MM."""
+    return f"{datetime.fromisoformat(moment).astimezone(VN):%d/%m/%Y %H:%M}"
+
+
+def expect(response: httpx.Response, status: int, doing: str) -> Any:
+    if response.status_code != status:
+        raise DemoFailed(f"{doing}: HTTP {response.status_code} {response.text}")
+    return response.json()
+
+
+async def run(settings: AuthSettings) -> None:
+    user = next(user for user in load_users() if user.id == OFFICER)
+    token = mint_token(
+        user,
+        dev_secret(settings),
+        hours=1,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
     )
-    lead = catalogue.agency(procedure.lead_agency)
-    code = f"{lead.unit_id if lead else 'DEMO'}-{datetime.now(UTC):%y%m%d}-{uuid.uuid4().hex[:4]}"
-    client = await connect(settings)
-    handle, received = await start_dossier(
-        client,
-        DossierStart(
-            code=code,
-            procedure=procedure,
-            applicant=Applicant(name="Nguyễn Văn Demo", phone="0900000000"),
-            home_affairs_agency=catalogue.home_affairs.code,
-            received_at=datetime.now(UTC),
-            received_by=officer,
-        ),
-        task_queue=settings.task_queue,
-    )
-    print(f"dossier {code} received, due {received.due_at:%Y-%m-%d %H:%M} UTC")
-    _ = await handle.execute_update(
-        DossierWorkflow.request_consultation,
-        ConsultationRequest(
-            actor=officer,
-            agencies=["CAT", "SNNMT"],
-            content="Đề nghị cho ý kiến về phòng cháy chữa cháy và môi trường",
-            deadline=datetime.now(UTC) + timedelta(minutes=1),
-        ),
-    )
-    print("asked CAT and SNNMT for their opinions, deadline in one minute")
-    try:
-        _ = await handle.execute_update(
-            DossierWorkflow.sos,
-            SosRequest(actor=officer, action=SosAction.STOP, reason="Chờ ý kiến các sở"),
+    api = f"http://localhost:{settings.api_port}"  # as printed, for a browser
+    headers = {"Authorization": f"Bearer {token}"}
+    base_url = f"http://127.0.0.1:{settings.api_port}"  # where `make run`'s API listens
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        try:
+            await http.get("/healthz")
+        except httpx.ConnectError:
+            raise DemoFailed(f"no API at {api}: start the stack with `make run` first") from None
+
+        received = expect(
+            await http.post(
+                "/api/v1/dossiers", json={"procedure_code": PROCEDURE, "applicant": APPLICANT}
+            ),
+            201,
+            "receiving the dossier",
         )
-    except WorkflowUpdateFailedError as refused:
-        print(f"SOS stop refused as letter 448 requires: {refused.cause}")
+        code = received["code"]
+        print(
+            f"dossier {code} ({received['procedure_code']}) received by {user.name} on "
+            f"{vn(received['received_at'])}, due {vn(received['due_at'])} (Vietnam time)"
+        )
+
+        deadline = datetime.now(UTC) + timedelta(minutes=1)
+        expect(
+            await http.post(
+                f"/api/v1/dossiers/{code}/consultations",
+                json={
+                    "agencies": CONSULTED,
+                    "content": "Đề nghị cho ý kiến về môi trường và phòng cháy chữa cháy",
+                    "deadline": deadline.isoformat(),
+                },
+            ),
+            201,
+            "consulting",
+        )
+        print(f"asked {' and '.join(CONSULTED)} for their opinions by {vn(deadline.isoformat())}")
+
+        stop = await http.post(
+            f"/api/v1/dossiers/{code}/sos",
+            json={"action": "stop", "reason": "Tạm dừng chờ ý kiến các sở"},
+        )
+        refusal = expect(stop, 409, "SOS stop while opinions are awaited")
+        print(
+            f"SOS stop refused as letter 448 requires ({refusal['code']}): "
+            f"{refusal.get('detail_vi', refusal['detail'])}"
+        )
+
     ui = f"http://localhost:{settings.temporal_ui_port}"
-    print(f"see it: {ui}/namespaces/{settings.temporal_namespace}/workflows/{handle.id}")
+    print(f"its page:      {api}/dossiers/{code}  (sign in as {OFFICER} at {api}/signin)")
+    print(f"in the Web UI: {ui}/namespaces/{settings.temporal_namespace}/workflows/dossier-{code}")
+    print(f"the citizen:   {api}/lookup?code={code}  (phone {APPLICANT['phone']})")
+
+
+def main() -> int:
+    try:
+        asyncio.run(run(AuthSettings()))
+    except (DemoFailed, NoDevSecret) as failed:
+        print(f"make demo: {failed}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

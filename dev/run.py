@@ -296,20 +296,25 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
     catcher = await stack.start("mail", [python, "-m", "dev.mailcatcher"], echo=True)
     await wait_listening(catcher, settings.smtp_port)
     await stack.start("worker", [python, "worker.py"], echo=True)
-    if not os.environ.get("MOTCUA_JWT_JWKS_URL"):
+    development = not os.environ.get("MOTCUA_JWT_JWKS_URL")
+    if development:
         # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
         # mints tokens the API accepts, run after run.
         stack.env["MOTCUA_JWT_SECRET"] = settings.jwt_secret or ensure_dev_secret(data_dir)
     await stack.start("api", uvicorn_argv("127.0.0.1", settings.api_port), echo=True)
 
     database = make_url(settings.database).render_as_string(hide_password=True)
+    pages = f"http://localhost:{settings.api_port}"
+    signing_in = "pick a development user" if development else "sign in with the identity provider"
     say(
         "motcua is up\n"
+        f"    pages            {pages}/\n"
+        f"                     Đăng nhập / sign in: open {pages}/signin and {signing_in}\n"
         f"    Temporal Web UI  http://localhost:{settings.temporal_ui_port}\n"
         f"    Temporal gRPC    {target}  (namespace {settings.temporal_namespace}, "
         f"task queue {settings.task_queue})\n"
-        f"    API              http://127.0.0.1:{settings.api_port}/docs  "
-        "(tokens: python -m dev.tokens)\n"
+        f"    API              {pages}/api/v1  (interactive: {pages}/docs; "
+        "tokens: python -m dev.tokens)\n"
         f"    mail catcher     smtp://127.0.0.1:{settings.smtp_port}  (each notice e-mail in "
         f"{stack.env['MOTCUA_MAIL_DIR']}, one 'mail |' line each)\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"

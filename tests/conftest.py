@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.api",
     "tests.fixtures.mail",
+    "tests.fixtures.browser",
 ]

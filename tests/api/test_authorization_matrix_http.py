@@ -9,7 +9,7 @@ Requests are chosen so that every refusal leaves the dossier as it was: two doss
 whole matrix.
 
 The `who` cells come from tests/api/data/api_md_who.toml, a verbatim copy of API.md's rows,
-checked against ../shared/API.md when it is there.
+checked against docs/API.md.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests.fixtures.api import SECRET, Api
 ROWS: list[dict[str, str]] = tomllib.loads(
     (Path(__file__).parent / "data" / "api_md_who.toml").read_text(encoding="utf-8")
 )["row"]
-API_MD = REPO_ROOT.parent / "shared" / "API.md"
+API_MD = REPO_ROOT / "docs" / "API.md"
 
 LEAD, CONSULTED, STRANGER = "SXD", "CAT", "STP"
 RELATIONS = {"lead": LEAD, "consulted": CONSULTED, "stranger": STRANGER}
@@ -126,12 +126,11 @@ async def send(api: Api, row: dict[str, str], code: str, caller: Caller) -> http
 
 
 def test_the_matrix_rows_are_api_md_s() -> None:
-    """The copied rows are API.md's own (when ../shared is beside the clone, as in CI)."""
+    """The copied rows are API.md's own (docs/API.md)."""
     assert {row["route"] for row in ROWS} == {"GET", *REFUSED_ON_OPEN}
-    if API_MD.exists():
-        contract = API_MD.read_text(encoding="utf-8")
-        for row in ROWS:
-            assert f"| {row['call']} | {row['who']} |" in contract, row
+    contract = API_MD.read_text(encoding="utf-8")
+    for row in ROWS:
+        assert f"| {row['call']} | {row['who']} |" in contract, row
 
 
 async def test_only_a_dossier_s_parties_reach_it_and_only_theirs_are_recorded(api: Api) -> None:

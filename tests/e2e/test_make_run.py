@@ -1,13 +1,15 @@
 """End to end: `make run` (`python -m dev.run`) on free ports and a fresh data folder brings up the
 Web UI, the API, the search attributes, the migrated database and the mail catcher; Ctrl-C stops
 every process it started and exits 0; a second run on the same folder still has the first run's
-dossier."""
+dossier; `make demo` (`python -m dev.demo`) receives its dossier through that API as sxd.officer,
+listed like any other."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -28,6 +30,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
+from domain.localtime import VN
 from settings import REPO_ROOT, Settings
 from workflows.dossier import DossierWorkflow
 from workflows.search_attributes import ALL
@@ -235,6 +238,35 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             assert consulted.status_code == 201, consulted.text
         assert len(first.children) >= 4, (
             f"expected server, mail catcher, worker and API\n{first.report()}"
+        )
+        pages = f"http://localhost:{api}"
+        said = first.report()
+        assert f"pages            {pages}/" in said, said
+        assert f"Đăng nhập / sign in: open {pages}/signin and pick a development user" in said
+
+        # `make demo`: a dossier received through the API by sxd.officer, like any other.
+        demo = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "dev.demo",
+            cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = (text.decode() for text in await demo.communicate())
+        assert demo.returncode == 0, f"dev.demo:\n{out}{err}"
+        page_link = re.search(rf"{re.escape(pages)}/dossiers/(\S+)", out)
+        assert page_link, out
+        demo_code = page_link[1]
+        today = datetime.now(VN).strftime("%y%m%d")
+        assert re.fullmatch(rf"[\w.]+-{today}-\d{{4}}", demo_code), demo_code  # daily sequence
+        assert f"/workflows/dossier-{demo_code}" in out and "sos_rejected_awaiting_replies" in out
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=30) as http:
+            listed = await http.get("/api/v1/dossiers", headers=auth)
+            assert listed.status_code == 200, listed.text
+            assert demo_code in [item["code"] for item in listed.json()["items"]], listed.text
+            shown = (await http.get(f"/api/v1/dossiers/{demo_code}", headers=auth)).json()
+        assert shown["status"] == "consulting"
+        assert {c["agency"] for c in shown["consultations"]} == {"SNNMT", "CAT"}
+        refused = [e for e in shown["events"] if e["kind"] == "refused"]
+        assert [(e["actor"], e["detail"]["action"]) for e in refused] == [("sxd.officer", "sos")], (
+            shown["events"]
         )
 
         assert await first.interrupt() == 0, first.report()
