@@ -69,6 +69,13 @@ def readable_by(actor: Actor) -> list[Report]:
     return [report for report in REPORTS.values() if may_read(actor, report)]
 
 
+def reports_of(actor: Actor) -> list[Report]:
+    """The reports `actor` may read; 403 `forbidden` if none (the reports' page as a whole)."""
+    readers = dict.fromkeys(role for report in REPORTS.values() for role in report.readers)
+    require_roles(actor, *readers)
+    return readable_by(actor)
+
+
 def _require_reader(actor: Actor, report: Report) -> None:
     """403 `forbidden` unless `actor` reads `report`."""
     require_roles(actor, *report.readers)
