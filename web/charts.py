@@ -14,13 +14,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 860
-LABEL_WIDTH = 330  # the category names, left of the bars
+WIDTH = 1100  # drawn at this size on a desktop, scaled down on a narrower screen
+LABEL_WIDTH = 380  # the category names, left of the bars
 VALUE_MARGIN = 44  # right of the longest bar: its number
 TOP, AXIS_HEIGHT = 30, 48  # above the first band: the categories' title; below the last: ticks
 # and the values' title
 BAR_HEIGHT, BAR_GAP, BAND_GAP = 20, 3, 14
 MAX_TICKS = 6
+MIN_SCALE = 5  # the value axis runs to 5 at least: a count of 1 is not drawn as a full bar
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def bar_chart(
         default=0,
     )
     step = nice_step(largest)
-    top = step * max(1, math.ceil(largest / step))
+    top = max(MIN_SCALE, step * math.ceil(largest / step))
     scale = (plot_right - plot_left) / top
 
     bands = []

@@ -101,6 +101,26 @@ async def late_consultation_and_refused_sos(api: Api) -> str:
     return code
 
 
+MARCH_2025 = as_page(date(2025, 3, 1), date(2025, 3, 31))
+
+
+async def late_and_early_in_march_2025(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[str, str]:
+    """Two dossiers of SXD received on 03/03/2025, in the read model as the workflow would have
+    left them: one late on 24/03 at 17:00 with no apology (R13), one handed over early (R11)."""
+    await with_calendar(api)  # the delays are counted to now
+    await sync_calendar(api.settings.database, first=date(2025, 1, 1), last=date(2025, 12, 31))
+    late, early = dossier(code=new_code()), dossier(code=new_code())
+    ring(late)  # R13's notice to the lead agency, the working day before it is due
+    ring(late)  # late at its due time
+    record_result(early)
+    hand_over(early)
+    for built in (late, early):
+        await project(sessions, view(built))
+    return late.code, early.code
+
+
 # --- the reports of a period ----------------------------------------------------------------------
 
 
@@ -143,25 +163,15 @@ async def test_r8_r9_the_page_shows_the_late_agency_in_table_and_chart_and_the_r
 async def test_r11_r13_on_time_and_late_without_apology_lists_link_each_dossier(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await with_calendar(api)  # the delays are counted to now
-    await sync_calendar(api.settings.database, first=date(2025, 1, 1), last=date(2025, 12, 31))
-    late, early = dossier(code=new_code()), dossier(code=new_code())
-    ring(late)  # R13's notice to the lead agency, the working day before it is due
-    ring(late)  # late on 24/03/2025 at 17:00, and no apology
-    record_result(early)
-    hand_over(early)
-    for built in (late, early):
-        await project(sessions, view(built))
+    late, early = await late_and_early_in_march_2025(api, sessions)
 
     async with signed_in(api, "snv.home_affairs") as home_affairs:
-        answer = await home_affairs.get(
-            "/reports", params=as_page(date(2025, 3, 1), date(2025, 3, 31))
-        )
+        answer = await home_affairs.get("/reports", params=MARCH_2025)
 
     assert answer.status_code == 200, answer.text
     listed = section(answer.text, "late-without-apology")
-    assert f'href="/dossiers/{late.code}"' in listed
-    assert f'href="/dossiers/{early.code}"' not in listed
+    assert f'href="/dossiers/{late}"' in listed
+    assert f'href="/dossiers/{early}"' not in listed
     assert "17:00 24/03/2025" in text_of(listed) and "Đã nhắc" in text_of(listed)
     on_time = text_of(section(answer.text, "on-time"))
     # SXD: 1 closed, 1 completed, early; the share of early and on time 100 %.

@@ -117,7 +117,7 @@ def file_period(start: str, end: str) -> tuple[date, date]:
 # --- charts ---------------------------------------------------------------------------------------
 
 
-CHART_NAME_CHARS = 38  # an agency's name left of its bars, its code after it
+CHART_NAME_CHARS = 46  # an agency's name left of its bars, its code after it
 
 
 def agency_label(code: str, name: str | None, limit: int | None = None) -> str:
