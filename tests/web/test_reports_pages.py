@@ -269,6 +269,9 @@ async def test_a_period_not_read_as_dates_or_reversed_is_shown_on_the_page(api: 
             "/reports/on-time.csv", params={"from": "x", "to": "31/12/2026"}
         )
         unknown = await inspector.get("/reports/nothing.csv", params=as_page(*this_week()))
+        forged = await inspector.get(
+            "/reports", params={**as_page(*this_week()), "late_cursor": "not-ours"}
+        )
 
     assert unreadable.status_code == 422
     assert 'aria-invalid="true"' in unreadable.text
@@ -278,3 +281,4 @@ async def test_a_period_not_read_as_dates_or_reversed_is_shown_on_the_page(api: 
     assert "Khoảng thời gian báo cáo không hợp lệ." in reversed_.text
     assert not section(reversed_.text, "agency-delays")
     assert (bad_file.status_code, unknown.status_code) == (422, 404)
+    assert forged.status_code == 400 and "<code>invalid_cursor</code>" in forged.text

@@ -17,10 +17,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import SessionDep
 from api.problems import Problem
 from db.reports import AgencyDelayRow, SosByAgency
+from domain.commands import Actor
 from domain.localtime import local_date
 from service import reports
 from service.reports import FileFormat, Report
@@ -252,8 +254,8 @@ async def reports_page(
 
 async def _figures(
     request: Request,
-    db: SessionDep,
-    actor: PageActor,
+    db: AsyncSession,
+    actor: Actor,
     readable: list[Report],
     choice: PeriodChoice,
     sos_cursor: str | None,
