@@ -37,7 +37,7 @@ MENU = (
     MenuItem(
         "/reports",
         N_("Báo cáo"),
-        frozenset({Role.HOME_AFFAIRS, Role.INSPECTOR, Role.ADMIN}),
+        frozenset({Role.HOME_AFFAIRS, Role.INSPECTOR}),
     ),
     MenuItem("/lookup", N_("Tra cứu hồ sơ"), frozenset(Role)),
 )

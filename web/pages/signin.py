@@ -28,7 +28,7 @@ def home_of(actor: Actor) -> str:
     reports."""
     if actor.has(Role.OFFICER) or actor.has(Role.HEAD):
         return "/inbox"
-    if actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR) or actor.has(Role.ADMIN):
+    if actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR):
         return "/reports"
     return "/lookup"
 
