@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     public_lookup_window_seconds: float = Field(default=60.0, gt=0)
 
     # The pages (web/). Their public address, for the QR code of form 01 and the Web UI's link
-    # back to a dossier; default: the address each request came in on.
+    # back to a dossier; default: http://localhost:<api_port> (`pages_address`).
     pages_url: str | None = None
     # The Temporal Web UI ops staff use, for the dossier page's link; default: the dev server's.
     temporal_ui_url: str | None = None
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     pages_language: Literal["vi", "en"] = "vi"
 
     @cached_property
+    def pages_address(self) -> str:
+        """The pages' public address, without a trailing slash."""
+        return (self.pages_url or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @cached_property
     def temporal_target(self) -> str:
         return self.temporal_address or f"localhost:{self.temporal_port}"
 
@@ -85,11 +90,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'motcua.db').resolve()}"
-
-    @cached_property
-    def pages_address(self) -> str:
-        """Where the pages are: `pages_url`, or this machine's API port (the pages' app)."""
-        return (self.pages_url or f"http://localhost:{self.api_port}").rstrip("/")
 
     @cached_property
     def web_ui_url(self) -> str:

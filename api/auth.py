@@ -376,6 +376,11 @@ class Authenticator:
         return jwt.encode(full, self._keys.secret, algorithm="HS256")
 
     @property
+    def issuer(self) -> str | None:
+        """The issuer whose tokens are accepted: the pages' OpenID provider (`web.pages.oidc`)."""
+        return self._issuer
+
+    @property
     def mode(self) -> Literal["jwks", "secret"]:
         return "jwks" if isinstance(self._keys, _JwksKeys) else "secret"
 

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from api.app import Services
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, as the rate limits count it (behind a proxy, uvicorn's
+    --proxy-headers make it the one the proxy saw)."""
+    return request.client.host if request.client else "unknown"
+
+
 def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 

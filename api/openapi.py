@@ -27,7 +27,7 @@ from api.auth import current_actor
 from api.deps import services, session
 from api.problems import API_CODES, MEDIA_TYPE
 from api.routes.dossiers import ACTION_OF_ENDPOINT
-from api.routes.public import look_up
+from api.routes.public import look_up, look_up_progress
 from domain.limits import BODY_MAX_BYTES, LIMIT_CODES, PARAMETER_PATTERN
 from domain.refusals import Code, refuse
 
@@ -110,7 +110,7 @@ def problem_statuses(route: RouteContext) -> set[int]:
         statuses |= {409, 429}
     if route.status_code == 201:
         statuses.add(409)
-    if route.endpoint is look_up:
+    if route.endpoint in (look_up, look_up_progress):  # the citizens' look-up's limits
         statuses.add(429)
     return statuses
 

@@ -174,6 +174,20 @@ async def find_for_public(
     return (await session.exec(query)).first()
 
 
+async def events_of_kinds(
+    session: AsyncSession, code: str, kinds: frozenset[str]
+) -> list[EventRecord]:
+    """The events of dossier `code` whose kind is one of `kinds`, by seq: a timeline for readers
+    who may see only some kinds (the citizens' look-up), without loading the others."""
+    query = (
+        select(EventRecord)
+        .where(EventRecord.dossier == code, col(EventRecord.kind).in_(sorted(kinds)))
+        .order_by(col(EventRecord.seq))
+        .execution_options(**_FRESH)
+    )
+    return list((await session.exec(query)).all())
+
+
 async def record_refusal_after_close(
     session: AsyncSession, dossier: str, at: datetime, actor: str, detail: dict[str, Any]
 ) -> EventRecord:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -191,6 +192,12 @@ def place_and_date(day: date) -> str:
     return f"{PLACE}, ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
+def lookup_address(pages_url: str, code: str) -> str:
+    """The citizens' look-up page of dossier `code` (its code filled in, the phone asked for):
+    what form 01's QR code holds, so a phone's camera opens it."""
+    return f"{pages_url.rstrip('/')}/lookup?{urlencode({'code': code})}"
+
+
 # --- building the forms --------------------------------------------------------------------------
 
 
@@ -200,12 +207,14 @@ def build_form(
     *,
     required_documents: Sequence[str],
     agency_names: Mapping[str, str],
+    pages_url: str,
     now: datetime,
 ) -> Form:
     """Form `number` about `dossier`. `required_documents` are the procedure's components (what
     the desk received, form 01); `agency_names` name the lead and consulted agencies by code
-    (a code without a name is printed as is). Raises FormNotApplicable."""
-    facts = _Facts(dossier, agency_names, now)
+    (a code without a name is printed as is); `pages_url` is where the pages are, whose
+    look-up form 01's QR code leads to. Raises FormNotApplicable."""
+    facts = _Facts(dossier, agency_names, now, pages_url)
     if number is FormNumber.RECEIPT:
         return _receipt(facts, required_documents)
     if number is FormNumber.SUPPLEMENT_REQUEST:
@@ -221,15 +230,25 @@ class _Facts:
     """What every form reads from the dossier, named once."""
 
     def __init__(
-        self, dossier: DossierDocument, agency_names: Mapping[str, str], now: datetime
+        self,
+        dossier: DossierDocument,
+        agency_names: Mapping[str, str],
+        now: datetime,
+        pages_url: str | None = None,  # for form 01's QR code
     ) -> None:
         self.dossier, self.now = dossier, now
         self.names = agency_names
+        self.pages_url = pages_url
         self.lead = self.name(dossier.lead_agency)
         self.applicant = dossier.applicant.name
 
     def name(self, agency: str) -> str:
         return self.names.get(agency, agency)
+
+    def look_up(self) -> str:
+        if self.pages_url is None:
+            raise ValueError("form 01's QR code needs the pages' address")
+        return lookup_address(self.pages_url, self.dossier.code)
 
     def person(self, user_id: str) -> str:
         """The name of whoever acted as `user_id`, as their token gave it (the id if unknown)."""
@@ -259,7 +278,7 @@ class _Facts:
             issuer=self.lead,
             place_and_date=place_and_date(local_date(dated)),
             dossier_code=self.dossier.code,
-            qr_payload=self.dossier.code if qr else None,
+            qr_payload=self.look_up() if qr else None,
             blocks=blocks,
             signatures=signatures,
         )

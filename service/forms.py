@@ -40,6 +40,7 @@ async def form_response(
             document,
             required_documents=procedure.required_documents if procedure else [],
             agency_names=names,
+            pages_url=request.app.state.services.settings.pages_address,  # form 01's QR code
             now=datetime.now(UTC),
         )
     except FormNotApplicable as refusal:

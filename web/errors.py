@@ -48,6 +48,10 @@ MESSAGES: dict[str, str] = {
     "temporal_unavailable": N_("Hệ thống xử lý hồ sơ tạm thời không truy cập được."),
     "database_unavailable": N_("Cơ sở dữ liệu tạm thời không truy cập được."),
     "auth_unavailable": N_("Hệ thống xác thực tạm thời không truy cập được."),
+    "calendar_not_synced": N_(
+        "Lịch ngày làm việc chưa có trong cơ sở dữ liệu; người vận hành cần chạy "
+        "python -m db.migrate."
+    ),
     "invalid_period": N_("Khoảng thời gian báo cáo không hợp lệ."),
     "invalid_cursor": N_("Liên kết trang không hợp lệ."),
     "internal_error": N_("Đã có lỗi ngoài dự kiến; vui lòng thử lại."),

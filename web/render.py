@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from domain.commands import Actor, Role
 from web import i18n
 from web.i18n import N_
+from web.pages import oidc
 from web.session import CSRF_FIELD, csrf_token, signed_in
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -36,7 +37,7 @@ MENU = (
     MenuItem(
         "/reports",
         N_("Báo cáo"),
-        frozenset({Role.HOME_AFFAIRS, Role.INSPECTOR, Role.ADMIN}),
+        frozenset({Role.HOME_AFFAIRS, Role.INSPECTOR}),
     ),
     MenuItem("/lookup", N_("Tra cứu hồ sơ"), frozenset(Role)),
 )
@@ -105,10 +106,12 @@ def render(
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    provider = oidc.provider_origin(request)  # sign-out's form ends at the provider's
+    form_action = f"'self' {provider}" if provider else "'self'"
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        f"frame-ancestors 'none'; form-action {form_action}; base-uri 'none'",
     )
     return response
 

@@ -270,6 +270,7 @@ CONTRACT_ROUTES = {
     ("get", "/api/v1/reports/agency-delays"),
     ("get", "/api/v1/reports/sos-audit"),
     ("get", "/public/v1/dossiers/{code}"),
+    ("get", "/public/v1/dossiers/{code}/progress"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 }

@@ -57,7 +57,7 @@ async def test_forms_01_and_05_of_a_completed_dossier(api: Api) -> None:
     assert DOCUMENT in text
     due = when(received["due_at"]).astimezone(VN)
     assert f"Thời gian trả kết quả: 17 giờ 00 phút, ngày {due:%d/%m/%Y}" in text
-    assert qr_codes(receipt.content) == [code]
+    assert qr_codes(receipt.content) == [f"{api.settings.pages_address}/lookup?code={code}"]
     # Signed by the officer who received it, by the name the token gave, not the login.
     assert USERS["sxd.officer"].name in text and "sxd.officer" not in text
 

@@ -289,6 +289,7 @@ async def test_the_openapi_states_the_limits_and_every_problem_response(api: Api
         ("post", "/api/v1/dossiers"): {400, 401, 403, 409, 413, 422, 503},
         ("get", "/api/v1/dossiers"): {400, 401, 403, 422, 503},
         ("get", "/public/v1/dossiers/{code}"): {404, 422, 429, 503},
+        ("get", "/public/v1/dossiers/{code}/progress"): {404, 422, 429, 503},
         ("post", "/api/v1/procedures"): {400, 401, 403, 409, 413, 422, 503},
     }
     for (method, path), statuses in expected.items():

@@ -151,3 +151,53 @@ async def test_issue8_look_ups_from_one_address_are_limited(database_url: str) -
             answer = await client.get(f"/public/v1/dossiers/X-{n}", params={"phone": "0"})
             assert answer.status_code == 404, answer.text
         assert_rate_limited(await client.get("/public/v1/dossiers/X-9", params={"phone": "0"}), 20)
+
+
+PROGRESS_KEYS = PUBLIC_KEYS | {"apology", "supplement", "timeline"}
+STEP_KEYS = {"at", "kind", "label_vi", "reason", "documents", "due_at", "new_due_date"}
+
+
+async def test_progress_adds_the_applicant_s_steps_and_nothing_private(api: Api) -> None:
+    code = (await receive(api))["code"]
+    await api.consult(code, "SNNMT")
+    document = "Đơn đề nghị cấp giấy phép xây dựng"  # one of DN-XD-001's required documents
+    await reply_and_act(
+        api, code, {"action": "supplement", "reason": "Thiếu đơn", "missing_documents": [document]}
+    )
+
+    found = await api.http.get(
+        f"/public/v1/dossiers/{code}/progress", params={"phone": "0912345678"}
+    )
+
+    assert found.status_code == 200, found.text
+    shown = found.json()
+    assert set(shown) == PROGRESS_KEYS
+    assert shown["status"] == "awaiting_supplement"
+    assert shown["supplement"]["missing_documents"] == [document]
+    assert shown["supplement"]["reason"] == "Thiếu đơn"
+    assert shown["apology"] is None
+    assert [step["kind"] for step in shown["timeline"]] == [
+        "received",
+        "consultation_requested",
+        "sos_supplement",
+    ]
+    assert all(set(step) == STEP_KEYS for step in shown["timeline"])
+    for private in (APPLICANT["name"], APPLICANT["id_number"], "SNNMT", "Xin ý kiến", "refused"):
+        assert private not in found.text
+    wrong = await api.http.get(f"/public/v1/dossiers/{code}/progress", params={"phone": "0"})
+    unknown = await api.http.get(
+        f"/public/v1/dossiers/{new_code()}/progress", params={"phone": "0"}
+    )
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json()["code"] == unknown.json()["code"] == "dossier_not_found"
+
+
+async def reply_and_act(api: Api, code: str, sos: dict[str, Any]) -> None:
+    """SNNMT answers, then the officer asks for a supplement (R4 lets him once none awaits)."""
+    body = {"opinion": "Đồng ý", "late_reason": None}
+    answered = await api.post(
+        f"/api/v1/dossiers/{code}/consultations/SNNMT/reply", body, "snnmt.officer"
+    )
+    assert answered.status_code == 200, answered.text
+    asked = await api.post(f"/api/v1/dossiers/{code}/sos", sos)
+    assert asked.status_code == 200, asked.text

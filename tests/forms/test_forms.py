@@ -54,6 +54,8 @@ NAMES = {
     DISTRICT: "UBND thành phố Biên Hòa",
 }
 SXD = NAMES[LEAD]
+PAGES = "https://motcua.dongnai.gov.vn"  # where the pages are: form 01's QR code leads there
+LOOK_UP = f"{PAGES}/lookup?code={CODE}"
 PRINTED = vn(2025, 4, 1, 8)  # when the slips are printed: after everything below
 RECEIPT_TIME = "09 giờ 00 phút, ngày 03/03/2025"
 PROCEDURE_TEXT = f"{PROCEDURE.name} (mã {PROCEDURE.code})"
@@ -61,7 +63,12 @@ PROCEDURE_TEXT = f"{PROCEDURE.name} (mã {PROCEDURE.code})"
 
 def form(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> Form:
     return build_form(
-        number, d.document(now), required_documents=DOCUMENTS, agency_names=NAMES, now=now
+        number,
+        d.document(now),
+        required_documents=DOCUMENTS,
+        agency_names=NAMES,
+        pages_url=PAGES,
+        now=now,
     )
 
 
@@ -107,11 +114,11 @@ def test_place_and_date_as_official_documents_write_it(day: date, text: str) -> 
 # --- 01: receipt and appointment ------------------------------------------------------------------
 
 
-def test_form_01_receipt_with_applicant_documents_times_and_a_qr_code_of_the_code() -> None:
+def test_form_01_receipt_with_applicant_documents_times_and_a_qr_code_of_its_look_up() -> None:
     receipt = form(FormNumber.RECEIPT, dossier())
 
     assert receipt.title == "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
-    assert (receipt.dossier_code, receipt.qr_payload) == (CODE, CODE)
+    assert (receipt.dossier_code, receipt.qr_payload) == (CODE, LOOK_UP)
     assert receipt.issuer == SXD
     assert receipt.place_and_date == "Đồng Nai, ngày 03 tháng 3 năm 2025"  # the day of receipt
     assert receipt.fields() == {
@@ -396,6 +403,7 @@ def test_an_agency_without_a_name_is_printed_by_its_code() -> None:
         d.document(PRINTED),
         required_documents=DOCUMENTS,
         agency_names={},
+        pages_url=PAGES,
         now=PRINTED,
     )
 

@@ -30,13 +30,20 @@ from tests.unit.builders import (
 )
 
 NAMES = {LEAD: "Sở Xây dựng tỉnh Đồng Nai", FIRE: "Phòng Cảnh sát PCCC và CNCH"}
+PAGES = "https://motcua.dongnai.gov.vn"  # where the pages are: form 01's QR code leads there
+LOOK_UP = f"{PAGES}/lookup?code={CODE}"
 PRINTED = vn(2025, 4, 1, 8)
 MOTTO = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
 
 
 def pdf(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> bytes:
     form = build_form(
-        number, d.document(now), required_documents=DOCUMENTS, agency_names=NAMES, now=now
+        number,
+        d.document(now),
+        required_documents=DOCUMENTS,
+        agency_names=NAMES,
+        pages_url=PAGES,
+        now=now,
     )
     return render_pdf(form)
 
@@ -65,7 +72,7 @@ def test_each_form_is_an_a5_pdf_with_its_title_motto_code_and_applicant(
         assert expected in text, (expected, text)
 
 
-def test_form_01_reads_back_its_fields_and_its_qr_code_scans_to_the_dossier_code() -> None:
+def test_form_01_reads_back_its_fields_and_its_qr_code_scans_to_its_look_up_page() -> None:
     document = pdf(FormNumber.RECEIPT, dossier())
 
     text = text_of(document)
@@ -81,7 +88,7 @@ def test_form_01_reads_back_its_fields_and_its_qr_code_scans_to_the_dossier_code
         *DOCUMENTS,
     ]:
         assert expected in text, (expected, text)
-    assert qr_codes(document) == [CODE]
+    assert qr_codes(document) == [LOOK_UP]
 
 
 def test_only_form_01_carries_a_qr_code() -> None:
@@ -141,6 +148,7 @@ def test_a_receipt_of_a_long_procedure_is_set_smaller_to_stay_one_a5_page() -> N
         d.document(PRINTED),
         required_documents=documents,
         agency_names=NAMES,
+        pages_url=PAGES,
         now=PRINTED,
     )
 
@@ -150,4 +158,4 @@ def test_a_receipt_of_a_long_procedure_is_set_smaller_to_stay_one_a5_page() -> N
     text = text_of(document)
     assert all(name in text for name in documents)
     assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in text
-    assert qr_codes(document) == [CODE]
+    assert qr_codes(document) == [LOOK_UP]

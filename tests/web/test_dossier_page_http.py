@@ -164,19 +164,15 @@ async def test_consult_from_the_page_once_per_key_then_an_unreadable_form_is_rec
     assert odd.status_code == 303
     shown = await officer.page(page)
     assert "Lựa chọn không hợp lệ." in shown
-
-    async def events() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = (await api.get(f"/api/v1/dossiers/{code}")).json()["events"]
-        return found
-
-    # Recorded by the workflow from a signal: in the read model within moments, not at once.
+    # recorded by the workflow (a signal), then projected: it shows within seconds
     await eventually(
-        events,
-        lambda found: any(
-            e["kind"] == "refused" and e["detail"]["code"] == "validation_error" for e in found
+        lambda: api.get(f"/api/v1/dossiers/{code}"),
+        lambda answer: any(
+            e["kind"] == "refused" and e["detail"]["code"] == "validation_error"
+            for e in answer.json()["events"]
         ),
         within=10,
-        what="refused event of the unreadable form",
+        what="the unreadable form's refused event",
     )
 
 

@@ -16,6 +16,7 @@ from api.auth import Authenticator
 from api.problems import Problem
 from dev.tokens import DevUser, load_users
 from domain.commands import Actor, Role
+from web.pages import oidc
 from web.render import render
 from web.session import CsrfChecked, local_path, sign_in, sign_out, signed_in
 
@@ -27,7 +28,7 @@ def home_of(actor: Actor) -> str:
     reports."""
     if actor.has(Role.OFFICER) or actor.has(Role.HEAD):
         return "/inbox"
-    if actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR) or actor.has(Role.ADMIN):
+    if actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR):
         return "/reports"
     return "/lookup"
 
@@ -42,11 +43,6 @@ def development_users(request: Request) -> list[DevUser]:
     if _authenticator(request).mode != "secret":
         return []
     return load_users()
-
-
-def oidc_configured(request: Request) -> bool:
-    settings = request.app.state.services.settings
-    return bool(settings.oidc_client_id) and _authenticator(request).mode == "jwks"
 
 
 @router.get("/")
@@ -66,7 +62,7 @@ async def signin_page(
         "signin.html",
         {
             "users": development_users(request),
-            "oidc": oidc_configured(request),
+            "oidc": oidc.configured(request),
             "next": local_path(after, ""),
         },
     )
@@ -104,5 +100,9 @@ async def signin_development(
 
 @router.post("/signout", dependencies=[CsrfChecked])
 async def signout(request: Request) -> Response:
+    """Ends our session, then the provider's when it was an OpenID Connect sign-in and the
+    provider can end it (RP-initiated logout), else back to the sign-in page."""
+    id_token = request.session.get(oidc.ID_TOKEN_KEY)
     sign_out(request)
-    return RedirectResponse("/signin", status_code=303)
+    provider = await oidc.end_session_address(request, id_token)
+    return RedirectResponse(provider or "/signin", status_code=303)
