@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import ConsultationRecord, DossierRecord, EventRecord
-from db.read_model import compact_phone
+from db.read_model import compact_phone, search_key
 from db.report_totals import count_changes, count_repeated_refusal
 from domain.dossier import Applicant, ConsultationView, Event
 from domain.projection import DossierProjection
@@ -146,6 +146,7 @@ def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]
         "lead_agency": document.lead_agency,
         "applicant": applicant.model_dump(mode="json"),
         "applicant_phone": compact_phone(applicant.phone),
+        "applicant_search": search_key(applicant.name),
         "status": document.status.value,
         "national_status": document.national_status.code,
         "received_at": document.received_at,

@@ -22,7 +22,7 @@ from api.boundary import BodyCap, refuse_forbidden_characters
 from api.docs import install_docs
 from api.invalid_requests import record_invalid_request
 from api.rate_limits import RateLimiter
-from api.routes import catalogue, dossiers, forms, notices, operations, public, reports
+from api.routes import catalogue, dossiers, forms, inbox, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from settings import Settings
@@ -136,7 +136,7 @@ def create_app(
     app.add_middleware(BodyCap)
     # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
     problems.install(app, record_invalid=record_invalid_request)
-    for router in (operations, catalogue, dossiers, forms, notices, reports, public):
+    for router in (operations, catalogue, dossiers, inbox, forms, notices, reports, public):
         app.include_router(router.router)
     openapi.install(app)
     install_vendor_assets(app)  # before the pages' /static mount, which would hide it

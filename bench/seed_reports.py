@@ -53,7 +53,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.engine import create_engine, parse_url, session_factory
 from db.migrate import alembic_config, prepare
-from db.read_model import compact_phone
+from db.read_model import compact_phone, search_key
 from db.report_totals import rebuild_report_totals
 from domain.commands import Action, Actor, Role, SosAction, SosRequest
 from domain.dossier import ConsultationStatus, DossierStatus, refusal_detail
@@ -63,14 +63,15 @@ from domain.rules import decide_after_close
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/motcua_reports"
 # Bumped whenever the generated data changes: a database seeded by another version is reseeded.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the applicants' folded names (migration 0008)
 MARKER_KEY = "motcua_bench_seed"
 
-# The columns of migration 0002, in its order: later migrations' columns keep their defaults.
+# The columns of migration 0002, in its order, and the folded name of 0008 (the inbox's search):
+# later migrations' other columns keep their defaults.
 DOSSIER_COLUMNS = [
     "code", "procedure_code", "procedure_name", "lead_agency", "applicant", "applicant_phone",
-    "status", "national_status", "received_at", "due_at", "completed_at", "closed_at", "late",
-    "withdrawal", "abnormal_close", "version", "updated_at",
+    "applicant_search", "status", "national_status", "received_at", "due_at", "completed_at",
+    "closed_at", "late", "withdrawal", "abnormal_close", "version", "updated_at",
 ]  # fmt: skip
 CONSULTATION_COLUMNS = [
     "dossier", "number", "agency", "content", "deadline", "status", "requested_at",
@@ -750,7 +751,7 @@ class Life:
 
     # reading the life back as rows
     def rows(
-        self, code: str, received: int, applicant: str, phone: str | None
+        self, code: str, received: int, applicant: str, phone: str | None, search: str
     ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The dossier's row, its consultations' and its events' as the projection last wrote
         them before `World.now`."""
@@ -837,7 +838,8 @@ class Life:
         status = DossierStatus.CONSULTING.value if phase == "processing" and open_ else phase
         p = self.p
         dossier = (
-            code, p.code, p.name, p.lead_agency, applicant, phone, status, BY_STATUS[status],
+            code, p.code, p.name, p.lead_agency, applicant, phone, search, status,
+            BY_STATUS[status],
             to_datetime(received), to_datetime(due) if due is not None else None,
             to_datetime(completed) if completed else None, to_datetime(closed) if closed else None,
             late, withdrawal, abnormal, version, to_datetime(projected + TIMER_LAG),
@@ -856,9 +858,9 @@ class Rows:
     counters: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def applicant_of(rng: random.Random) -> tuple[str, str | None]:
+def applicant_of(rng: random.Random) -> tuple[str, str | None, str]:
     """An applicant as the projection stores it (`Applicant.model_dump(mode="json")`), and the
-    compacted phone of the citizens' look-up."""
+    compacted phone of the citizens' look-up, and the name folded for the inbox's search."""
     pick = rng.random
     name = f"{FAMILY[int(pick() * 11)]} {MIDDLE[int(pick() * 10)]} {GIVEN[int(pick() * 20)]}"
     digits = f"09{int(pick() * 1e8):08d}"
@@ -870,7 +872,7 @@ def applicant_of(rng: random.Random) -> tuple[str, str | None]:
         "id_number": f"075{int(pick() * 1e9):09d}",
         "address": f"{PLACES[int(pick() * len(PLACES))]}, Đồng Nai",
     }
-    return to_json(applicant), compact_phone(phone)
+    return to_json(applicant), compact_phone(phone), search_key(name)
 
 
 def generate_day(world: World, day: int, count: int, rows: Rows) -> None:
@@ -895,10 +897,10 @@ def generate_day(world: World, day: int, count: int, rows: Rows) -> None:
     for received, procedure in receipts:
         number = numbers[procedure.unit_id] = numbers.get(procedure.unit_id, 0) + 1
         code = f"{procedure.unit_id}-{yymmdd}-{number:04d}"
-        applicant, phone = applicant_of(rng)
+        applicant, phone, search = applicant_of(rng)
         life = Life(world, rng, procedure)
         life.draw(received)
-        dossier, consultations, events = life.rows(code, received, applicant, phone)
+        dossier, consultations, events = life.rows(code, received, applicant, phone, search)
         rows.dossiers.append(dossier)
         rows.consultations.extend(consultations)
         rows.events.extend(events)

@@ -168,6 +168,31 @@ class DossierRecord(SQLModel, table=True):
         Index("ix_dossiers_received_at_code", "received_at", "code"),
         Index("ix_dossiers_lead_agency_received_at", "lead_agency", "received_at"),
         Index("ix_dossiers_closed_at", "closed_at"),
+        # The officers' inbox (`db.inbox`): an agency's open dossiers due first, keyset on
+        # (due_at, code); the same for evaluators reading every agency; the withdrawals that
+        # wait for a head (R6). Partial: closed dossiers, the great majority, are not in them.
+        Index(
+            "ix_dossiers_open_lead_agency_due_at",
+            "lead_agency",
+            "due_at",
+            "code",
+            "late",  # so that the counts of the groups read the index alone
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_dossiers_open_due_at",
+            "due_at",
+            "code",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_dossiers_pending_withdrawal_lead_agency",
+            "lead_agency",
+            postgresql_where=text("withdrawal = 'pending_confirmation'"),
+            sqlite_where=text("withdrawal = 'pending_confirmation'"),
+        ),
     )
 
     code: str = Field(primary_key=True)
@@ -177,6 +202,9 @@ class DossierRecord(SQLModel, table=True):
     applicant: dict[str, Any] = Field(sa_type=JSONObject)  # name, phone, email, id_number, address
     # The applicant's phone without spaces, for the citizens' look-up (`find_for_public`).
     applicant_phone: str | None = Field(default=None, index=True)
+    # The applicant's name folded for the inbox's search (`read_model.search_key`: lower case,
+    # no diacritics), since SQLite's lower() folds ASCII only.
+    applicant_search: str | None = Field(default=None, sa_type=Text)
     status: str = Field(index=True)
     national_status: int  # the code on the national portal's list (domain.national_status)
     received_at: datetime = Field(sa_type=UTCDateTime)
@@ -212,6 +240,16 @@ class ConsultationRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_consultations_agency_requested_at", "agency", "requested_at"),
         Index("ix_consultations_requested_at", "requested_at"),
+        # The consulted agency's inbox (`db.inbox`): its awaited consultations, overdue first.
+        Index(
+            "ix_consultations_awaited_agency_deadline",
+            "agency",
+            "deadline",
+            "dossier",
+            "number",
+            postgresql_where=text("status IN ('awaiting', 'overdue')"),
+            sqlite_where=text("status IN ('awaiting', 'overdue')"),
+        ),
         Index(
             "ix_consultations_uncounted_requested_at",
             "requested_at",

@@ -13,6 +13,7 @@ session that read a dossier before a projection changed it never answers from it
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,15 @@ def compact_phone(phone: str | None) -> str | None:
     (`0913 456 789` is `0913456789`); None when nothing is left."""
     compact = "".join((phone or "").split())
     return compact or None
+
+
+def search_key(text: str) -> str:
+    """`text` as the inbox's search compares it: lower case, without diacritics (đ is d), spaces
+    collapsed. So `Lê Văn Cường`, `LÊ VĂN CƯỜNG` and `le van cuong` are all `le van cuong`:
+    officers type names with and without accents."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
 
 
 async def get_dossier(

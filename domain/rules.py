@@ -409,3 +409,44 @@ def actions_open_to(actor: Actor, dossier: Dossier, now: datetime) -> list[Offer
         elif refusal.code in _OFFERED_WITH_WARNING:
             offers.append(Offer(action, sos, refusal))
     return offers
+
+
+# --- who reads which work list (issue 9: the inboxes of officers, consulted agencies, heads) ----
+
+
+class ListScope(NamedTuple):
+    """Whose entries a work list holds: one agency's, or every agency's (`agency` None)."""
+
+    agency: str | None
+
+
+def _work_list_scope(
+    actor: Actor, asked_agency: str | None, staff: frozenset[Role]
+) -> ListScope | Refusal:
+    """Evaluators and inspectors read any agency's list (`asked_agency`, or all of them), as they
+    read every dossier; the agency's own `staff` read their agency's; nobody else reads one."""
+    if sees_every_agency(actor):
+        return ListScope(asked_agency)
+    if not any(actor.has(role) for role in staff):
+        return refuse(Code.FORBIDDEN)
+    if asked_agency is not None and asked_agency != actor.agency:
+        return refuse(Code.FORBIDDEN)
+    return ListScope(actor.agency)
+
+
+_AGENCY_STAFF = frozenset({Role.OFFICER, Role.HEAD})
+
+
+def inbox_scope(actor: Actor, lead_agency: str | None) -> ListScope | Refusal:
+    """The open dossiers an agency leads: its officers and head (R2: they act on them)."""
+    return _work_list_scope(actor, lead_agency, _AGENCY_STAFF)
+
+
+def consultations_scope(actor: Actor, agency: str | None) -> ListScope | Refusal:
+    """The consultations addressed to an agency: its officers and head (R2: they answer)."""
+    return _work_list_scope(actor, agency, _AGENCY_STAFF)
+
+
+def withdrawals_scope(actor: Actor, lead_agency: str | None) -> ListScope | Refusal:
+    """The withdrawals an agency's head must confirm (R6): its head."""
+    return _work_list_scope(actor, lead_agency, frozenset({Role.HEAD}))

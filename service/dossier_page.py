@@ -27,16 +27,13 @@ from domain.dossier import (
     Procedure,
     state_of_document,
 )
+from domain.urgency import Calendar, urgency_of, working_days_left
 from service import dossiers
 from workflows.starter import workflow_id
 
 if TYPE_CHECKING:
     from api.app import Services
 
-# Within this many working days of the due date a dossier is "due soon" (the officers' inbox's
-# groups: issue 9). TODO(merge of `queries`): take SOON_WORKING_DAYS and working_days_left from
-# domain.urgency, which computes both the same way.
-SOON_WORKING_DAYS = 2
 # The catalogue's agencies, all of them (Đồng Nai has about 40).
 AGENCIES_LISTED = 500
 
@@ -97,13 +94,7 @@ async def dossier_view(
     agencies = await catalogue_db.list_agencies(db, limit=AGENCIES_LISTED)
     names = {a.code: a.name for a in agencies}
     mine = state.open_consultation(actor.agency)
-    left = None
-    if due is not None:
-        left = (
-            calendar.working_days_between(now, due)
-            if due >= now
-            else -calendar.working_days_between(due, now)
-        )
+    left = working_days_left(due, now, calendar) if due is not None else None
     settings = services.settings
     return DossierView(
         document=document,
@@ -111,7 +102,7 @@ async def dossier_view(
         agency_names=names,
         offers=offers,
         working_days_left=left,
-        urgency=_urgency(document, left, now),
+        urgency=_urgency(document, now, calendar),
         clock=clock_bar(
             document.received_at, due, document.events, now, calendar, document.closed_at
         ),
@@ -133,15 +124,10 @@ async def dossier_view(
     )
 
 
-def _urgency(document: DossierDocument, left: int | None, now: datetime) -> str:
+def _urgency(document: DossierDocument, now: datetime, calendar: Calendar) -> str:
+    """The header's badge: the officers' inbox's group (`domain.urgency`) while the clock runs."""
     if document.closed_at is not None:
         return "neutral"
     if document.status in (DossierStatus.STOPPED, DossierStatus.AWAITING_SUPPLEMENT):
         return "stopped"
-    if document.late or (document.due_at is not None and document.due_at < now):
-        return "late"
-    if left is None:
-        return "in_time"
-    if left == 0:
-        return "due_today"
-    return "due_soon" if left <= SOON_WORKING_DAYS else "in_time"
+    return urgency_of(document.due_at, now, calendar, late=document.late).value

@@ -221,6 +221,10 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
         ("ix_dossiers_applicant_phone", ("applicant_phone",)),
         ("ix_dossiers_status", ("status",)),
         ("ix_dossiers_received_at_code", ("received_at", "code")),
+        # 0008, partial: open dossiers, pending withdrawals
+        ("ix_dossiers_open_lead_agency_due_at", ("lead_agency", "due_at", "code", "late")),
+        ("ix_dossiers_open_due_at", ("due_at", "code")),
+        ("ix_dossiers_pending_withdrawal_lead_agency", ("lead_agency",)),
     }
     assert found["events"]["indexes"] == {
         ("ix_events_at", ("at",)),
@@ -230,6 +234,8 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
         ("ix_consultations_agency_requested_at", ("agency", "requested_at")),
         ("ix_consultations_requested_at", ("requested_at",)),
         ("ix_consultations_uncounted_requested_at", ("requested_at",)),  # 0005, partial
+        # 0008, partial
+        ("ix_consultations_awaited_agency_deadline", ("agency", "deadline", "dossier", "number")),
     }
     assert found["calendar_days"]["pk"] == ("day",)  # 0003
 
@@ -507,6 +513,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         "lead_agency": LEAD,
         "applicant": APPLICANT.model_dump(mode="json"),
         "applicant_phone": "0913456789",
+        "applicant_search": "nguyen thi hoa",  # the name folded for the inbox's search
         "status": "consulting",
         "national_status": 4,
         "received_at": NOW,
