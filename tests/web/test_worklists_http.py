@@ -155,6 +155,9 @@ async def test_who_may_not_read_a_list_gets_the_403_page(api: Api) -> None:
         assert refused.status_code == 403
         another = await officer.http.get("/inbox?lead_agency=STP")
         assert another.status_code == 403
+        evaluator = await signed_in(api, "snv.home_affairs")  # any agency's, as by the API
+        assert (await evaluator.http.get("/inbox?lead_agency=STP")).status_code == 200
+        await evaluator.http.aclose()
     finally:
         await admin.http.aclose()
         await officer.http.aclose()
