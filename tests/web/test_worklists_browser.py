@@ -58,6 +58,10 @@ async def test_inbox_by_keyboard_with_htmx_search_and_its_screenshots(
     assert "q=le%20van%20cuong" in page.url
     await expect(page.locator("#inbox-q")).to_be_focused()
     await assert_accessible(page)
+    # back: the whole list again (htmx keeps no copy of the list, it loads the page)
+    await page.go_back()
+    await expect(rows).to_have_count(6)
+    assert await page.evaluate("() => localStorage.length") == 0
 
 
 async def test_inbox_on_a_phone(api: Api, database_url: str, phone_page: Page) -> None:
