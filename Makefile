@@ -4,6 +4,7 @@
 #   make test PYTEST_ARGS='-x -k r4'
 #   make bench                    lifecycles/s through the API against bare Temporal
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
+#   make bench-pages              the pages (inbox, dossier page...) over 20,000 dossiers, p95
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 #   make openapi                  writes the served OpenAPI document to docs/openapi.json
@@ -15,7 +16,7 @@ NODE_INSTALLED := node_modules/.installed
 PACKAGES  := domain workflows activities api service web db dev bench settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages openapi
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -59,6 +60,11 @@ bench: install bytecode
 # The report benchmark on PostgreSQL: seeds a year of dossiers once (BENCH_ARGS='--dossiers 100000').
 bench-reports: install bytecode
 	$(PYTHON) -m bench.reports $(BENCH_ARGS)
+
+# The pages benchmark on PostgreSQL: inbox, dossier page and others over a seeded read model of
+# 20,000 dossiers, p95 against issue 9's 150 ms (BENCH_ARGS='--dossiers 50000 --runs 200').
+bench-pages: install bytecode
+	$(PYTHON) -m bench.pages $(BENCH_ARGS)
 
 # The crash harness: 100 dossiers on a fresh PostgreSQL database, the worker SIGKILLed 4 times and
 # the dev server once while reminders fire, then the invariants (CHAOS_ARGS='--dossiers 20').

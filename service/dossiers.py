@@ -56,7 +56,13 @@ from domain.commands import (
     WithdrawalConfirmation,
     WithdrawalRequest,
 )
-from domain.dossier import Applicant, DossierDocument, DossierStatus, refusal_detail
+from domain.dossier import (
+    Applicant,
+    DossierDocument,
+    DossierStatus,
+    Procedure,
+    refusal_detail,
+)
 from domain.refusals import Code, refuse
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.starter import start_dossier, workflow_id
@@ -176,6 +182,21 @@ async def receive(
             return await _received(services, db, code)
         raise Problem("dossier_exists", f"dossier {code} exists", code_taken=code) from exists
     return started
+
+
+async def receivable_procedures(db: AsyncSession, actor: Actor) -> list[Procedure]:
+    """The procedures of the catalogue whose dossiers `actor` may receive (the receipt's own
+    rule, `rules.decide_receipt`), by code."""
+    found: list[Procedure] = []
+    after: str | None = None
+    while page := await catalogue_db.list_procedures(db, limit=200, after=after):
+        found += [
+            procedure
+            for procedure in map(procedure_of, page)
+            if rules.decide_receipt(procedure, procedure.code, actor) is None
+        ]
+        after = page[-1].code
+    return found
 
 
 async def _received(services: Services, db: AsyncSession, code: str) -> DossierDocument:

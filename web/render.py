@@ -32,6 +32,7 @@ class MenuItem:
 # The menu: each role's pages (a page re-checks who may see it; the menu only hides).
 MENU = (
     MenuItem("/inbox", N_("Hồ sơ của đơn vị"), frozenset({Role.OFFICER, Role.HEAD})),
+    MenuItem("/receive", N_("Tiếp nhận hồ sơ"), frozenset({Role.OFFICER, Role.HEAD})),
     MenuItem("/consultations", N_("Xin ý kiến gửi đến"), frozenset({Role.OFFICER, Role.HEAD})),
     MenuItem("/withdrawals", N_("Rút hồ sơ chờ xác nhận"), frozenset({Role.HEAD})),
     MenuItem(
