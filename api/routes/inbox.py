@@ -27,6 +27,12 @@ from service import inbox as service
 
 router = APIRouter(prefix="/api/v1", tags=["work lists"])
 
+# What each list's `next_cursor` holds (`decode_cursor` checks a cursor against it); the pages'
+# next-page links carry the same cursors.
+INBOX_CURSOR = tuple[AwareDatetime | None, StrictStr]
+CONSULTATIONS_CURSOR = tuple[Literal["awaited", "settled"], AwareDatetime, StrictStr, StrictInt]
+WITHDRAWALS_CURSOR = tuple[AwareDatetime, StrictStr]
+
 AgencyCode = Annotated[
     str | None,
     Query(max_length=limits.CODE_MAX, description="evaluators and inspectors: whose list"),
@@ -69,12 +75,14 @@ async def officer_inbox(
         procedure_code=procedure_code,
         urgency=urgency,
         limit=limit,
-        after=decode_cursor(cursor, tuple[AwareDatetime | None, StrictStr]),
+        after=decode_cursor(cursor, INBOX_CURSOR),
     )
     inbox = await service.officer_inbox(
         db, actor, filters, now=datetime.now(UTC), calendar=services.calendar.calendar()
     )
-    return InboxPage(counts=inbox.counts, items=inbox.items, next_cursor=_cursor(inbox.next_after))
+    return InboxPage(
+        counts=inbox.counts, items=inbox.items, next_cursor=cursor_of(inbox.next_after)
+    )
 
 
 class ConsultationPage(BaseModel):
@@ -94,12 +102,10 @@ async def consultations(
     """The consultations addressed to the caller's agency (officers, heads): those awaiting its
     answer, overdue first (deadline ascending); with `state=answered` the answered ones, with
     `state=all` the awaited then every other one, newest request first."""
-    after = decode_cursor(
-        cursor, tuple[Literal["awaited", "settled"], AwareDatetime, StrictStr, StrictInt]
-    )
+    after = decode_cursor(cursor, CONSULTATIONS_CURSOR)
     filters = service.ConsultationFilters(agency=agency, state=state, limit=limit, after=after)
     found = await service.consultations_for(db, actor, filters, now=datetime.now(UTC))
-    return ConsultationPage(items=found.items, next_cursor=_cursor(found.next_after))
+    return ConsultationPage(items=found.items, next_cursor=cursor_of(found.next_after))
 
 
 class WithdrawalPage(BaseModel):
@@ -120,13 +126,14 @@ async def withdrawals(
     filters = service.WithdrawalFilters(
         lead_agency=lead_agency,
         limit=limit,
-        after=decode_cursor(cursor, tuple[AwareDatetime, StrictStr]),
+        after=decode_cursor(cursor, WITHDRAWALS_CURSOR),
     )
     found = await service.withdrawals_awaiting(db, actor, filters)
-    return WithdrawalPage(items=found.items, next_cursor=_cursor(found.next_after))
+    return WithdrawalPage(items=found.items, next_cursor=cursor_of(found.next_after))
 
 
-def _cursor(position: tuple[object, ...] | None) -> str | None:
+def cursor_of(position: tuple[object, ...] | None) -> str | None:
+    """The `next_cursor` of a list's `next_after` position (None: the last page)."""
     if position is None:
         return None
     return encode_cursor([v.isoformat() if isinstance(v, datetime) else v for v in position])
