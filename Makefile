@@ -94,5 +94,5 @@ histories: install
 messages: install
 	$(VENV)/bin/pybabel extract -F web/babel.cfg -k N_ --no-location --sort-output \
 		--project motcua --copyright-holder motcua -o web/locale/messages.pot .
-	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale --no-location \
+	$(VENV)/bin/pybabel update -i web/locale/messages.pot -d web/locale \
 		--ignore-obsolete --no-fuzzy-matching
