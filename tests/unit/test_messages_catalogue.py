@@ -4,6 +4,7 @@ translation has every message (`make messages` keeps both in step)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,28 @@ def test_each_translation_has_every_message() -> None:
             continue
         translated = _ids(LOCALE_DIR / language / "LC_MESSAGES" / "messages.po")
         assert template - translated == set(), f"run `make messages` ({language})"
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([^()]*\)s")
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+def test_translations_keep_every_placeholder() -> None:
+    for language in LANGUAGES:
+        if language == SOURCE_LANGUAGE:
+            continue
+        with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as file:
+            catalog = read_po(file)
+        for message in catalog:
+            if not message.id:
+                continue
+            ids = [message.id] if isinstance(message.id, str) else list(message.id)
+            string = message.string or ()
+            strings = [string] if isinstance(string, str) else list(string)
+            expected = set().union(*(_placeholders(str(i)) for i in ids))
+            for text in strings:
+                if text:
+                    assert _placeholders(text) == expected, (language, message.id, text)
