@@ -13,13 +13,22 @@ Signing out ends the provider's session too when it publishes an `end_session_en
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+# Authlib installs an "always show" filter for its deprecations when this is imported: first,
+# so that the filter below goes before it.
+import authlib.deprecate  # noqa: F401
 import httpx
 import jwt
 import structlog
-from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
+
+with warnings.catch_warnings():
+    # Authlib's Starlette client imports its own httpx module, which says it is deprecated
+    # (in favour of httpx2) at every start; nothing of ours uses that module.
+    warnings.filterwarnings("ignore", "The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
