@@ -58,6 +58,24 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# A field's error, for people (pydantic's error type → message).
+FIELD_ERRORS: dict[str, str] = {
+    "missing": N_("Bắt buộc nhập."),
+    "text_too_long": N_("Dài quá mức cho phép."),
+    "string_too_long": N_("Dài quá mức cho phép."),
+    "forbidden_character": N_("Có ký tự không được phép."),
+    "too_many_items": N_("Chọn quá nhiều mục."),
+    "number_out_of_range": N_("Số nằm ngoài khoảng cho phép."),
+    "literal_error": N_("Lựa chọn không hợp lệ."),
+    "enum": N_("Lựa chọn không hợp lệ."),
+    "datetime_from_date_parsing": N_("Ngày giờ không hợp lệ."),
+    "datetime_parsing": N_("Ngày giờ không hợp lệ."),
+    "date_from_datetime_parsing": N_("Ngày không hợp lệ."),
+    "date_parsing": N_("Ngày không hợp lệ."),
+    "value_error": N_("Giá trị không hợp lệ."),
+}
+
+
 def is_page(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIXES)
 

@@ -9,7 +9,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.http_helpers import receive
 from tests.fixtures.api import Api
-from tests.fixtures.browser import GUARDS, assert_accessible, screenshot
+from tests.fixtures.browser import assert_accessible, expected_status_logged, screenshot
 from tests.forms.pdf_reading import qr_codes
 from tests.web.citizen import DOCUMENT, PHONE, awaiting_supplement, supplemented_and_apologised
 
@@ -21,14 +21,6 @@ async def form_01_qr(api: Api, code: str) -> str:
     assert receipt.status_code == 200, receipt.text
     [payload] = qr_codes(receipt.content)
     return payload
-
-
-def expected_status_logged(request: pytest.FixtureRequest, status: int, url: str) -> None:
-    """Chromium logs a page answered with an error status as a console error, which the harness
-    fails a test on: drop that one line, and only it, when the status is the point."""
-    logged = f"the server responded with a status of {status}"
-    for guard in request.node.stash.get(GUARDS, []):
-        guard.errors = [e for e in guard.errors if not (logged in e and url in e)]
 
 
 async def no_sideways_scroll(page: Page) -> None:

@@ -36,7 +36,7 @@ from db import catalogue as catalogue_db
 from domain.commands import Action, Actor, Reply
 from domain.localtime import VN, when
 from service import dossiers
-from web.errors import message_of
+from web.errors import FIELD_ERRORS, message_of
 from web.i18n import N_
 from web.pages.dossier import DossierCode
 from web.render import flash, gettext
@@ -60,22 +60,6 @@ DONE: dict[Action, str] = {
     Action.CONFIRM_WITHDRAWAL: N_("Đã xác nhận rút hồ sơ."),
     Action.RESULT: N_("Đã ghi kết quả giải quyết."),
     Action.HANDOVER: N_("Đã trả kết quả; hồ sơ hoàn thành."),
-}
-# A field's error, for people (pydantic's error type → message).
-FIELD_ERRORS: dict[str, str] = {
-    "missing": N_("Bắt buộc nhập."),
-    "text_too_long": N_("Dài quá mức cho phép."),
-    "string_too_long": N_("Dài quá mức cho phép."),
-    "forbidden_character": N_("Có ký tự không được phép."),
-    "too_many_items": N_("Chọn quá nhiều mục."),
-    "number_out_of_range": N_("Số nằm ngoài khoảng cho phép."),
-    "literal_error": N_("Lựa chọn không hợp lệ."),
-    "enum": N_("Lựa chọn không hợp lệ."),
-    "datetime_from_date_parsing": N_("Ngày giờ không hợp lệ."),
-    "datetime_parsing": N_("Ngày giờ không hợp lệ."),
-    "date_from_datetime_parsing": N_("Ngày không hợp lệ."),
-    "date_parsing": N_("Ngày không hợp lệ."),
-    "value_error": N_("Giá trị không hợp lệ."),
 }
 
 

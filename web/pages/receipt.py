@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from api.deps import ServicesDep, SessionDep
 from api.problems import Problem
 from service import dossiers
-from web.errors import message_of
+from web.errors import FIELD_ERRORS, message_of
+from web.i18n import N_
 from web.render import flash, gettext, render
 from web.session import CsrfChecked, PageActor
 
@@ -68,7 +69,7 @@ async def receive(
         )
     except ValidationError as invalid:
         errors = {
-            str(error["loc"][-1]): _("Giá trị không hợp lệ: {why}").format(why=error["msg"])
+            str(error["loc"][-1]): _(FIELD_ERRORS.get(error["type"], N_("Giá trị không hợp lệ.")))
             for error in invalid.errors()
         }
         return await _form(request, actor, db, values=values, errors=errors, status_code=422)
