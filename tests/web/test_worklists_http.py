@@ -245,3 +245,15 @@ async def test_r6_the_head_confirms_a_withdrawal_from_the_list(api: Api) -> None
         within=10,
         what="the withdrawn dossier",
     )
+
+
+async def test_a_stopped_dossier_says_its_clock_waits_not_a_supplement(
+    api: Api, officer: Browser
+) -> None:
+    """R11: while stopped the dossier has no due date; the inbox says why in words."""
+    code = (await api.receive())["code"]
+    stop = {"action": "stop", "reason": "Chờ văn bản của Bộ"}
+    assert (await api.post(f"/api/v1/dossiers/{code}/sos", stop)).status_code == 200
+    row = row_of(await officer.page(f"/inbox?q={code[-6:]}"), code)
+    assert "Tạm dừng: thời hạn tính tiếp khi hồ sơ được xử lý lại" in row
+    assert "chờ bổ sung" not in row
