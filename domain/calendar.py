@@ -188,6 +188,43 @@ def _parse_entries(document: Mapping[str, Any], section: str) -> dict[date, _Ent
 
 
 @dataclass(frozen=True)
+class ScheduleCoverage:
+    """Which of this year and next year have their official schedule in the overrides.
+
+    A year not confirmed is counted on holidays.VN's guess, which is what the Government's yearly
+    decisions correct (Labour Code 2019 art. 112(3): the Prime Minister fixes Tết and National
+    Day each year); the operators are warned until the province adds the published schedule.
+    """
+
+    confirmed_years: tuple[int, ...]
+    unconfirmed_years: tuple[int, ...]
+    to_confirm: tuple[date, ...]
+
+    @classmethod
+    def of(cls, overrides: CalendarOverrides, today: date) -> ScheduleCoverage:
+        return cls(
+            confirmed_years=tuple(sorted(overrides.confirmed_years)),
+            unconfirmed_years=tuple(
+                year for year in (today.year, today.year + 1) if not overrides.is_confirmed(year)
+            ),
+            to_confirm=tuple(sorted(overrides.to_confirm)),
+        )
+
+    @property
+    def warning(self) -> str | None:
+        """A message for the operators when this year or next has no confirmed schedule."""
+        if not self.unconfirmed_years:
+            return None
+        years = ", ".join(str(year) for year in self.unconfirmed_years)
+        return (
+            f"Năm {years} chưa có lịch nghỉ chính thức trong tệp lịch của tỉnh (confirmed_years); "
+            f"ngày làm việc đang tính theo lịch dự kiến của holidays.VN. / {years}: no confirmed "
+            "schedule in the calendar overrides (confirmed_years); working days follow "
+            "holidays.VN's guess until the province adds the published schedule."
+        )
+
+
+@dataclass(frozen=True)
 class Grace:
     """Time between reminder 1 and reminder 2 (R3): either working days or a fixed duration.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.calendar import ZONE, CalendarOverrides, WorkingCalendar
+from domain.calendar import ZONE, CalendarOverrides, ScheduleCoverage, WorkingCalendar
 
 OVERRIDES = Path(__file__).resolve().parents[2] / "data" / "calendar-overrides.toml"
 # A document number (12729/VPCP-KGVX, 9441/TB-BNV, 80-NQ/TW) or the Labour Code's article.
@@ -159,3 +159,31 @@ def test_r11_each_confirmed_year_has_its_250_odd_working_days(cal: WorkingCalend
         2025: 250,
         2026: 250,
     }
+
+
+# --- the warning while next year's schedule is not in the file ---------------------------------
+
+COVERAGE = [
+    # (today, unconfirmed years)
+    (date(2025, 6, 1), ()),
+    (date(2026, 1, 5), (2027,)),
+    (date(2026, 12, 6), (2027,)),
+    (date(2027, 1, 4), (2027, 2028)),
+    (date(2022, 12, 31), (2022,)),
+]
+
+
+@pytest.mark.parametrize(("today", "unconfirmed"), COVERAGE, ids=str)
+def test_r11_next_year_without_a_confirmed_schedule_is_warned(
+    overrides: CalendarOverrides, today: date, unconfirmed: tuple[int, ...]
+) -> None:
+    coverage = ScheduleCoverage.of(overrides, today)
+    assert coverage.unconfirmed_years == unconfirmed
+    assert coverage.confirmed_years == (2023, 2024, 2025, 2026)
+    assert coverage.to_confirm == (date(2026, 11, 24),)
+    if unconfirmed:
+        assert coverage.warning is not None
+        assert all(str(year) in coverage.warning for year in unconfirmed)
+        assert "chưa có lịch nghỉ chính thức" in coverage.warning
+    else:
+        assert coverage.warning is None
