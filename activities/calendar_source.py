@@ -60,6 +60,8 @@ class CalendarSource:
             path=str(self.overrides_path),
             days_off=len(overrides.days_off),
             working_days=len(overrides.working_days),
+            confirmed_years=sorted(overrides.confirmed_years),
+            to_confirm=[day.isoformat() for day in sorted(overrides.to_confirm)],
         )
         return overrides
 

@@ -6,7 +6,8 @@ also run from an installed package (the scripts live in `db/migrations`). The ca
 are data the province edits, not schema: they are applied from `data/catalogue.toml` after every
 upgrade, so each start has the catalogue and picks up the file's latest edits. So is the
 working-day calendar of the reports (`calendar_days`, from holidays.VN and the province's
-override file), from `CALENDAR_FIRST` through the end of the fifth year from now.
+override file), from `CALENDAR_FIRST` through the end of the fifth year from now; when this year
+or next has no confirmed schedule in that file, `calendar_schedule_unconfirmed` is logged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from db.calendar_days import sync_calendar_days
 from db.catalogue import SeedReport, seed_catalogue
 from db.engine import create_engine, parse_url, session_factory
 from db.report_totals import rebuild_report_totals
+from domain.calendar import ScheduleCoverage
 from domain.localtime import local_date
 from settings import Settings
 
@@ -93,11 +95,22 @@ async def sync_calendar(
     Returns the rows written; idempotent (`db.calendar_days.sync_calendar_days`).
 
     When it writes any row, the report totals are rebuilt: their delays in working days were
-    counted on the calendar as it was (`db.report_totals`).
+    counted on the calendar as it was (`db.report_totals`). When this year or next has no
+    confirmed schedule in the file, a warning says so (the days are holidays.VN's guess).
     """
     settings = Settings()
-    calendar = CalendarSource(overrides or settings.calendar_overrides).calendar()
+    overrides = overrides or settings.calendar_overrides
+    calendar = CalendarSource(overrides).calendar()
     today = local_date(datetime.now(UTC))
+    coverage = ScheduleCoverage.of(calendar.overrides, today)
+    if coverage.warning:
+        log.warning(
+            "calendar_schedule_unconfirmed",
+            years=list(coverage.unconfirmed_years),
+            confirmed_years=list(coverage.confirmed_years),
+            overrides=str(overrides),
+            detail=coverage.warning,
+        )
     first = first or CALENDAR_FIRST
     last = last or date(today.year + CALENDAR_YEARS_AHEAD, 12, 31)
     engine = create_engine(url or settings.database)

@@ -5,6 +5,9 @@ Time on a dossier is counted in working days of the Vietnamese civil service, in
 included), and the yearly official swaps (a worked Saturday for a bridge weekday off). The
 baseline is `holidays.VN`; the province adds its own days off and working days on top
 (`CalendarOverrides`, read from `data/calendar-overrides.toml` by `activities.calendar_source`).
+For a year whose official schedule the file holds in full (`confirmed_years`), the file alone
+decides: holidays.VN is a guess for the years nobody has published yet, and it was wrong on two
+days of 2026 (2/1 off, 10/1 worked: Government Office document 12729/VPCP-KGVX, 25/12/2025).
 
 This module is pure: no I/O, no Temporal. Datetimes in and out are timezone-aware (UTC out);
 dates are taken in local time because a working day is a local day.
@@ -53,74 +56,172 @@ class CalendarOverrides:
 
     `days_off` are extra days off and `working_days` extra working days (e.g. a worked
     Saturday), each with a name for reports. A date in both is refused: the province must say
-    which it is.
+    which it is. `sources` names the deciding document of each entry (read from the file, where
+    every entry must have one); `to_confirm` lists the entries no official text confirmed yet.
+    `confirmed_years` are the years whose official schedule is listed in full: in those years
+    holidays.VN is not consulted, and each must list at least one day off.
     """
 
     days_off: Mapping[date, str] = field(default_factory=dict)
     working_days: Mapping[date, str] = field(default_factory=dict)
+    sources: Mapping[date, str] = field(default_factory=dict)
+    to_confirm: frozenset[date] = frozenset()
+    confirmed_years: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         both = sorted(set(self.days_off) & set(self.working_days))
         if both:
             listed = ", ".join(d.isoformat() for d in both)
             raise ValueError(f"calendar overrides: {listed} listed both as day_off and working_day")
+        years_with_days_off = {day.year for day in self.days_off}
+        empty = sorted(set(self.confirmed_years) - years_with_days_off)
+        if empty:
+            listed = ", ".join(str(year) for year in empty)
+            # A confirmed year without its days off would count Tết as working days.
+            raise ValueError(
+                f"calendar overrides: confirmed_years {listed} without any [[day_off]] entry"
+            )
         # Read-only copies: one instance is shared as a default argument.
         object.__setattr__(self, "days_off", _frozen(self.days_off))
         object.__setattr__(self, "working_days", _frozen(self.working_days))
+        object.__setattr__(self, "sources", _frozen(self.sources))
+        object.__setattr__(self, "to_confirm", frozenset(self.to_confirm))
+        object.__setattr__(self, "confirmed_years", frozenset(self.confirmed_years))
 
     @classmethod
     def empty(cls) -> CalendarOverrides:
         """No additions: holidays.VN as it is."""
         return cls()
 
+    def is_confirmed(self, year: int) -> bool:
+        """Whether `year`'s official schedule is in the file (else holidays.VN guesses it)."""
+        return year in self.confirmed_years
+
     @classmethod
     def from_toml(cls, text: str) -> CalendarOverrides:
         """Parse the override file (format in `data/calendar-overrides.toml`).
 
         Raises ValueError naming the bad entry (`working_day[2]: ...`) for invalid TOML, an
-        unknown key, a missing or non-date `date`, a missing or empty `name`, a date listed
-        twice, or a date listed both as day off and as working day.
+        unknown key, a missing or non-date `date`, a missing or empty `name` or `source`, a
+        `to_confirm` that is not true or false, a date listed twice, a date listed both as day
+        off and as working day, or a `confirmed_years` that is not a list of years each with
+        its days off.
         """
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"calendar overrides: invalid TOML: {error}") from error
-        unknown = sorted(set(document) - {"day_off", "working_day"})
+        unknown = sorted(set(document) - {"day_off", "working_day", "confirmed_years"})
         if unknown:
             raise ValueError(
                 f"calendar overrides: unknown section(s) {', '.join(unknown)}; "
-                "expected [[day_off]] and [[working_day]]"
+                "expected confirmed_years, [[day_off]] and [[working_day]]"
             )
+        days_off = _parse_entries(document, "day_off")
+        working_days = _parse_entries(document, "working_day")
+        entries = {**days_off, **working_days}
         return cls(
-            days_off=_parse_entries(document, "day_off"),
-            working_days=_parse_entries(document, "working_day"),
+            days_off={day: entry.name for day, entry in days_off.items()},
+            working_days={day: entry.name for day, entry in working_days.items()},
+            sources={day: entry.source for day, entry in entries.items()},
+            to_confirm=frozenset(day for day, entry in entries.items() if entry.to_confirm),
+            confirmed_years=_parse_years(document.get("confirmed_years", [])),
         )
 
 
-def _parse_entries(document: Mapping[str, Any], section: str) -> dict[date, str]:
-    """The `[[section]]` array of tables as {date: name}, each entry checked."""
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    source: str
+    to_confirm: bool
+
+
+_ENTRY_KEYS = {"date", "name", "source", "to_confirm"}
+
+
+def _parse_years(value: object) -> frozenset[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(year, int) and not isinstance(year, bool) and 1900 < year < 3000
+        for year in value
+    ):
+        raise ValueError(
+            f"calendar overrides: confirmed_years must be a list of years such as [2025, 2026], "
+            f"got {value!r}"
+        )
+    return frozenset(value)
+
+
+def _parse_entries(document: Mapping[str, Any], section: str) -> dict[date, _Entry]:
+    """The `[[section]]` array of tables as {date: entry}, each entry checked."""
     entries = document.get(section, [])
     if not isinstance(entries, list):
         raise ValueError(f"calendar overrides: {section} must be written as [[{section}]] tables")
-    parsed: dict[date, str] = {}
+    parsed: dict[date, _Entry] = {}
     for index, entry in enumerate(entries):
         where = f"calendar overrides: {section}[{index}]"
         if not isinstance(entry, dict):
-            raise ValueError(f"{where}: must be a table with `date` and `name`")
-        unknown = sorted(set(entry) - {"date", "name"})
+            raise ValueError(f"{where}: must be a table with `date`, `name` and `source`")
+        unknown = sorted(set(entry) - _ENTRY_KEYS)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; expected date, name")
+            raise ValueError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; "
+                "expected date, name, source, to_confirm"
+            )
         day = entry.get("date")
         # TOML gives a datetime for `2025-04-26T00:00:00`; only a bare date names a day.
         if not isinstance(day, date) or isinstance(day, datetime):
             raise ValueError(f"{where}: date must be a TOML date such as 2025-04-26, got {day!r}")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{where} ({day.isoformat()}): name must be a non-empty string")
+        texts = {}
+        for key in ("name", "source"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                # The source is the deciding document: a day without one cannot be checked.
+                raise ValueError(f"{where} ({day.isoformat()}): {key} must be a non-empty string")
+            texts[key] = value.strip()
+        to_confirm = entry.get("to_confirm", False)
+        if not isinstance(to_confirm, bool):
+            raise ValueError(f"{where} ({day.isoformat()}): to_confirm must be true or false")
         if day in parsed:
             raise ValueError(f"{where}: {day.isoformat()} is listed twice in {section}")
-        parsed[day] = name.strip()
+        parsed[day] = _Entry(texts["name"], texts["source"], to_confirm)
     return parsed
+
+
+@dataclass(frozen=True)
+class ScheduleCoverage:
+    """Which of this year and next year have their official schedule in the overrides.
+
+    A year not confirmed is counted on holidays.VN's guess, which is what the Government's yearly
+    decisions correct (Labour Code 2019 art. 112(3): the Prime Minister fixes Tết and National
+    Day each year); the operators are warned until the province adds the published schedule.
+    """
+
+    confirmed_years: tuple[int, ...]
+    unconfirmed_years: tuple[int, ...]
+    to_confirm: tuple[date, ...]
+
+    @classmethod
+    def of(cls, overrides: CalendarOverrides, today: date) -> ScheduleCoverage:
+        return cls(
+            confirmed_years=tuple(sorted(overrides.confirmed_years)),
+            unconfirmed_years=tuple(
+                year for year in (today.year, today.year + 1) if not overrides.is_confirmed(year)
+            ),
+            to_confirm=tuple(sorted(overrides.to_confirm)),
+        )
+
+    @property
+    def warning(self) -> str | None:
+        """A message for the operators when this year or next has no confirmed schedule."""
+        if not self.unconfirmed_years:
+            return None
+        years = ", ".join(str(year) for year in self.unconfirmed_years)
+        return (
+            f"Năm {years} chưa có lịch nghỉ chính thức trong tệp lịch của tỉnh (confirmed_years); "
+            f"ngày làm việc đang tính theo lịch dự kiến của holidays.VN. / {years}: no confirmed "
+            "schedule in the calendar overrides (confirmed_years); working days follow "
+            "holidays.VN's guess until the province adds the published schedule."
+        )
 
 
 @dataclass(frozen=True)
@@ -200,7 +301,8 @@ class WorkingCalendar:
 
     A day is off when the province says so (`overrides.days_off`), else when it is a public day
     off, else when it is a Saturday or Sunday not listed as a working day. A day in
-    `overrides.working_days` is always a working day: the province has the last word.
+    `overrides.working_days` is always a working day: the province has the last word. In a
+    confirmed year (`overrides.confirmed_years`) only the overrides and the weekends count.
     """
 
     def __init__(
@@ -244,10 +346,12 @@ class WorkingCalendar:
             return None
         if day in self.overrides.days_off:
             return self.overrides.days_off[day]
-        if self._is_public_day_off(day):
+        # A confirmed year is listed in full in the overrides: the national guess stays out.
+        national = not self.overrides.is_confirmed(day.year)
+        if national and self._is_public_day_off(day):
             named = self._public_day_off_name(day) if self._public_day_off_name else None
             return named or _PUBLIC_DAY_OFF
-        if day.weekday() in _WEEKEND_NAMES and day not in self._weekend_working_days:
+        if day.weekday() in _WEEKEND_NAMES and not (national and day in self._weekend_working_days):
             return _WEEKEND_NAMES[day.weekday()]
         return None
 

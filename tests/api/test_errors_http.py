@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from dev.tokens import mint_token
+from domain.localtime import local_date
 from tests.api.http_helpers import (
     PROBLEM,
     assert_problem,
@@ -294,3 +295,10 @@ async def test_health_and_readiness(api: Api) -> None:
     ready = await api.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"temporal": True, "database": True}
+    # The calendar is a detail, never a check: an unconfirmed next year still leaves it ready.
+    calendar = ready.json()["details"]["calendar"]
+    assert calendar["confirmed_years"] == [2023, 2024, 2025, 2026]
+    assert calendar["to_confirm"] == ["2026-11-24"]
+    next_year = local_date(datetime.now(UTC)).year + 1
+    assert (next_year in calendar["unconfirmed_years"]) is (next_year > 2026)
+    assert (calendar["warning"] is None) is (not calendar["unconfirmed_years"])

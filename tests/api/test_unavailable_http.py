@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from api.app import create_app
 from api.auth import Authenticator
 from db.migrate import seed
 from dev.tokens import mint_token
+from domain.localtime import local_date
 from settings import Settings
 from tests.api.http_helpers import PROBLEM, assert_problem, in_the_read_model, serving
 from tests.fixtures.api import APPLICANT, SECRET, USERS
@@ -37,8 +40,10 @@ def bearer(user: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def service(database_url: str, temporal_address: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=database_url, temporal_address=temporal_address)
+async def service(
+    database_url: str, temporal_address: str, **more: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url=database_url, temporal_address=temporal_address, **more)
     async with serving(create_app(settings, Authenticator.with_secret(SECRET))) as client:
         yield client
 
@@ -104,3 +109,25 @@ async def test_database_out_of_reach_with_temporal_up(dev_env: WorkflowEnvironme
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"] == {"temporal": True, "database": False}
+
+
+async def test_readiness_reports_the_calendar_without_deciding_it(tmp_path: Path) -> None:
+    # A file that confirms no year: this year and next are holidays.VN's guess, said in details.
+    guess = tmp_path / "overrides.toml"
+    guess.write_text("", encoding="utf-8")
+    async with service(NO_DATABASE, NO_TEMPORAL, calendar_overrides=guess) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503  # for Temporal and the database, not for the calendar
+    calendar = ready.json()["details"]["calendar"]
+    this_year = local_date(datetime.now(UTC)).year
+    assert calendar["confirmed_years"] == [] and calendar["to_confirm"] == []
+    assert calendar["unconfirmed_years"] == [this_year, this_year + 1]
+    assert f"{this_year}, {this_year + 1}" in calendar["warning"]
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[day_off]]\ndate = 2026-01-02\nname = "x"\n', encoding="utf-8")
+    async with service(NO_DATABASE, NO_TEMPORAL, calendar_overrides=broken) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    warning = ready.json()["details"]["calendar"]["warning"]
+    assert str(broken) in warning and "source must be a non-empty string" in warning

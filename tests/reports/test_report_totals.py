@@ -191,7 +191,10 @@ async def test_a_changed_calendar_recomputes_the_delays_in_the_totals(
 
     assert await delay() == 3
     overrides = tmp_path / "overrides.toml"
-    overrides.write_text('[[day_off]]\ndate = 2025-03-07\nname = "Ngày nghỉ của tỉnh"\n')
+    overrides.write_text(
+        '[[day_off]]\ndate = 2025-03-07\nname = "Ngày nghỉ của tỉnh"\n'
+        'source = "Quyết định của tỉnh"\n'
+    )
     written = await sync_calendar(
         database_url, first=date(2025, 1, 1), last=date(2025, 12, 31), overrides=overrides
     )

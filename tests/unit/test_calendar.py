@@ -306,54 +306,79 @@ def test_r11_overrides_win_over_holidays_vn() -> None:
     assert provincial.is_working_day(date(2025, 9, 2))
 
 
-def test_r11_repository_override_file_repeats_holidays_vn(cal: WorkingCalendar) -> None:
-    text = (REPO / "data" / "calendar-overrides.toml").read_text(encoding="utf-8")
-    overrides = CalendarOverrides.from_toml(text)
-    assert set(overrides.working_days) == {date(2025, 4, 26)}
-    assert set(overrides.days_off) == {date(2025, 5, 2)}
-    for day in [*overrides.working_days, *overrides.days_off]:
-        assert cal.is_working_day(day) is (day in overrides.working_days)
-
-
 def test_r11_from_toml_reads_both_lists() -> None:
     overrides = CalendarOverrides.from_toml(
         """
+        confirmed_years = [2026]
         [[day_off]]
         date = 2026-01-02
         name = "Nghỉ bổ sung"
+        source = "Công văn 12729/VPCP-KGVX"
         [[working_day]]
         date = 2026-01-10
         name = "Làm bù"
+        source = " Công văn 12729/VPCP-KGVX "
+        to_confirm = true
         """
     )
     assert dict(overrides.days_off) == {date(2026, 1, 2): "Nghỉ bổ sung"}
     assert dict(overrides.working_days) == {date(2026, 1, 10): "Làm bù"}
+    assert set(overrides.sources.values()) == {"Công văn 12729/VPCP-KGVX"}
+    assert overrides.to_confirm == {date(2026, 1, 10)}
+    assert overrides.confirmed_years == {2026} and overrides.is_confirmed(2026)
+    assert not overrides.is_confirmed(2027)
     assert CalendarOverrides.from_toml("") == CalendarOverrides.empty()
 
 
+def test_r11_a_confirmed_year_ignores_holidays_vn() -> None:
+    # 2/9/2025 is a holiday in holidays.VN; once 2025 is confirmed, only the file and the
+    # weekends count, so a file that forgets it counts it as a working day.
+    overrides = CalendarOverrides(
+        days_off={date(2025, 1, 1): "Tết Dương lịch"}, confirmed_years=frozenset({2025})
+    )
+    confirmed = WorkingCalendar.vietnam(overrides)
+    assert confirmed.is_working_day(date(2025, 9, 2))
+    assert not confirmed.is_working_day(date(2025, 1, 1))
+    assert confirmed.day_off_name(date(2025, 4, 26)) == "Thứ Bảy"  # no swap from holidays.VN
+    assert not confirmed.is_working_day(date(2024, 9, 2))  # 2024 still from holidays.VN
+
+
+S = "\nsource = 'Công văn 12729/VPCP-KGVX'"  # every entry names its deciding document
 BAD_TOML = [
-    ('[[day_off]]\ndate = "2026-01-02"\nname = "x"', r"day_off\[0\]: date must be a TOML date"),
-    ("[[day_off]]\ndate = 2026-01-02T08:00:00\nname = 'x'", r"day_off\[0\]: date must be a TOML"),
-    ("[[day_off]]\ndate = 2026-02-30\nname = 'x'", "invalid TOML"),
-    ("[[working_day]]\nname = 'x'", r"working_day\[0\]: date must be"),
+    ('[[day_off]]\ndate = "2026-01-02"\nname = "x"' + S, r"day_off\[0\]: date must be a TOML"),
+    ("[[day_off]]\ndate = 2026-01-02T08:00:00\nname = 'x'" + S, r"day_off\[0\]: date must be"),
+    ("[[day_off]]\ndate = 2026-02-30\nname = 'x'" + S, "invalid TOML"),
+    ("[[working_day]]\nname = 'x'" + S, r"working_day\[0\]: date must be"),
     (
-        "[[working_day]]\ndate = 2026-01-10\nname = 'a'\n[[working_day]]\ndate = 2026-01-17",
+        "[[working_day]]\ndate = 2026-01-10\nname = 'a'"
+        + S
+        + "\n[[working_day]]\ndate = 2026-01-17",
         r"working_day\[1\] \(2026-01-17\): name must be",
     ),
-    ("[[day_off]]\ndate = 2026-01-02\nname = '  '", r"day_off\[0\] \(2026-01-02\): name"),
+    ("[[day_off]]\ndate = 2026-01-02\nname = '  '" + S, r"day_off\[0\] \(2026-01-02\): name"),
+    ("[[day_off]]\ndate = 2026-01-02\nname = 'x'", r"day_off\[0\] \(2026-01-02\): source must"),
+    ("[[day_off]]\ndate = 2026-01-02\nname = 'x'\nsource = ''", r"\(2026-01-02\): source must"),
     (
-        "[[day_off]]\ndate = 2026-01-02\nname = 'x'\nreason = 'y'",
+        "[[day_off]]\ndate = 2026-01-02\nname = 'x'" + S + "\nto_confirm = 'yes'",
+        r"day_off\[0\] \(2026-01-02\): to_confirm must be true or false",
+    ),
+    (
+        "[[day_off]]\ndate = 2026-01-02\nname = 'x'" + S + "\nreason = 'y'",
         r"day_off\[0\]: unknown key.*reason",
     ),
-    ("[[holiday]]\ndate = 2026-01-02\nname = 'x'", "unknown section.*holiday"),
+    ("[[holiday]]\ndate = 2026-01-02\nname = 'x'" + S, "unknown section.*holiday"),
     ("day_off = 1", "day_off must be written as"),
+    ("confirmed_years = 2026", "confirmed_years must be a list of years"),
+    ("confirmed_years = ['2026']", "confirmed_years must be a list of years"),
+    ("confirmed_years = [2027]", "confirmed_years 2027 without any"),
     (
-        "[[day_off]]\ndate = 2026-01-02\nname = 'a'\n[[day_off]]\ndate = 2026-01-02\nname = 'b'",
+        "[[day_off]]\ndate = 2026-01-02\nname = 'a'" + S + "\n"
+        "[[day_off]]\ndate = 2026-01-02\nname = 'b'" + S,
         r"day_off\[1\]: 2026-01-02 is listed twice",
     ),
     (
-        "[[day_off]]\ndate = 2026-01-10\nname = 'a'\n"
-        "[[working_day]]\ndate = 2026-01-10\nname = 'b'",
+        "[[day_off]]\ndate = 2026-01-10\nname = 'a'" + S + "\n"
+        "[[working_day]]\ndate = 2026-01-10\nname = 'b'" + S,
         "2026-01-10 listed both as day_off and working_day",
     ),
 ]
@@ -438,7 +463,9 @@ def test_r11_naive_datetimes_are_refused(cal: WorkingCalendar) -> None:
 
 # --- CalendarSource: the province's file, reloaded when it changes -------------------------------
 
-EXTRA_DAY_OFF = '[[day_off]]\ndate = 2026-01-02\nname = "Nghỉ bổ sung"\n'
+EXTRA_DAY_OFF = (
+    '[[day_off]]\ndate = 2026-01-02\nname = "Nghỉ bổ sung"\nsource = "Quyết định của tỉnh"\n'
+)
 
 
 def _touch(path: Path, seconds: int) -> None:
