@@ -1,6 +1,7 @@
-"""The forms of Circular 01/2018 (`domain.forms`) as A5 portrait PDF documents.
+"""The forms of a dossier (`domain.forms`, Circular 03/2025/TT-VPCP) as A5 portrait PDF documents.
 
-Layout only: the national motto header, the title, the dossier code (with its QR code on form
+Layout only: the national motto header, the title, its number in the circular and the legal
+basis line (both of the frame of the dossier's receipt), the dossier code (with its QR code on form
 01), then the form's blocks in order and its signature blocks. Text is in Be Vietnam Pro, a
 typeface drawn for Vietnamese, embedded (subset) from the `fontpkg-be-vietnam-pro` package, so
 every diacritic prints and is extracted back as typed, on any reader, with nothing fetched at run
@@ -36,7 +37,6 @@ _FONT_FILES = {
 }
 
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
-CIRCULAR = "Thông tư số 01/2018/TT-VPCP"
 
 BODY_PT = 9.0
 LINE = 4.6  # mm, a body line
@@ -47,15 +47,15 @@ QR_QUIET_MODULES = 2
 SIGNATURE_SPACE = 14.0  # mm left blank to sign in
 
 
-# Forms 01 to 04 are one sheet handed over a desk: a long procedure (names of several lines, a
+# Forms 01 to 05 are one sheet handed over a desk: a long procedure (names of several lines, a
 # dozen documents) is set smaller, down to the last scale, rather than spill onto a second page.
 # The control slip grows with the ledger and takes the pages it needs.
 ONE_PAGE_SCALES = (1.0, 0.9, 0.82)
 
 
 def render_pdf(form: Form) -> bytes:
-    """The PDF document of `form`: one A5 page for forms 01 to 04 (set smaller when it must
-    be), as many as its table needs for form 05."""
+    """The PDF document of `form`: one A5 page for forms 01 to 05 (set smaller when it must
+    be), as many as its table needs for the control slip (06)."""
     scales = (1.0,) if form.number is FormNumber.CONTROL_SLIP else ONE_PAGE_SCALES
     for scale in scales:
         pdf = _Document(form, scale)
@@ -85,7 +85,7 @@ class _Document(FPDF):
         self.set_margins(MARGIN, TOP, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
         self.set_title(_text(f"{form.title} – {form.dossier_code}"))
-        self.set_subject(_text(f"Mẫu số {form.number.value}, {CIRCULAR}"))
+        self.set_subject(_text(f"Mẫu số {form.printed_number}, {form.circular}"))
         self.set_author(_text(form.issuer))
         self.set_creator("motcua")
         self.set_lang("vi-VN")
@@ -98,7 +98,7 @@ class _Document(FPDF):
             return
         self.set_font(FONT, "I", SMALL_PT)
         form, page = self.form, self.page_no()
-        line = f"Mẫu số {form.number.value} – Mã hồ sơ {form.dossier_code} – trang {page}"
+        line = f"Mẫu số {form.printed_number} – Mã hồ sơ {form.dossier_code} – trang {page}"
         self.multi_cell(0, SMALL_LINE, _text(line), align="R", new_x=XPos.LMARGIN)
         self.ln(2)
 
@@ -144,15 +144,15 @@ class _Document(FPDF):
         self.set_y(max(left_bottom, self.get_y()) + 4)
 
     def title_block(self) -> None:
-        """The title, the form's number in the circular, and the dossier code with its QR
-        code beside it on form 01."""
+        """The title, the form's number in its circular, the legal basis, and the dossier code
+        with its QR code beside it on form 01."""
         form = self.form
         self.set_font(FONT, "B", 11)
         self.multi_cell(0, 5.5, _text(form.title), align="C", new_x=XPos.LMARGIN)
         self.set_font(FONT, "I", 7.5)
-        self.multi_cell(
-            0, 3.6, f"(Mẫu số {form.number.value} – {CIRCULAR})", align="C", new_x=XPos.LMARGIN
-        )
+        number = f"(Mẫu số {form.printed_number} – {form.circular})"
+        self.multi_cell(0, 3.6, _text(number), align="C", new_x=XPos.LMARGIN)
+        self.multi_cell(0, 3.6, _text(form.basis), align="C", new_x=XPos.LMARGIN)
         self.ln(2)
         if form.qr_payload:
             self._qr(form.qr_payload, self.get_y())

@@ -6,7 +6,7 @@ dossier, as the workflow's projection writes them), or reuses a database seeded 
 times each report of `db.reports` over the whole year (1 January to 31 December, `now` at
 17:00 on 31 December, where the data ends), called directly on an `AsyncSession` as the API
 calls them: the delays of consulted agencies (R8), the SOS audit with its first 100 refusals
-(R9), the on-time categories of Circular 01/2018 (R11) and the first 100 dossiers late without
+(R9), the on-time categories (R11) and the first 100 dossiers late without
 an apology (R13). Each is run once to warm up, then `--runs` times; it prints the median, p90
 and minimum, and the median against the target.
 

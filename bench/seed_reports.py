@@ -698,7 +698,7 @@ class Life:
             self.complete(running, ready)
 
     def complete(self, running: int, ready: int) -> None:
-        """The result and its handover: early, on the due day or late (Circular 01/2018)."""
+        """The result and its handover: early, on the due day or late (R11)."""
         rng = self.rng
         plan = rng.random()
         apology_share = 0.4 if plan >= 0.9 else 0.0

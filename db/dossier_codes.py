@@ -1,4 +1,7 @@
-"""Dossier codes: `<unit_id>-YYMMDD-XXXX` (Circular 01/2018/TT-VPCP, art. 19; DOMAIN.md).
+"""Dossier codes: `<unit_id>-YYMMDD-XXXX`, the structure of Circular 01/2018/TT-VPCP art. 19
+(DOMAIN.md), kept for new dossiers under Circular 03/2025/TT-VPCP, which now sets the dossier code
+(its scope, art. 1; the structure it prescribes could not be read from a public source: to be
+confirmed, docs/legal-frame.md). Codes already given stay valid whatever it turns out to be.
 
 YYMMDD is the date of receipt in Vietnam (a dossier received at 23:30 local time belongs to that
 day, though it is 16:30 UTC), and XXXX the receiving unit's sequence for that day, from 0001.

@@ -110,7 +110,7 @@ def _filtered(query: Select[Any], filters: InboxQuery) -> Select[Any]:
     if filters.procedure_code is not None:
         query = query.where(col(D.procedure_code) == filters.procedure_code)
     if filters.q:
-        # Codes are ASCII (Circular 01/2018), so lower() folds them on both databases; names
+        # Codes are ASCII (db.dossier_codes), so lower() folds them on both databases; names
         # are compared folded (`search_key`). A part of the code, not only its start: every
         # code of a unit starts alike, officers type the date and number.
         code_part = f"%{_like_escaped(filters.q.strip().lower())}%"

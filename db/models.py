@@ -162,7 +162,7 @@ class DossierRecord(SQLModel, table=True):
     __tablename__ = "dossiers"
     # Lists are newest first with a keyset on (received_at, code): one index serves both the
     # order and the cursor, and a filter on received_at alone. A lead agency's dossiers by
-    # receipt serve its lists and reports; the reports on closed dossiers (R9, R11, Circular 01
+    # receipt serve its lists and reports; the reports on closed dossiers (R9, the R11
     # categories) take a period of closing times.
     __table_args__ = (
         Index("ix_dossiers_received_at_code", "received_at", "code"),
@@ -334,8 +334,9 @@ class ConsultationTotal(SQLModel, table=True):
 
 
 class ClosedDossierTotal(SQLModel, table=True):
-    """The dossiers of one lead agency and procedure closed on one local day, in the categories
-    of Circular 01/2018 (R11) and the audit's counts of closes against the rules (R5, R6)."""
+    """The dossiers of one lead agency and procedure closed on one local day, in the R11
+    categories (early / on time / late) and the audit's counts of closes against the rules (R5,
+    R6)."""
 
     __tablename__ = "closed_dossier_totals"
 
@@ -375,8 +376,8 @@ class SosTotal(SQLModel, table=True):
 
 
 class DossierCodeCounter(SQLModel, table=True):
-    """The last sequence number handed out per receiving unit and local day (`db.dossier_codes`,
-    Circular 01/2018 art. 19)."""
+    """The last sequence number handed out per receiving unit and local day (`db.dossier_codes`:
+    Circular 03/2025/TT-VPCP, docs/legal-frame.md)."""
 
     __tablename__ = "dossier_code_counters"
 

@@ -8,7 +8,7 @@ can no longer change:
   are settled by then). Open consultations are few (those of running dossiers) and change
   with the clock (overdue, delay to now): the delay report counts them live, by a partial
   index. `consultations.counted` marks those taken.
-- a **dossier** once it is closed: its Circular 01 category, apology and the audit's checks
+- a **dossier** once it is closed: its R11 category, apology and the audit's checks
   (completed without a result, withdrawn without the head's confirmation, abnormal close) are
   settled then. `dossiers.counted` marks those taken.
 - an **SOS event** (accepted `sos_*`, or `refused` with action `sos`) once written: events
@@ -148,8 +148,8 @@ def _event_flags(*where: ColumnElement[bool]) -> Any:
 def closed_sums(
     *where: ColumnElement[bool], events_where: tuple[ColumnElement[bool], ...] = ()
 ) -> Select[Any]:
-    """The closed dossiers meeting `where`, in the categories of Circular
-    01/2018, summed per lead agency, procedure and local day of closing: the rows of
+    """The closed dossiers meeting `where`, in the R11 categories (early / on time /
+    late), summed per lead agency, procedure and local day of closing: the rows of
     `closed_dossier_totals` they add. A dossier is early, on time or late by the local date of
     its handover against the local date it was due (same day: on time), late as well when it
     went late; one stopped or supplemented on the way that is not late counts there, never as

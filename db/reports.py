@@ -20,11 +20,12 @@ How they count:
   answer; an unanswered consultation past its deadline, from the deadline to `now`. A
   consultation cancelled (by a confirmed withdrawal, R6) counts apart, with no delay and not as
   overdue: it no longer awaited anything. Its reminders still count: they were sent.
-- **Circular 01/2018 categories** (R11): a completed dossier is early, on time or late by the
-  local date of its handover against the local date it was due (same day: on time), late as
-  well when it went late (its `late` event). One that was stopped (SOS stop) or supplemented
-  and is not late is never counted early or on time: it shows apart, as the letter asks,
-  because the stop and the fresh clock of a supplement move its due date.
+- **The R11 categories** (early / on time / late: Circular 01/2018 art. 13 and the marks of the
+  control slip, form 06 of Circular 03/2025/TT-VPCP; docs/legal-frame.md): a completed dossier
+  is early, on time or late by the local date of its handover against the local date it was due
+  (same day: on time), late as well when it went late (its `late` event). One that was stopped
+  (SOS stop) or supplemented and is not late is never counted early or on time: it shows apart,
+  as the letter asks, because the stop and the fresh clock of a supplement move its due date.
 """
 
 from __future__ import annotations
@@ -456,7 +457,7 @@ async def sos_audit(
     )
 
 
-# --- R11: on time, in the categories of Circular 01/2018 -------------------------------------
+# --- R11: on time: early, on time or late, stopped and supplemented apart ---------------------
 
 
 class OnTimeCounts(BaseModel):
@@ -492,7 +493,7 @@ class OnTimeCounts(BaseModel):
 
 
 _COUNTED = list(OnTimeCounts.model_fields)
-# The Circular 01/2018 categories of a completed dossier (R11).
+# The R11 categories of a completed dossier.
 CATEGORIES = ("early", "on_time", "late", "stopped", "supplemented")
 
 
@@ -514,7 +515,7 @@ class OnTimeReport(BaseModel):
 
 async def on_time(session: AsyncSession, *, start: date, end: date) -> OnTimeReport:
     """The dossiers closed from `start` to `end` (local dates), per lead agency and per
-    procedure, in the categories of Circular 01/2018 (see the module's docstring), added up
+    procedure, in the R11 categories (see the module's docstring), added up
     from `closed_dossier_totals`."""
     Period(start, end)  # refuses a period that ends before it starts
     k = _closed_totals.c

@@ -38,8 +38,9 @@ _PUBLIC_DAY_OFF = "Ngày nghỉ lễ"
 
 @dataclass(frozen=True)
 class OfficeHours:
-    """The one-stop desk's day. A due date falls at `closes`; Decree 61/2018 art. 19 deems a
-    dossier received after `same_day_cutoff` to be received on the next working day."""
+    """The one-stop desk's day. A due date falls at `closes`; a dossier received after
+    `same_day_cutoff` counts from the next working day (Decree 61/2018 art. 19 before 1 July 2025;
+    the same 15:00 rule under Decree 118/2025, its article to be confirmed: docs/legal-frame.md)."""
 
     opens: time = time(7, 0)
     closes: time = time(17, 0)
@@ -382,9 +383,9 @@ class WorkingCalendar:
         return day
 
     def counting_day(self, received_at: datetime) -> date:
-        """The day a dossier is deemed received (Decree 61/2018 art. 19): its local date if that
-        is a working day and the local time is at or before `same_day_cutoff` (15:00:00 counts
-        that day, 15:00:01 does not); otherwise the next working day."""
+        """The day a dossier is deemed received (the 15:00 rule, `OfficeHours`): its local date if
+        that is a working day and the local time is at or before `same_day_cutoff` (15:00:00
+        counts that day, 15:00:01 does not); otherwise the next working day."""
         local = _local(received_at)
         day = local.date()
         if self.is_working_day(day) and local.time() <= self.hours.same_day_cutoff:

@@ -42,7 +42,7 @@ class Agency(BaseModel):
     code: limits.Code  # short, stable, ASCII: the `agency` claim of tokens, the key of reports
     name: limits.Title
     kind: AgencyKind
-    # The prefix of its dossier codes, `<unit_id>-YYMMDD-XXXX` (Circular 01/2018).
+    # The prefix of its dossier codes, `<unit_id>-YYMMDD-XXXX` (db.dossier_codes).
     unit_id: limits.Short
     # Where its notices go (activities.delivery): the webhook when set, else the e-mail address;
     # neither, and its notices stay in the outbox (`GET /api/v1/notices`) only.

@@ -1,4 +1,5 @@
-"""The five A5 forms of Circular 01/2018/TT-VPCP, as content: what each form says about a dossier.
+"""The A5 forms of a dossier, as Circular 03/2025/TT-VPCP's Appendix I has them, as content: what
+each form says about a dossier.
 
 Built from the dossier document (its applicant, its consultations and its event ledger) with the
 two facts the dossier does not carry: the procedure's required documents and the agencies' names.
@@ -10,16 +11,20 @@ time, so the renderer (`api.forms_pdf`) lays out blocks and knows nothing of dos
 | 01 receipt and appointment | always | the applicant, the procedure, `received`, `due_at` |
 | 02 supplement request | a supplement was asked for | the `sos_supplement` event |
 | 03 refusal / return | the dossier was returned | the `sos_return` event |
-| 04 apology with a new date | an apology was given | the `apology` event and its `due_changed` |
-| 05 process control slip | always | the whole ledger, each step early / on time / late |
+| 04 apology, request to extend | an apology was given | the `apology` event and its `due_changed` |
+| 05 notice of a stop | a stop was accepted | a `sos_stop` event (one form each), its `resume` |
+| 06 process control slip | always | the whole ledger, each step early / on time / late |
 
-A form that does not apply is refused with `FormNotApplicable` (the API's 409
-`form_not_applicable`), never printed empty.
+Form 07, the tracking book, is the desk's register of all its dossiers, not a form of one. A
+dossier received before 1 July 2025 prints the numbers, titles and legal basis of Decree 61/2018
+and Circular 01/2018 (`domain.legal_frame`). A form that does not apply is refused with
+`FormNotApplicable` (the API's 409 `form_not_applicable`), never printed empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -28,6 +33,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.dossier import ConsultationStatus, ConsultationView, DossierDocument, Event
+from domain.legal_frame import CIRCULAR_2018, CIRCULAR_2025, FormNumber, legal_frame
 from domain.localtime import VN as _VN
 from domain.localtime import local_date
 
@@ -36,28 +42,9 @@ DESK = "Bộ phận Tiếp nhận và Trả kết quả"  # the one-stop desk (b
 MISSING = "—"  # a field the applicant did not give
 
 
-class FormNumber(StrEnum):
-    """The forms' numbers in Circular 01/2018 (Mẫu số 01..05); form 06, the register, is not
-    a per-dossier form."""
-
-    RECEIPT = "01"
-    SUPPLEMENT_REQUEST = "02"
-    REFUSAL = "03"
-    APOLOGY = "04"
-    CONTROL_SLIP = "05"
-
-
-TITLES: dict[FormNumber, str] = {
-    FormNumber.RECEIPT: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
-    FormNumber.SUPPLEMENT_REQUEST: "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
-    FormNumber.REFUSAL: "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
-    FormNumber.APOLOGY: "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
-    FormNumber.CONTROL_SLIP: "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
-}
-
-
 class Timeliness(StrEnum):
-    """How a step ended against its time limit, in the categories of Circular 01/2018."""
+    """How a step ended against its time limit: early, on time or late, as the process-control
+    slip (Circular 03/2025/TT-VPCP, form 06) marks each step."""
 
     EARLY = "early"
     ON_TIME = "on_time"
@@ -134,6 +121,9 @@ class Form(_Frozen):
     it on form 01), the blocks in order and the signature blocks."""
 
     number: FormNumber
+    printed_number: str  # its number in `circular`: the control slip is 05 in Circular 01/2018
+    circular: str  # `Thông tư số 03/2025/TT-VPCP`
+    basis: str  # the legal basis line, of the frame of the dossier's receipt
     title: str
     issuer: str  # the lead agency's name: the unit that issues the form
     place_and_date: str  # `Đồng Nai, ngày 03 tháng 3 năm 2025`
@@ -159,7 +149,7 @@ class Form(_Frozen):
 
 
 class ControlStep(_Frozen):
-    """One row of the process control slip (form 05): a hand-off or a step of the process."""
+    """One row of the process control slip (form 06): a hand-off or a step of the process."""
 
     step: str
     from_unit: str
@@ -209,11 +199,13 @@ def build_form(
     agency_names: Mapping[str, str],
     pages_url: str,
     now: datetime,
+    stop: int | None = None,
 ) -> Form:
     """Form `number` about `dossier`. `required_documents` are the procedure's components (what
     the desk received, form 01); `agency_names` name the lead and consulted agencies by code
     (a code without a name is printed as is); `pages_url` is where the pages are, whose
-    look-up form 01's QR code leads to. Raises FormNotApplicable."""
+    look-up form 01's QR code leads to; `stop` picks which accepted stop form 05 notifies (1 the
+    first; the latest when None). Raises FormNotApplicable, or NoSuchStop."""
     facts = _Facts(dossier, agency_names, now, pages_url)
     if number is FormNumber.RECEIPT:
         return _receipt(facts, required_documents)
@@ -223,7 +215,54 @@ def build_form(
         return _refusal(facts)
     if number is FormNumber.APOLOGY:
         return _apology(facts)
+    if number is FormNumber.STOP_NOTICE:
+        return _stop_notice(facts, stop)
     return _control_slip(facts)
+
+
+class NoSuchStop(Exception):
+    """Form 05 asked for a stop the dossier does not have (the API's 404 `not_found`)."""
+
+    def __init__(self, stop: int, stops: int) -> None:
+        self.stop, self.stops = stop, stops
+        super().__init__(f"no stop {stop}: the dossier has {stops} accepted stop(s)")
+
+
+# What makes each form apply (form 01 and the control slip always do): the event it is about.
+_ABOUT: dict[FormNumber, str] = {
+    FormNumber.SUPPLEMENT_REQUEST: "sos_supplement",
+    FormNumber.REFUSAL: "sos_return",
+    FormNumber.APOLOGY: "apology",
+    FormNumber.STOP_NOTICE: "sos_stop",
+}
+
+
+@dataclass(frozen=True)
+class FormLink:
+    """A form that applies to a dossier: its number, and for form 05 which stop (1, 2...)."""
+
+    number: FormNumber
+    title: str
+    stop: int | None = None
+
+
+def applicable_forms(dossier: DossierDocument) -> list[FormLink]:
+    """The forms that apply to `dossier` now, in their order, with their titles in its frame:
+    one form 05 per accepted stop (a refused stop is a `refused` event, not a `sos_stop`)."""
+    frame = legal_frame(dossier.received_at)
+    kinds = [e.kind for e in dossier.events]
+    links: list[FormLink] = []
+    for number in FormNumber:
+        title = frame.form(number).title
+        about = _ABOUT.get(number)
+        if about is None:
+            links.append(FormLink(number, title))
+        elif number is FormNumber.STOP_NOTICE:
+            stops = kinds.count(about)
+            links += [FormLink(number, title, n) for n in range(1, stops + 1)]
+        elif about in kinds:
+            links.append(FormLink(number, title))
+    return links
 
 
 class _Facts:
@@ -272,9 +311,14 @@ class _Facts:
         signatures: list[Signature],
         qr: bool = False,
     ) -> Form:
+        frame = legal_frame(self.dossier.received_at)
+        printed = frame.form(number)
         return Form(
             number=number,
-            title=TITLES[number],
+            printed_number=printed.number,
+            circular=printed.circular,
+            basis=frame.basis,
+            title=printed.title,
             issuer=self.lead,
             place_and_date=place_and_date(local_date(dated)),
             dossier_code=self.dossier.code,
@@ -473,9 +517,88 @@ def _apology(facts: _Facts) -> Form:
                 ]
             ),
             Paragraph(
+                text=_APOLOGY_CLOSING[legal_frame(facts.dossier.received_at).circular].format(
+                    lead=facts.lead
+                )
+            ),
+        ],
+        [
+            Signature(
+                title="THỦ TRƯỞNG CƠ QUAN",
+                note="(Ký, ghi rõ họ tên và đóng dấu)",
+            )
+        ],
+    )
+
+
+# Form 04's last words: Circular 03/2025 makes it an apology with a request to extend the time
+# (Decree 118/2025; article to be confirmed, docs/legal-frame.md); Circular 01/2018 an apology
+# with a new appointment.
+_APOLOGY_CLOSING = {
+    CIRCULAR_2025: (
+        "Sự chậm trễ này đã gây phiền hà cho tổ chức, cá nhân. {lead} xin lỗi và đề nghị tổ chức, "
+        "cá nhân đồng ý gia hạn thời gian giải quyết đến ngày hẹn trả kết quả mới như trên. "
+        "Kính mong được thông cảm."
+    ),
+    CIRCULAR_2018: (
+        "Sự chậm trễ này đã gây phiền hà cho tổ chức, cá nhân. {lead} "
+        "xin lỗi và hẹn lại ngày trả kết quả như trên. Kính mong được thông cảm."
+    ),
+}
+
+
+def _stop_notice(facts: _Facts, stop: int | None) -> Form:
+    """Form 05 (Circular 03/2025): the notice that processing of the dossier is stopped, for
+    accepted stop number `stop` (the latest when None), with its resume if it came."""
+    stops = [e for e in facts.dossier.events if e.kind == "sos_stop"]
+    if not stops:
+        raise FormNotApplicable(
+            FormNumber.STOP_NOTICE,
+            "processing of this dossier was never stopped",
+            "Hồ sơ không có lần dừng giải quyết nào",
+        )
+    if stop is not None and not 1 <= stop <= len(stops):
+        raise NoSuchStop(stop, len(stops))
+    index = (stop or len(stops)) - 1
+    stopped = stops[index]
+    later = stops[index + 1].seq if index + 1 < len(stops) else None
+    resumed = next(
+        (
+            e
+            for e in facts.dossier.events
+            if e.kind == "resume" and e.seq > stopped.seq and (later is None or e.seq < later)
+        ),
+        None,
+    )
+    received = facts.received()
+    return facts.form(
+        FormNumber.STOP_NOTICE,
+        stopped.at,
+        [
+            Paragraph(text=f"Kính gửi: {facts.applicant}"),
+            Paragraph(
                 text=(
-                    f"Sự chậm trễ này đã gây phiền hà cho tổ chức, cá nhân. {facts.lead} "
-                    "xin lỗi và hẹn lại ngày trả kết quả như trên. Kính mong được thông cảm."
+                    f"Ngày {local_date(received.at):%d/%m/%Y}, {facts.lead} tiếp nhận giải quyết "
+                    f"hồ sơ mã số {facts.dossier.code}. {facts.lead} thông báo dừng giải quyết "
+                    "hồ sơ như sau:"
+                )
+            ),
+            Fields(
+                items=[
+                    ("Nội dung yêu cầu giải quyết", facts.procedure()),
+                    ("Lần dừng", f"{index + 1}/{len(stops)}"),
+                    ("Lý do dừng giải quyết", str(stopped.detail.get("reason", ""))),
+                    ("Thời gian dừng", clock_time(stopped.at)),
+                    (
+                        "Thời gian tiếp tục giải quyết",
+                        clock_time(resumed.at) if resumed else "chưa tiếp tục",
+                    ),
+                ]
+            ),
+            Paragraph(
+                text=(
+                    "Thời gian dừng không tính vào thời hạn giải quyết; ngày hẹn trả kết quả được "
+                    "tính lại khi tiếp tục giải quyết. Xin thông báo để tổ chức, cá nhân được biết."
                 )
             ),
         ],
@@ -492,7 +615,7 @@ def _time_of(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-# --- form 05: the process control slip -----------------------------------------------------------
+# --- form 06: the process control slip -----------------------------------------------------------
 
 
 def control_steps(

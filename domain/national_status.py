@@ -1,6 +1,8 @@
 """The National Public Service Portal's status list (DOMAIN.md), and where each dossier status
 falls on it. Policy data: the portal's list is taken from a provincial system that syncs with it,
-not from the official appendix, so keep it here and nowhere else."""
+not from the official appendix, so keep it here and nowhere else. Checked in December 2026
+against what could be read of Decree 118/2025/NĐ-CP and Circular 03/2025/TT-VPCP: neither public
+excerpt lists the portal's statuses, so the list stays to be confirmed (docs/legal-frame.md)."""
 
 from __future__ import annotations
 

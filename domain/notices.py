@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from domain.legal_frame import FormNumber, legal_frame
 from domain.localtime import when
 
 if TYPE_CHECKING:
@@ -75,6 +76,17 @@ def _notice(
         subject=subject,
         body=body,
     )
+
+
+def _cite(dossier: Dossier, form: FormNumber) -> str:
+    """`mẫu 04, Thông tư số 03/2025/TT-VPCP`: the form, in the frame of the dossier's receipt."""
+    return legal_frame(dossier.received_at).cite(form)
+
+
+def _apology_name(dossier: Dossier) -> str:
+    """Form 04's name in the dossier's frame: `Văn bản xin lỗi và đề nghị gia hạn thời gian
+    giải quyết` (Circular 03/2025), `Phiếu xin lỗi và hẹn lại ngày trả kết quả` (01/2018)."""
+    return legal_frame(dossier.received_at).form(FormNumber.APOLOGY).title.capitalize()
 
 
 def _about(dossier: Dossier) -> str:
@@ -149,8 +161,8 @@ def supplement_request(dossier: Dossier, event: Event, now: datetime) -> Notice:
         f"Để giải quyết hồ sơ {dossier.code} ({dossier.procedure.name}), đề nghị bổ sung "
         f"một lần, đầy đủ các giấy tờ sau:\n{listed}\n"
         f"Lý do: {dossier.supplement.reason}\n"
-        "Thời hạn giải quyết được tính lại từ đầu khi nhận đủ hồ sơ (mẫu 02, Thông tư "
-        "01/2018/TT-VPCP).",
+        "Thời hạn giải quyết được tính lại từ đầu khi nhận đủ hồ sơ "
+        f"({_cite(dossier, FormNumber.SUPPLEMENT_REQUEST)}).",
     )
 
 
@@ -161,10 +173,11 @@ def stop_notice(dossier: Dossier, event: Event, reason: str, now: datetime) -> N
         APPLICANT,
         event.seq,
         now,
-        f"Thông báo tạm dừng xử lý hồ sơ {dossier.code}",
+        f"Thông báo dừng giải quyết hồ sơ {dossier.code}",
         f"Kính gửi {dossier.applicant.name},\n"
-        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) tạm dừng xử lý.\nLý do: {reason}\n"
-        "Thời gian tạm dừng không tính vào thời hạn giải quyết.",
+        f"Hồ sơ {dossier.code} ({dossier.procedure.name}) dừng giải quyết.\nLý do: {reason}\n"
+        "Thời gian dừng không tính vào thời hạn giải quyết "
+        f"({_cite(dossier, FormNumber.STOP_NOTICE)}).",
     )
 
 
@@ -178,7 +191,7 @@ def return_notice(dossier: Dossier, event: Event, reason: str, now: datetime) ->
         f"Thông báo trả hồ sơ {dossier.code}",
         f"Kính gửi {dossier.applicant.name},\n"
         f"Hồ sơ {dossier.code} ({dossier.procedure.name}) được trả lại, không giải quyết.\n"
-        f"Lý do: {reason}\n(mẫu 03, Thông tư 01/2018/TT-VPCP)",
+        f"Lý do: {reason}\n({_cite(dossier, FormNumber.REFUSAL)})",
     )
 
 
@@ -205,13 +218,13 @@ def apology(dossier: Dossier, event: Event, now: datetime) -> Notice:
         APPLICANT,
         event.seq,
         now,
-        f"Phiếu xin lỗi và hẹn lại ngày trả kết quả hồ sơ {dossier.code}",
+        f"{_apology_name(dossier)} hồ sơ {dossier.code}",
         f"Kính gửi {dossier.applicant.name},\n"
         f"{dossier.lead_agency} xin lỗi vì hồ sơ {dossier.code} ({dossier.procedure.name}) "
         "chưa giải quyết được đúng hạn.\n"
         f"Lý do: {dossier.apology.reason}\n"
         f"Ngày hẹn trả kết quả mới: {_day(dossier.apology.new_due_date)}.\n"
-        "(mẫu 04, Thông tư 01/2018/TT-VPCP)",
+        f"({_cite(dossier, FormNumber.APOLOGY)})",
     )
 
 
@@ -241,6 +254,6 @@ def apology_due(dossier: Dossier, event: Event, now: datetime) -> Notice:
         f"Hồ sơ {dossier.code} sắp đến hạn trả kết quả",
         f"Hồ sơ {dossier.code} ({dossier.procedure.name}) của {dossier.applicant.name} "
         f"đến hạn trả kết quả lúc {when(reading.due_at)}.\n"
-        "Nếu không kịp giải quyết, cơ quan chủ trì phải gửi phiếu xin lỗi và hẹn lại ngày trả "
-        f"kết quả (mẫu 04) trước {when(reading.apology_deadline)}.",
+        f"Nếu không kịp giải quyết, cơ quan chủ trì phải gửi {_apology_name(dossier).lower()} "
+        f"({_cite(dossier, FormNumber.APOLOGY)}) trước {when(reading.apology_deadline)}.",
     )

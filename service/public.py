@@ -5,7 +5,7 @@ code and his phone number, and nothing more. The JSON API (`api.routes.public`) 
 No token: the phone must match the applicant's. A wrong or missing phone answers exactly like an
 unknown code, so the look-up tells a stranger nothing about which codes exist.
 
-Codes are sequential (Circular 01), so guessing is limited per client address and per dossier
+Codes are sequential (db.dossier_codes), so guessing is limited per client address and per dossier
 code (`settings.public_lookup*`): beyond, 429 `rate_limited` with `Retry-After`, counted the same
 for a code that exists and one that does not."""
 

@@ -1,6 +1,6 @@
 """The oversight reports (API.md, "Oversight reports"): consulted agencies' delays for the
 Department of Home Affairs (R8), the SOS audit for the Office of the PPC (R9), on-time figures in
-the categories of Circular 01/2018 (R11) and the dossiers that went late without an apology
+the R11 categories (early / on time / late) and the dossiers that went late without an apology
 (R13), for a period of local dates `from`–`to`.
 
 The JSON API (`api.routes.reports`) and the pages (`web.pages.reports`) both call these, so who
@@ -269,12 +269,12 @@ async def _sos_tables(db: AsyncSession, asked: ReportPeriod) -> list[Table]:
     ]
 
 
-# --- R11: on time, in the categories of Circular 01/2018 -------------------------------------
+# --- R11: on time: early, on time or late, stopped and supplemented apart ---------------------
 
 
 class OnTime(ReportPeriod, reports.OnTimeReport):
     """Dossiers closed in the period per lead agency and per procedure: early, on time or late
-    (Circular 01/2018), stopped and supplemented ones apart, never counted on time (R11)."""
+    (R11, docs/legal-frame.md), stopped and supplemented ones apart, never counted on time."""
 
 
 _ON_TIME_COUNTS = [

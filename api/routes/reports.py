@@ -1,6 +1,6 @@
 """The oversight reports (API.md, "Oversight reports"): consulted agencies' delays for the
 Department of Home Affairs (R8), the SOS audit for the Office of the PPC (R9), on-time figures in
-the categories of Circular 01/2018 (R11) and the dossiers that went late without an apology
+the R11 categories (early / on time / late) and the dossiers that went late without an apology
 (R13). Each as JSON, CSV or Excel (`?format=`), for a period of local dates `from`–`to`.
 
 The handlers translate HTTP to `service.reports`, which the pages call too: who may read which

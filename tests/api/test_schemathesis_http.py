@@ -43,7 +43,7 @@ values = ["DN-XD-001", "DN-MT-001", "DN-LLTP-001"]
 [dictionaries.agencies]
 values = ["CAT", "SNNMT", "SXD", "STP", "SNV"]
 [dictionaries.forms]
-values = ["01", "02", "03", "04", "05"]
+values = ["01", "02", "03", "04", "05", "06", "07"]
 [dictionaries.phones]
 values = ["{phone}"]
 

@@ -1,27 +1,32 @@
-"""domain.forms: what each form of Circular 01/2018 says about a dossier, table by table, and the
-early / on-time / late marks of the process control slip (form 05). Pure: dossiers come from the
-unit builders (real calendar, the story received Monday 3 March 2025 at 09:00 in Vietnam)."""
+"""domain.forms: what each form says about a dossier, table by table, and the early / on-time /
+late marks of the process control slip. Pure: dossiers come from the unit builders (real calendar,
+the story received Monday 3 March 2025 at 09:00 in Vietnam, so under Decree 61/2018 and Circular
+01/2018, whose numbers and titles those dossiers keep), and dossiers received in 2026 under Decree
+118/2025 and Circular 03/2025/TT-VPCP (Appendix I: forms 01 to 07)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from domain.commands import SosAction
 from domain.dossier import Applicant, Dossier
 from domain.forms import (
-    TITLES,
     ControlStep,
     Form,
+    FormLink,
     FormNotApplicable,
     FormNumber,
+    NoSuchStop,
     Timeliness,
+    applicable_forms,
     build_form,
     control_steps,
     place_and_date,
     timeliness,
 )
+from domain.legal_frame import FRAME_2018, FRAME_2025, TITLES_2025, legal_frame
 from tests.unit.builders import (
     APPLICANT,
     CODE,
@@ -33,17 +38,21 @@ from tests.unit.builders import (
     FIRE,
     LEAD,
     NEW_DUE_DATE,
+    NOW,
     PROCEDURE,
     SOON,
     apologise,
     consult,
+    decide,
     deliver_supplement,
     dossier,
     hand_over,
     record_result,
     remind,
     reply,
+    resume,
     sos,
+    sos_command,
     vn,
 )
 
@@ -61,7 +70,7 @@ RECEIPT_TIME = "09 giờ 00 phút, ngày 03/03/2025"
 PROCEDURE_TEXT = f"{PROCEDURE.name} (mã {PROCEDURE.code})"
 
 
-def form(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> Form:
+def form(number: FormNumber, d: Dossier, now: datetime = PRINTED, stop: int | None = None) -> Form:
     return build_form(
         number,
         d.document(now),
@@ -69,6 +78,7 @@ def form(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> Form:
         agency_names=NAMES,
         pages_url=PAGES,
         now=now,
+        stop=stop,
     )
 
 
@@ -247,24 +257,138 @@ def test_form_04_apology_gives_the_reason_the_old_and_the_new_date() -> None:
     assert [s.title for s in apology.signatures] == ["THỦ TRƯỞNG CƠ QUAN"]
 
 
-def test_every_form_has_the_title_of_the_circular() -> None:
-    d = dossier()
-    sos(d, SosAction.SUPPLEMENT)
-    deliver_supplement(d)
-    apologise(d, date(2025, 4, 4), at=vn(2025, 3, 6, 9))
-    sos(d, SosAction.RETURN, at=vn(2025, 3, 7, 9))
+def every_form_applies(at: datetime = NOW) -> Dossier:
+    """A dossier received at `at` that every form applies to: a supplement, a stop, an apology
+    and a return, a working day or more apart."""
+    d = dossier(at=at)
+    sos(d, SosAction.SUPPLEMENT, at=at + timedelta(hours=1))
+    deliver_supplement(d, at=at + timedelta(days=1))
+    sos(d, SosAction.STOP, at=at + timedelta(days=1, hours=1))
+    resume(d, at=at + timedelta(days=2))
+    apologise(d, (at + timedelta(days=30)).date(), at=at + timedelta(days=3))
+    sos(d, SosAction.RETURN, at=at + timedelta(days=4))
+    return d
 
-    assert {n: form(n, d).title for n in FormNumber} == TITLES
+
+RECEIVED_2026 = vn(2026, 3, 3, 9)  # Tuesday 3 March 2026: under Decree 118/2025
+PRINTED_2026 = vn(2026, 4, 1, 8)
 
 
-# --- 05: the process control slip --------------------------------------------------------------
+def test_a_dossier_received_from_1_july_2025_is_under_decree_118_and_circular_03() -> None:
+    assert legal_frame(vn(2025, 6, 30, 23, 59)) is FRAME_2018
+    assert legal_frame(vn(2025, 7, 1, 0, 0)) is FRAME_2025
+
+
+def test_every_form_of_a_2026_dossier_has_circular_03s_number_title_and_basis() -> None:
+    d = every_form_applies(RECEIVED_2026)
+
+    forms = {n: form(n, d, now=PRINTED_2026) for n in FormNumber}
+
+    assert {n: f.title for n, f in forms.items()} == dict(TITLES_2025)
+    assert {n: f.printed_number for n, f in forms.items()} == {n: n.value for n in FormNumber}
+    assert {f.circular for f in forms.values()} == {"Thông tư số 03/2025/TT-VPCP"}
+    assert {f.basis for f in forms.values()} == {
+        "Căn cứ Nghị định số 118/2025/NĐ-CP ngày 09 tháng 6 năm 2025 của Chính phủ và Thông tư "
+        "số 03/2025/TT-VPCP ngày 15 tháng 9 năm 2025 của Văn phòng Chính phủ"
+    }
+    assert forms[FormNumber.APOLOGY].title == (
+        "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT"
+    )
+    assert any(
+        "đề nghị tổ chức, cá nhân đồng ý gia hạn" in p
+        for p in forms[FormNumber.APOLOGY].paragraphs()
+    )
+
+
+def test_a_dossier_received_before_1_july_2025_keeps_circular_01_2018s_forms() -> None:
+    d = every_form_applies()
+
+    forms = {n: form(n, d) for n in FormNumber}
+
+    assert forms[FormNumber.APOLOGY].title == "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
+    assert forms[FormNumber.APOLOGY].printed_number == "04"
+    slip = forms[FormNumber.CONTROL_SLIP]
+    assert (slip.printed_number, slip.circular) == ("05", "Thông tư số 01/2018/TT-VPCP")
+    assert slip.basis.startswith("Căn cứ Nghị định số 61/2018/NĐ-CP ngày 23 tháng 4 năm 2018")
+    # Circular 01/2018 has no notice of a stop: Circular 03's form 05, on the old basis.
+    stop = forms[FormNumber.STOP_NOTICE]
+    assert (stop.printed_number, stop.circular) == ("05", "Thông tư số 03/2025/TT-VPCP")
+    assert stop.title == "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ"
+    assert {n: f.title for n, f in forms.items()} == {
+        n: FRAME_2018.form(n).title for n in FormNumber
+    }
+
+
+# --- 05: the notice of a stop, one per accepted stop ------------------------------------------
+
+
+def stopped_twice() -> Dossier:
+    d = dossier(at=RECEIVED_2026)
+    sos(d, SosAction.STOP, at=vn(2026, 3, 3, 10))
+    resume(d, at=vn(2026, 3, 4, 9))
+    sos(d, SosAction.STOP, at=vn(2026, 3, 5, 14))
+    return d
+
+
+def test_form_05_notifies_the_latest_stop_by_default_and_any_stop_by_its_number() -> None:
+    d = stopped_twice()
+
+    latest = form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026)
+    first = form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026, stop=1)
+
+    assert latest.title == "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ"
+    assert latest.place_and_date == "Đồng Nai, ngày 05 tháng 3 năm 2026"
+    assert latest.fields()["Lần dừng"] == "2/2"
+    assert latest.fields()["Thời gian dừng"] == "14 giờ 00 phút, ngày 05/03/2026"
+    assert latest.fields()["Thời gian tiếp tục giải quyết"] == "chưa tiếp tục"
+    assert latest.fields()["Lý do dừng giải quyết"] == "Hồ sơ cần làm rõ"
+    assert first.fields()["Lần dừng"] == "1/2"
+    assert first.fields()["Thời gian dừng"] == "10 giờ 00 phút, ngày 03/03/2026"
+    assert first.fields()["Thời gian tiếp tục giải quyết"] == "09 giờ 00 phút, ngày 04/03/2026"
+    assert form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026, stop=2) == latest
+    assert latest.paragraphs()[0] == f"Kính gửi: {APPLICANT.name}"
+
+
+def test_form_05_without_an_accepted_stop_does_not_apply_and_an_unknown_stop_is_none() -> None:
+    d = dossier(at=RECEIVED_2026)
+    consult(d, at=vn(2026, 3, 3, 9, 30), deadline=vn(2026, 3, 6, 17))
+    stop = sos_command(SosAction.STOP)
+    refusal = decide(d, stop, vn(2026, 3, 3, 10))  # R4: refused while an opinion is awaited
+    assert refusal is not None
+    d.record_refusal(stop, "sos", refusal, vn(2026, 3, 3, 10), via="api")
+
+    with pytest.raises(FormNotApplicable) as refused:
+        form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026)
+    assert refused.value.form is FormNumber.STOP_NOTICE
+    with pytest.raises(NoSuchStop):
+        form(FormNumber.STOP_NOTICE, stopped_twice(), now=PRINTED_2026, stop=3)
+
+
+def test_the_forms_that_apply_one_notice_per_stop() -> None:
+    assert applicable_forms(dossier(at=RECEIVED_2026).document(PRINTED_2026)) == [
+        FormLink(FormNumber.RECEIPT, TITLES_2025[FormNumber.RECEIPT]),
+        FormLink(FormNumber.CONTROL_SLIP, TITLES_2025[FormNumber.CONTROL_SLIP]),
+    ]
+    links = applicable_forms(stopped_twice().document(PRINTED_2026))
+    assert [(link.number.value, link.stop) for link in links] == [
+        ("01", None),
+        ("05", 1),
+        ("05", 2),
+        ("06", None),
+    ]
+    every = applicable_forms(every_form_applies().document(PRINTED))
+    assert [link.number.value for link in every] == ["01", "02", "03", "04", "05", "06"]
+    assert every[3].title == "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"  # its 2018 frame
+
+
+# --- 06: the process control slip --------------------------------------------------------------
 
 
 def row(step: ControlStep) -> tuple[str, str, str, Timeliness | None]:
     return (step.step, step.from_unit, step.to_unit, step.timeliness)
 
 
-def test_form_05_one_row_per_hand_off_each_answer_judged_against_its_deadline() -> None:
+def test_form_06_one_row_per_hand_off_each_answer_judged_against_its_deadline() -> None:
     d = dossier()
     consult(d, (FIRE, ENV, DISTRICT), deadline=DEADLINE)  # Thursday 6/3 17:00
     reply(d, FIRE, at=vn(2025, 3, 5, 9))  # a day before: early
@@ -327,7 +451,7 @@ def test_form_05_one_row_per_hand_off_each_answer_judged_against_its_deadline() 
         (vn(2025, 3, 25, 9), Timeliness.LATE),
     ],
 )
-def test_form_05_the_result_is_judged_against_the_due_date(
+def test_form_06_the_result_is_judged_against_the_due_date(
     result_at: datetime, mark: Timeliness
 ) -> None:
     d = dossier()
@@ -338,7 +462,7 @@ def test_form_05_the_result_is_judged_against_the_due_date(
     assert (result.limit, result.timeliness) == (DUE, mark)
 
 
-def test_form_05_judges_the_result_against_the_due_date_in_force_when_it_came() -> None:
+def test_form_06_judges_the_result_against_the_due_date_in_force_when_it_came() -> None:
     # The supplement restarts the clock (due 26/3); an apology then moves it to 4/4: a result on
     # 1/4 is early against the due date in force, though later than both earlier ones.
     d = dossier()
@@ -358,7 +482,7 @@ def test_form_05_judges_the_result_against_the_due_date_in_force_when_it_came() 
     assert (result.limit, result.timeliness) == (vn(2025, 4, 4, 17), Timeliness.EARLY)
 
 
-def test_form_05_a_consultation_still_awaited_is_late_once_past_its_deadline() -> None:
+def test_form_06_a_consultation_still_awaited_is_late_once_past_its_deadline() -> None:
     d = dossier()
     consult(d, (FIRE,), deadline=DEADLINE)
 
@@ -375,7 +499,7 @@ def test_form_05_a_consultation_still_awaited_is_late_once_past_its_deadline() -
     assert row_after[2:5] == ["chưa trả lời", "", "Quá hạn"]
 
 
-def test_form_05_header_names_the_units_and_the_slip_is_dated_when_printed() -> None:
+def test_form_06_header_names_the_units_and_the_slip_is_dated_when_printed() -> None:
     d = dossier()
     consult(d, (FIRE, ENV))
 

@@ -11,7 +11,8 @@ import pytest
 from api.forms_pdf import render_pdf
 from domain.commands import SosAction
 from domain.dossier import Applicant, Dossier
-from domain.forms import TITLES, FormNumber, build_form
+from domain.forms import FormNumber, build_form
+from domain.legal_frame import FRAME_2018, TITLES_2025
 from tests.forms.pdf_reading import assert_a5, page_sizes, qr_codes, text_of
 from tests.unit.builders import (
     CODE,
@@ -25,6 +26,7 @@ from tests.unit.builders import (
     deliver_supplement,
     dossier,
     reply,
+    resume,
     sos,
     vn,
 )
@@ -36,7 +38,7 @@ PRINTED = vn(2025, 4, 1, 8)
 MOTTO = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
 
 
-def pdf(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> bytes:
+def pdf(number: FormNumber, d: Dossier, now: datetime = PRINTED, stop: int | None = None) -> bytes:
     form = build_form(
         number,
         d.document(now),
@@ -44,17 +46,20 @@ def pdf(number: FormNumber, d: Dossier, now: datetime = PRINTED) -> bytes:
         agency_names=NAMES,
         pages_url=PAGES,
         now=now,
+        stop=stop,
     )
     return render_pdf(form)
 
 
 def everything() -> Dossier:
-    """A dossier every form applies to."""
+    """A dossier every form applies to (received in March 2025: Circular 01/2018's frame)."""
     d = dossier()
     consult(d)
     reply(d)
     sos(d, SosAction.SUPPLEMENT, at=vn(2025, 3, 4, 10))
     deliver_supplement(d, at=vn(2025, 3, 5, 9))
+    sos(d, SosAction.STOP, at=vn(2025, 3, 6, 9))
+    resume(d, at=vn(2025, 3, 7, 9))
     apologise(d, date(2025, 4, 4), at=vn(2025, 3, 20, 9))
     sos(d, SosAction.RETURN, at=vn(2025, 3, 21, 9))
     return d
@@ -68,7 +73,8 @@ def test_each_form_is_an_a5_pdf_with_its_title_motto_code_and_applicant(
 
     assert_a5(document)
     text = text_of(document)
-    for expected in [TITLES[number], *MOTTO, CODE, "Nguyễn Thị Hoa", "Sở Xây dựng tỉnh Đồng Nai"]:
+    title = FRAME_2018.form(number).title
+    for expected in [title, *MOTTO, CODE, "Nguyễn Thị Hoa", "Sở Xây dựng tỉnh Đồng Nai"]:
         assert expected in text, (expected, text)
 
 
@@ -95,7 +101,7 @@ def test_only_form_01_carries_a_qr_code() -> None:
     assert qr_codes(pdf(FormNumber.CONTROL_SLIP, dossier())) == []
 
 
-def test_form_05_reads_back_its_marks() -> None:
+def test_form_06_reads_back_its_marks() -> None:
     d = dossier()
     consult(d, (FIRE,), deadline=DEADLINE)
     reply(d, FIRE, at=vn(2025, 3, 7, 9), late_reason="Chờ kết quả kiểm tra")
@@ -159,3 +165,68 @@ def test_a_receipt_of_a_long_procedure_is_set_smaller_to_stay_one_a5_page() -> N
     assert all(name in text for name in documents)
     assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in text
     assert qr_codes(document) == [LOOK_UP]
+
+
+RECEIVED_2026 = vn(2026, 3, 3, 9)  # under Decree 118/2025 and Circular 03/2025
+BASIS_2025 = [
+    "Căn cứ Nghị định số 118/2025/NĐ-CP ngày 09 tháng 6 năm 2025 của Chính phủ",
+    "Thông tư số 03/2025/TT-VPCP ngày 15 tháng 9 năm 2025 của Văn phòng Chính phủ",
+]
+
+
+def _flat(text: str) -> str:
+    """The text with its line breaks as spaces: the basis line wraps."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("number", list(FormNumber))
+def test_a_2026_dossiers_forms_print_circular_03s_number_title_and_basis(
+    number: FormNumber,
+) -> None:
+    d = dossier(at=RECEIVED_2026)
+    sos(d, SosAction.SUPPLEMENT, at=vn(2026, 3, 3, 10))
+    deliver_supplement(d, at=vn(2026, 3, 4, 9))
+    sos(d, SosAction.STOP, at=vn(2026, 3, 4, 10))
+    resume(d, at=vn(2026, 3, 5, 9))
+    apologise(d, date(2026, 4, 10), at=vn(2026, 3, 20, 9))
+    sos(d, SosAction.RETURN, at=vn(2026, 3, 23, 9))
+
+    document = pdf(number, d, now=vn(2026, 4, 1, 8))
+
+    assert_a5(document)
+    text = _flat(text_of(document))
+    for expected in [
+        _flat(TITLES_2025[number]),
+        f"(Mẫu số {number.value} – Thông tư số 03/2025/TT-VPCP)",
+        *BASIS_2025,
+        CODE,
+    ]:
+        assert expected in text, (expected, text)
+    assert "01/2018" not in text and "61/2018" not in text
+
+
+def test_form_05_prints_which_stop_it_notifies_on_one_page() -> None:
+    d = dossier(at=RECEIVED_2026)
+    sos(d, SosAction.STOP, at=vn(2026, 3, 3, 10))
+    resume(d, at=vn(2026, 3, 4, 9))
+    sos(d, SosAction.STOP, at=vn(2026, 3, 5, 14))
+
+    first = pdf(FormNumber.STOP_NOTICE, d, now=vn(2026, 3, 6, 8), stop=1)
+
+    assert len(page_sizes(first)) == 1
+    text = text_of(first)
+    for expected in [
+        "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
+        "Lần dừng: 1/2",
+        "Thời gian dừng: 10 giờ 00 phút, ngày 03/03/2026",
+        "Thời gian tiếp tục giải quyết: 09 giờ 00 phút, ngày 04/03/2026",
+        "THỦ TRƯỞNG CƠ QUAN",
+    ]:
+        assert expected in text, (expected, text)
+
+
+def test_a_2025_march_dossier_prints_circular_01_2018s_numbers_and_basis() -> None:
+    text = _flat(text_of(pdf(FormNumber.CONTROL_SLIP, everything())))
+
+    assert "(Mẫu số 05 – Thông tư số 01/2018/TT-VPCP)" in text
+    assert "Căn cứ Nghị định số 61/2018/NĐ-CP ngày 23 tháng 4 năm 2018 của Chính phủ" in text

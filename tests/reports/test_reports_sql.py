@@ -337,7 +337,7 @@ async def test_r9_sos_audit_pages_its_refusals_and_keeps_to_the_period(
     assert (march.closed_without_result, march.abnormal_closes) == (0, 0)
 
 
-# --- R11: Circular 01/2018 categories -------------------------------------------------------------
+# --- R11: early, on time, late, stopped, supplemented -------------------------------------------
 
 
 def on_time_corpus() -> list[Dossier]:

@@ -555,13 +555,13 @@ NOTICES: list[Any] = [
     pytest.param(
         lambda d: sos(d, SosAction.SUPPLEMENT, missing_documents=DOCUMENTS[2:]),
         [(NoticeKind.SUPPLEMENT_REQUEST, APPLICANT, [])],
-        [*DOCUMENTS[2:], "Hồ sơ cần làm rõ", "mẫu 02", "Nguyễn Thị Hoa"],
+        [*DOCUMENTS[2:], "Hồ sơ cần làm rõ", "mẫu 02, Thông tư số 01/2018", "Nguyễn Thị Hoa"],
         id="r10-supplement-request",
     ),
     pytest.param(
         lambda d: sos(d, SosAction.STOP),
         [(NoticeKind.STOP_NOTICE, APPLICANT, [])],
-        ["tạm dừng", "Hồ sơ cần làm rõ"],
+        ["dừng giải quyết", "Hồ sơ cần làm rõ", "mẫu 05, Thông tư số 03/2025/TT-VPCP"],
         id="stop",
     ),
     pytest.param(
@@ -617,6 +617,24 @@ def test_notices_composed_by_each_action(
     text = "\n".join(n.subject + "\n" + n.body for n in sent)
     for phrase in phrases:
         assert phrase in text
+
+
+def test_notices_of_a_dossier_received_from_1_july_2025_cite_circular_03() -> None:
+    d = dossier(at=vn(2026, 3, 3, 9))
+    sent = [
+        *sos(d, SosAction.SUPPLEMENT, at=vn(2026, 3, 3, 10)),
+        *deliver_supplement(d, at=vn(2026, 3, 4, 9)),
+        *apologise(d, date(2026, 4, 10), at=vn(2026, 3, 20, 9)),
+        *sos(d, SosAction.RETURN, at=vn(2026, 3, 23, 9)),
+    ]
+    texts = {n.kind: n.subject + "\n" + n.body for n in sent}
+
+    assert "(mẫu 02, Thông tư số 03/2025/TT-VPCP)" in texts[NoticeKind.SUPPLEMENT_REQUEST]
+    assert "(mẫu 03, Thông tư số 03/2025/TT-VPCP)" in texts[NoticeKind.RETURN_NOTICE]
+    apology = texts[NoticeKind.APOLOGY]
+    assert apology.startswith("Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết hồ sơ")
+    assert "(mẫu 04, Thông tư số 03/2025/TT-VPCP)" in apology
+    assert not any("01/2018" in text for text in texts.values())
 
 
 KIND_SCENARIOS: list[Any] = [

@@ -17,8 +17,9 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.localtime import VN
-from tests.api.http_helpers import eventually
+from tests.api.http_helpers import act, eventually
 from tests.fixtures.api import Api
+from tests.forms.pdf_reading import text_of
 
 
 class Browser:
@@ -79,8 +80,10 @@ async def test_the_page_shows_header_consultations_clock_timeline_and_links(
     assert "Tiếp nhận hồ sơ; thời hạn giải quyết" in page  # the timeline
     assert "Nguyễn Văn An" in page  # who acted, by name
     assert "Đồng hồ của hồ sơ" in page and 'class="clock-story"' in page
-    for form in ("01", "02", "03", "04", "05"):
-        assert f"/dossiers/{code}/forms/{form}" in page
+    # The forms of Circular 03/2025 that apply: the receipt and the control slip, no more yet.
+    assert "Biểu mẫu (Thông tư số 03/2025/TT-VPCP)" in page
+    assert re.findall(rf"/dossiers/{code}/forms/(\d\d)", page) == ["01", "06"]
+    assert "Mẫu 06: Phiếu kiểm soát quá trình giải quyết hồ sơ" in page
     assert f"/namespaces/default/workflows/dossier-{code}" in page
     # R4 shown before the click: the awaited agency beside the SOS buttons
     warning = page[page.index('id="sos-warning"') :]
@@ -109,6 +112,40 @@ async def test_r4_stop_while_consulting_is_refused_named_and_recorded(
     refused = [e for e in events if e["kind"] == "refused"]
     assert refused and refused[-1]["detail"]["code"] == "sos_rejected_awaiting_replies"
     assert refused[-1]["actor"] == "sxd.officer"
+    # A refused stop is no stop: no form 05 to link, and its address says it does not apply.
+    assert f"/dossiers/{code}/forms/05" not in shown
+    assert (await officer.http.get(f"{page}/forms/05")).status_code == 409
+
+
+async def test_every_form_that_applies_is_linked_one_form_05_per_accepted_stop(
+    api: Api, officer: Browser
+) -> None:
+    code = (await api.receive())["code"]
+    page = f"/dossiers/{code}"
+    for action, body in [
+        ("sos", {"action": "stop", "reason": "Chờ văn bản"}),
+        ("resume", {"reason": "Đã có văn bản"}),
+        ("sos", {"action": "stop", "reason": "Chờ giám định"}),
+        ("resume", {"reason": "Đã có kết quả giám định"}),
+    ]:
+        assert (await act(api, code, action, body)).status_code == 200, action
+    due = datetime.fromisoformat((await api.get(f"/api/v1/dossiers/{code}")).json()["due_at"])
+    new_date = (due.astimezone(VN) + timedelta(days=7)).date().isoformat()
+    apology = {"reason": "Chờ thẩm định", "new_due_date": new_date}
+    assert (await act(api, code, "apology", apology)).status_code == 200
+    back = {"action": "return", "reason": "Không thuộc thẩm quyền"}
+    assert (await act(api, code, "sos", back)).status_code == 200
+
+    shown = await officer.page(page)
+
+    links = re.findall(rf'href="/dossiers/{code}/forms/(\d\d(?:\?stop=\d)?)"', shown)
+    assert links == ["01", "03", "04", "05?stop=1", "05?stop=2", "06"]
+    assert "Mẫu 04: Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết" in shown
+    assert "Mẫu 05: Thông báo dừng giải quyết hồ sơ (lần dừng 2)" in shown
+    second = await officer.http.get(f"{page}/forms/05?stop=2")
+    assert second.status_code == 200 and second.content.startswith(b"%PDF")
+    assert "Lần dừng: 2/2" in text_of(second.content)
+    assert (await officer.http.get(f"{page}/forms/05?stop=3")).status_code == 404
 
 
 async def test_r7_a_late_reply_needs_its_cause(api: Api) -> None:

@@ -9,12 +9,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import ServicesDep, SessionDep
 from domain.commands import Action
 from domain.dossier import STATUS_LABELS_VI
+from domain.forms import applicable_forms
+from domain.legal_frame import legal_frame
 from domain.localtime import VN
 from service.dossier_page import DossierView, dossier_view
 from service.dossiers import CODE_PATTERN
@@ -28,14 +30,19 @@ router = APIRouter(include_in_schema=False)
 
 DossierCode = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 
-# The forms of Circular 01/2018 the page links to.
-FORMS = (
-    ("01", N_("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")),
-    ("02", N_("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ")),
-    ("03", N_("Phiếu từ chối tiếp nhận, giải quyết hồ sơ")),
-    ("04", N_("Phiếu xin lỗi và hẹn lại ngày trả kết quả")),
-    ("05", N_("Phiếu kiểm soát quá trình giải quyết hồ sơ")),
-)
+# The forms' names as the page lists them (`domain.forms.applicable_forms` says which apply):
+# Circular 03/2025/TT-VPCP, Appendix I, and Circular 01/2018's apology for older dossiers.
+FORM_NAMES = {
+    "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ": N_("Giấy tiếp nhận hồ sơ và hẹn trả kết quả"),
+    "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ": N_("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ"),
+    "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ": N_("Phiếu từ chối tiếp nhận giải quyết hồ sơ"),
+    "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT": N_(
+        "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"
+    ),
+    "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ": N_("Phiếu xin lỗi và hẹn lại ngày trả kết quả"),
+    "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ": N_("Thông báo dừng giải quyết hồ sơ"),
+    "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ": N_("Phiếu kiểm soát quá trình giải quyết hồ sơ"),
+}
 CONSULTATION_STATUS_BADGES = {
     "awaiting": ("info", N_("Đang chờ trả lời")),
     "overdue": ("late", N_("Quá hạn, chưa trả lời")),
@@ -79,7 +86,9 @@ def page_context(
         "urgency_word": URGENCY_WORDS[view.urgency],
         "consultation_badges": CONSULTATION_STATUS_BADGES,
         "lines": timeline(document.events, document.people, view.name, _),
-        "forms": FORMS,
+        "forms": applicable_forms(document),
+        "form_names": FORM_NAMES,
+        "frame": legal_frame(document.received_at),
         "period_words": PERIOD_WORDS,
         "causes": CAUSES,
         "sos_labels": SOS_LABELS,
@@ -116,6 +125,7 @@ async def dossier_form(
     form: Annotated[str, Path(max_length=2)],
     actor: PageActor,
     db: SessionDep,
+    stop: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The same PDF as the API's form route, for the signed-in caller."""
-    return await form_response(request, actor, db, code, form)
+    return await form_response(request, actor, db, code, form, stop)

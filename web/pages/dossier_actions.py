@@ -55,7 +55,7 @@ DONE: dict[Action, str] = {
     Action.SOS: N_("Đã thực hiện thao tác SOS."),
     Action.SUPPLEMENT: N_("Đã ghi nhận hồ sơ bổ sung; thời hạn được tính lại từ đầu."),
     Action.RESUME: N_("Đã tiếp tục xử lý hồ sơ."),
-    Action.APOLOGY: N_("Đã ghi phiếu xin lỗi và hẹn lại ngày trả kết quả."),
+    Action.APOLOGY: N_("Đã ghi văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết."),
     Action.WITHDRAWAL: N_("Đã ghi nhận đơn rút hồ sơ; chờ thủ trưởng xác nhận."),
     Action.CONFIRM_WITHDRAWAL: N_("Đã xác nhận rút hồ sơ."),
     Action.RESULT: N_("Đã ghi kết quả giải quyết."),

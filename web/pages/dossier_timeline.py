@@ -38,7 +38,7 @@ CAUSES: dict[str, str] = {
     "resume": N_("tiếp tục xử lý sau thời gian tạm dừng"),
     "supplement": N_("nhận đủ hồ sơ bổ sung: thời hạn tính lại từ đầu"),
     "sos": N_("yêu cầu bổ sung hoặc dừng xử lý"),
-    "apology": N_("xin lỗi và hẹn lại ngày trả kết quả"),
+    "apology": N_("xin lỗi và đề nghị gia hạn thời gian giải quyết"),
     "calendar_changed": N_("lịch ngày làm việc thay đổi"),
 }
 
@@ -179,9 +179,9 @@ def _line(
     elif kind == "late":
         text = _("Hồ sơ quá hạn giải quyết.")
     elif kind == "apology_due":
-        text = _("Hồ sơ sắp quá hạn ({due}): cần xin lỗi và hẹn lại ngày trả kết quả.").format(
-            due=_when(d.get("due_at"))
-        )
+        text = _(
+            "Hồ sơ sắp quá hạn ({due}): cần xin lỗi và đề nghị gia hạn thời gian giải quyết."
+        ).format(due=_when(d.get("due_at")))
     elif kind == "abnormal_close":
         text = _("Hồ sơ bị kết thúc ngoài quy trình ({how}).").format(how=d.get("how", ""))
     elif kind == "refused":
