@@ -31,7 +31,8 @@ async def test_letter_448_over_several_runs_keeps_the_whole_dossier(stack: Stack
     first_event = history.events[0].workflow_execution_started_event_attributes
     assert first_event.continued_execution_run_id, "the dossier never continued as new"
     # bounded: a run ends soon after the suggestion, once the handlers and sends in flight finish
-    assert len(history.events) < TINY_HISTORY * 3
+    # (on a loaded machine more of them are in flight then: 126 events were seen once in CI)
+    assert len(history.events) < TINY_HISTORY * 5
 
     assert [e.seq for e in final.events] == list(range(1, len(final.events) + 1))
     kinds = [e.kind for e in final.events]
