@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from activities.catalogue_source import load_catalogue
 from tests.api.http_helpers import assert_problem
 from tests.fixtures.api import APPLICANT, Api
 from tests.web.test_dossier_page_http import signed_in
@@ -60,3 +61,20 @@ async def test_an_abolished_district_is_neither_consulted_nor_offered(api: Api) 
     assert [c["agency"] for c in dossier["consultations"]] == [TRAN_BIEN]
     refusals = [e["detail"]["code"] for e in dossier["events"] if e["kind"] == "refused"]
     assert "agency_inactive" in refusals  # recorded in the dossier's audit trail (R12)
+
+
+async def test_an_admin_retires_an_agency_with_its_date_and_decision(api: Api) -> None:
+    seeded = load_catalogue().agency("UBND-XA-DAKIA")
+    assert seeded is not None
+    agency = seeded.model_dump(mode="json")
+    assert agency["active"] is True and agency["kind"] == "commune"
+    path = "/api/v1/agencies/UBND-XA-DAKIA"
+    admin = api.headers("admin")
+    undated = await api.http.put(path, json={**agency, "active": False}, headers=admin)
+    assert "inactive_since" in assert_problem(undated, 422, "invalid_catalogue_entry")["detail"]
+    retired = {**agency, "active": False, "inactive_since": "2026-12-01", "inactive_by": "NQ x"}
+    answer = await api.http.put(path, json=retired, headers=admin)
+    assert (answer.status_code, answer.json()) == (200, retired)
+    code = (await api.receive(code=f"T-retired-{id(answer):x}"))["code"]
+    refused = await api.consult(code, "UBND-XA-DAKIA")
+    assert assert_problem(refused, 422, "agency_inactive")["agencies"] == ["UBND-XA-DAKIA"]
