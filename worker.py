@@ -79,9 +79,16 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         async with sessions() as session:
             return await catalogue_db.unknown_agencies(session, codes)
 
+    async def inactive_agencies(codes: list[str]) -> list[str]:
+        async with sessions() as session:
+            return await catalogue_db.inactive_agencies(session, codes)
+
     calendar = CalendarSource(settings.calendar_overrides)
     planning = PlanningActivities(
-        calendar.calendar, unknown_agencies, parse_grace(settings.reminder_grace)
+        calendar.calendar,
+        unknown_agencies,
+        parse_grace(settings.reminder_grace),
+        inactive_agencies,
     )
     notices = NoticeActivities(sessions)
     settlement = SettlementActivities(sessions)

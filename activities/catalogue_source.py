@@ -1,7 +1,9 @@
 """Where the catalogue comes from: `data/catalogue.toml`, parsed by `domain.catalogue`.
 
-The file is re-read when its modification time changes, so a corrected catalogue is picked up
-without a restart; until then every caller shares the one parsed `Catalogue` (read-only).
+The file and the files it includes (`include = [...]`, beside it: the generated list of the
+province's communes and wards) are re-read when a modification time in their folder changes, so
+a corrected catalogue is picked up without a restart; until then every caller shares the one
+parsed `Catalogue` (read-only).
 """
 
 from __future__ import annotations
@@ -26,14 +28,23 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     one raises ValueError naming the path and the bad entry.
     """
     resolved = (path or DEFAULT_PATH).resolve()
-    return _parsed(resolved, resolved.stat().st_mtime_ns)
+    siblings = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in resolved.parent.glob("*.toml")))
+    return _parsed(resolved, resolved.stat().st_mtime_ns, siblings)
 
 
-@lru_cache(maxsize=8)  # keyed on the modification time: old versions fall out as the file changes
-def _parsed(path: Path, mtime_ns: int) -> Catalogue:
+# Keyed on the modification times of the file and of the TOML files beside it (which its
+# includes are): old versions fall out as the files change.
+@lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, siblings: tuple[tuple[str, int], ...]) -> Catalogue:
+    def read_included(name: str) -> str:
+        included = (path.parent / name).resolve()
+        if included.parent != path.parent:
+            raise ValueError(f"include {name!r}: only files beside the catalogue are read")
+        return included.read_text(encoding="utf-8")
+
     try:
-        catalogue = parse_catalogue(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+        catalogue = parse_catalogue(path.read_text(encoding="utf-8"), read_included)
+    except (ValueError, UnicodeDecodeError, FileNotFoundError) as error:
         raise ValueError(f"{path}: {error}") from error
     log.info(
         "catalogue_loaded",

@@ -28,9 +28,11 @@ class PlanningActivities:
         calendar: Callable[[], WorkingCalendar],
         unknown_agencies: Callable[[list[str]], Awaitable[list[str]]],
         grace: Grace,
+        inactive_agencies: Callable[[list[str]], Awaitable[list[str]]] | None = None,
     ) -> None:
         self._calendar = calendar
         self._unknown_agencies = unknown_agencies  # the catalogue as the read model has it
+        self._inactive_agencies = inactive_agencies
         self._grace = grace
 
     @activity.defn(name="read_clock")
@@ -46,7 +48,7 @@ class PlanningActivities:
     @activity.defn(name="plan_consultation")
     async def plan_consultation(self, request: PlanRequest) -> ConsultationPlan:
         """The latest deadline the procedure allows (R2), when reminder 2 falls (R3), and which
-        of the agencies the catalogue does not know."""
+        of the agencies the catalogue does not know, or knows as no longer existing."""
         calendar = self._calendar()
         maximum = rules.consultation_maximum(
             calendar, request.requested_at, request.max_consultation_days
@@ -61,4 +63,7 @@ class PlanningActivities:
                 else None
             ),
             unknown_agencies=await self._unknown_agencies(request.agencies),
+            inactive_agencies=(
+                await self._inactive_agencies(request.agencies) if self._inactive_agencies else []
+            ),
         )

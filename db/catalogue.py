@@ -200,6 +200,19 @@ async def unknown_agencies(session: AsyncSession, codes: Iterable[str]) -> list[
     return [code for code in wanted if code not in known]
 
 
+async def inactive_agencies(session: AsyncSession, codes: Iterable[str]) -> list[str]:
+    """The codes of agencies that no longer exist, once each, in the order given (for
+    `agency_inactive`)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return []
+    query = select(AgencyRecord.code).where(
+        col(AgencyRecord.code).in_(wanted), col(AgencyRecord.active).is_(False)
+    )
+    inactive = set((await session.exec(query)).all())
+    return [code for code in wanted if code in inactive]
+
+
 _Entry = TypeVar("_Entry", AgencyRecord, ProcedureRecord)
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, String, Text, false, func, text
+from sqlalchemy import true as sa_true
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
@@ -132,6 +133,12 @@ class AgencyRecord(SQLModel, table=True):
     unit_id: str = Field(unique=True)
     email: str | None = None  # where its notices go when it has no webhook
     webhook_url: str | None = Field(default=None, sa_type=Text)
+    one_stop_desk: str | None = Field(default=None, sa_type=Text)
+    # False for an agency that no longer exists (the districts, from 1 July 2025): kept for the
+    # dossiers that name it, refused for new ones (migration 0009).
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    inactive_since: str | None = None  # ISO date
+    inactive_by: str | None = Field(default=None, sa_type=Text)
 
 
 class ProcedureRecord(SQLModel, table=True):

@@ -15,7 +15,8 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -28,7 +29,9 @@ from domain.dossier import Procedure
 
 class AgencyKind(StrEnum):
     DEPARTMENT = "department"  # a provincial department or sector (sở, ban, ngành)
-    DISTRICT = "district"  # a district-level People's Committee (UBND cấp huyện)
+    DISTRICT = "district"  # a district-level People's Committee (UBND cấp huyện), until 2025
+    COMMUNE = "commune"  # a commune's People's Committee (UBND xã), from 1 July 2025
+    WARD = "ward"  # a ward's People's Committee (UBND phường), from 1 July 2025
     HOME_AFFAIRS = "home_affairs"  # Sở Nội vụ: copied on reminder 2 (R3), follows delays (R8)
     PPC_OFFICE = "ppc_office"  # Văn phòng UBND tỉnh: checks the process (R9)
     PUBLIC_ADMIN_CENTER = "public_admin_center"  # Trung tâm Hành chính công: the one-stop desk
@@ -48,6 +51,15 @@ class Agency(BaseModel):
     # neither, and its notices stay in the outbox (`GET /api/v1/notices`) only.
     email: limits.Email | None = None
     webhook_url: limits.Url | None = None
+    # A commune's or ward's one-stop desk (its Public Administrative Service Centre), by name.
+    one_stop_desk: limits.Title | None = None
+    # An agency that no longer exists (the district committees abolished on 1 July 2025) stays
+    # for the dossiers, reports and forms that name it, but gets no new dossier and no new
+    # consultation (`rules.decide_receipt`, `rules.decide_consultation`): since when, and by
+    # which decision.
+    active: bool = True
+    inactive_since: date | None = None
+    inactive_by: limits.Title | None = None
 
 
 # Codes travel in URLs, tokens and CSV columns: keep them to upper-case ASCII.
@@ -108,9 +120,25 @@ class Catalogue(BaseModel):
         """The codes that name no agency, once each, in the order given (for `unknown_agency`)."""
         return [code for code in dict.fromkeys(codes) if code not in self._agencies]
 
+    def inactive_agencies(self, codes: Iterable[str]) -> list[str]:
+        """The codes of inactive agencies, once each, in the order given (`agency_inactive`)."""
+        return [
+            code
+            for code in dict.fromkeys(codes)
+            if (agency := self._agencies.get(code)) is not None and not agency.active
+        ]
 
-def parse_catalogue(text: str) -> Catalogue:
+
+INCLUDE = "include"  # the main file's list of further files of [[agency]] / [[procedure]]
+
+
+def parse_catalogue(text: str, read_included: Callable[[str], str] | None = None) -> Catalogue:
     """Parse and check the catalogue file (format in `data/catalogue.toml`).
+
+    Its top-level `include = ["units-dong-nai-2025.toml"]` names further files whose
+    `[[agency]]` and `[[procedure]]` tables join its own (a generated list, say);
+    `read_included(name)` returns such a file's text (the caller does the I/O), and its errors
+    name the file. An included file includes nothing further.
 
     Raises ValueError with a message naming the bad entry for: invalid TOML; an unknown section
     or key (a typo would otherwise silently drop a value); a missing or mistyped field; a code
@@ -124,21 +152,38 @@ def parse_catalogue(text: str) -> Catalogue:
     that list). Text is normalised to Unicode NFC with outer whitespace removed, so a name typed
     on any keyboard compares equal to the same name.
     """
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"catalogue: invalid TOML: {error}") from error
-    unknown = sorted(set(document) - set(_SECTIONS))
-    if unknown:
-        raise ValueError(
-            f"catalogue: unknown section(s) {', '.join(unknown)}; "
-            "expected [[agency]] and [[procedure]]"
-        )
-    fields = {section: _entries(document, section) for section in _SECTIONS}
+    document = _document(text, "catalogue")
+    included = document.pop(INCLUDE, [])
+    if not isinstance(included, list) or not all(isinstance(n, str) for n in included):
+        raise ValueError('catalogue: include must be a list of file names, such as ["units.toml"]')
+    if included and read_included is None:
+        raise ValueError("catalogue: this file includes others, but nothing can read them")
+    documents = [("catalogue", document)]
+    for name in included:
+        assert read_included is not None
+        documents.append((f"catalogue: {name}", _document(read_included(name), name)))
+    fields: dict[str, list[dict[str, Any]]] = {section: [] for section in _SECTIONS}
+    for where, each in documents:
+        unknown = sorted(set(each) - set(_SECTIONS))
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown section(s) {', '.join(unknown)}; "
+                "expected [[agency]] and [[procedure]]"
+            )
+        for section in _SECTIONS:
+            fields[section] += _entries(each, section)
     try:
         return Catalogue(agencies=fields["agency"], procedures=fields["procedure"])
     except ValidationError as error:
         raise ValueError("catalogue: " + "; ".join(_describe(e) for e in error.errors())) from None
+
+
+def _document(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        prefix = "catalogue" if where == "catalogue" else f"catalogue: {where}"
+        raise ValueError(f"{prefix}: invalid TOML: {error}") from error
 
 
 def _entries(document: dict[str, Any], section: str) -> list[dict[str, Any]]:
@@ -205,6 +250,7 @@ def _check_agencies(agencies: list[Agency]) -> None:
                 f"agency {agency.code}: webhook_url must be an https:// URL (http:// only to "
                 f"localhost), got {agency.webhook_url!r}"
             )
+        _check_activity(agency)
     _check_unique("agency code", [a.code for a in agencies])
     # Two agencies with one prefix would hand out the same dossier code on the same day.
     _check_unique("agency unit_id", [a.unit_id for a in agencies])
@@ -213,6 +259,25 @@ def _check_agencies(agencies: list[Agency]) -> None:
         raise ValueError(
             "exactly one agency must have kind home_affairs (it is copied on reminder 2, R3); "
             f"found {len(home_affairs)}" + (f": {', '.join(home_affairs)}" if home_affairs else "")
+        )
+
+
+def _check_activity(agency: Agency) -> None:
+    """An inactive agency says since when and by which decision; an active one neither."""
+    if agency.active and (agency.inactive_since or agency.inactive_by):
+        raise ValueError(
+            f"agency {agency.code}: inactive_since and inactive_by are for an agency with "
+            "active = false"
+        )
+    if not agency.active and not (agency.inactive_since and agency.inactive_by):
+        raise ValueError(
+            f"agency {agency.code}: active = false needs inactive_since (a date) and "
+            "inactive_by (the deciding document)"
+        )
+    if not agency.active and agency.kind is AgencyKind.HOME_AFFAIRS:
+        raise ValueError(
+            f"agency {agency.code}: the home_affairs agency is copied on every reminder 2 (R3) "
+            "and cannot be inactive"
         )
 
 

@@ -157,6 +157,9 @@ class ConsultationPlan(BaseModel):
     maximum: datetime  # R2: the latest deadline allowed
     second_reminder_at: datetime | None  # None when the request has no deadline
     unknown_agencies: list[str] = Field(default_factory=list)
+    # Agencies of the catalogue that no longer exist (`active = false`); absent from the plans
+    # recorded before issue 10, hence the default.
+    inactive_agencies: list[str] = Field(default_factory=list)
 
 
 class Event(BaseModel):

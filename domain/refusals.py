@@ -36,6 +36,9 @@ class Code(StrEnum):
     DEADLINE_BEYOND_MAXIMUM = "deadline_beyond_maximum"
     AGENCIES_REQUIRED = "agencies_required"
     UNKNOWN_AGENCY = "unknown_agency"
+    # an agency that no longer exists (the districts, from 1 July 2025): no new dossier for a
+    # procedure it leads, no new consultation to it
+    AGENCY_INACTIVE = "agency_inactive"
     ALREADY_CONSULTING = "already_consulting"
     # replies (R2, R7)
     CONSULTATION_NOT_FOUND = "consultation_not_found"
@@ -149,6 +152,12 @@ _CATALOGUE: dict[Code, tuple[int, str, str]] = {
         422,
         "Cơ quan không có trong danh mục hoặc không thể xin ý kiến: {agencies}.",
         "Unknown agency, or one that cannot be consulted: {agencies}.",
+    ),
+    Code.AGENCY_INACTIVE: (
+        422,
+        "Cơ quan đã chấm dứt hoạt động, không tiếp nhận hồ sơ mới và không được xin ý kiến: "
+        "{agencies}.",
+        "The agency no longer exists: it receives no new dossier and is not consulted: {agencies}.",
     ),
     Code.ALREADY_CONSULTING: (
         409,

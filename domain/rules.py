@@ -65,15 +65,19 @@ def awaiting_facts(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
 
 
 def decide_receipt(
-    procedure: Procedure | None, procedure_code: str, actor: Actor
+    procedure: Procedure | None, procedure_code: str, actor: Actor, *, lead_active: bool = True
 ) -> Refusal | None:
-    """A dossier is received by an officer of its procedure's lead agency (R2)."""
+    """A dossier is received by an officer of its procedure's lead agency (R2), while that
+    agency exists: `lead_active` False for a district committee abolished on 1 July 2025
+    (Resolution 202/2025/QH15), whose procedures take no new dossier."""
     if procedure is None:
         return refuse(Code.UNKNOWN_PROCEDURE, procedure_code=procedure_code)
     if actor.agency != procedure.lead_agency:
         return refuse(Code.NOT_LEAD_AGENCY, lead_agency=procedure.lead_agency)
     if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):
         return refuse(Code.FORBIDDEN)
+    if not lead_active:
+        return refuse(Code.AGENCY_INACTIVE, agencies=[procedure.lead_agency])
     return None
 
 
@@ -177,6 +181,12 @@ def decide_consultation(
     unknown = [a for a in agencies if a in plan.unknown_agencies or a == dossier.lead_agency]
     if unknown:
         return refuse(Code.UNKNOWN_AGENCY, agencies=unknown)
+    # An agency that no longer exists answers nothing (the districts, from 1 July 2025). The
+    # plan, an activity's result, says which: a history recorded before it knew of them has
+    # none, so its replay decides as it did.
+    inactive = [a for a in agencies if a in plan.inactive_agencies]
+    if inactive:
+        return refuse(Code.AGENCY_INACTIVE, agencies=inactive)
     busy = [a for a in agencies if dossier.open_consultation(a)]
     if busy:
         return refuse(Code.ALREADY_CONSULTING, agencies=busy)

@@ -106,10 +106,14 @@ async def dossier_view(
         clock=clock_bar(
             document.received_at, due, document.events, now, calendar, document.closed_at
         ),
+        # Those `rules.decide_consultation` would take: not the lead, not one that no longer
+        # exists (`agency_inactive`), none already awaited.
         consultable=[
             (a.code, a.name)
             for a in agencies
-            if a.code != document.lead_agency and state.open_consultation(a.code) is None
+            if a.code != document.lead_agency
+            and a.active
+            and state.open_consultation(a.code) is None
         ],
         consult_maximum=rules.consultation_maximum(calendar, now, procedure.max_consultation_days),
         my_consultation=next(

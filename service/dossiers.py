@@ -142,7 +142,10 @@ async def receive(
     answer carries its due date. With an idempotency key, a retry returns the same dossier."""
     record = await catalogue_db.get_procedure(db, new.procedure_code)
     procedure = procedure_of(record) if record else None
-    refusal = rules.decide_receipt(procedure, new.procedure_code, actor)
+    lead = await catalogue_db.get_agency(db, procedure.lead_agency) if procedure else None
+    refusal = rules.decide_receipt(
+        procedure, new.procedure_code, actor, lead_active=lead is None or lead.active
+    )
     if refusal or procedure is None:
         raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
     now = datetime.now(UTC)
@@ -189,11 +192,13 @@ async def receivable_procedures(db: AsyncSession, actor: Actor) -> list[Procedur
     rule, `rules.decide_receipt`), by code."""
     found: list[Procedure] = []
     after: str | None = None
+    agency = await catalogue_db.get_agency(db, actor.agency)
+    active = agency is None or agency.active
     while page := await catalogue_db.list_procedures(db, limit=200, after=after):
         found += [
             procedure
             for procedure in map(procedure_of, page)
-            if rules.decide_receipt(procedure, procedure.code, actor) is None
+            if rules.decide_receipt(procedure, procedure.code, actor, lead_active=active) is None
         ]
         after = page[-1].code
     return found

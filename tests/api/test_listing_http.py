@@ -24,7 +24,15 @@ from tests.api.http_helpers import (
 from tests.fixtures.api import APPLICANT, Api
 
 LISTS = ["/api/v1/dossiers", "/api/v1/notices", "/api/v1/agencies", "/api/v1/procedures"]
-AGENCY_KINDS = {"department", "district", "home_affairs", "ppc_office", "public_admin_center"}
+AGENCY_KINDS = {
+    "department",
+    "district",
+    "commune",
+    "ward",
+    "home_affairs",
+    "ppc_office",
+    "public_admin_center",
+}
 
 
 async def every_page(
@@ -152,13 +160,14 @@ async def test_a_forged_cursor_is_400_invalid_cursor(api: Api, path: str) -> Non
 
 async def test_notice_list_filters_by_dossier_and_kind_and_pages(api: Api) -> None:
     first = (await receive(api))["code"]
-    await consult(api, first, "CAT", "SNNMT", "UBND-BIENHOA")
+    await consult(api, first, "CAT", "SNNMT", "UBND-PHUONG-BIENHOA")
     second = (await receive(api))["code"]
     await consult(api, second, "CAT")
 
     of_first = [n for page in await every_page(api, "/api/v1/notices", dossier=first) for n in page]
     assert [(n["kind"], n["to"], n["dossier"]) for n in of_first] == [
-        ("consultation_request", agency, first) for agency in ("CAT", "SNNMT", "UBND-BIENHOA")
+        ("consultation_request", agency, first)
+        for agency in ("CAT", "SNNMT", "UBND-PHUONG-BIENHOA")
     ]
     assert all(
         set(n) == {"id", "kind", "dossier", "to", "cc", "sent_at", "subject", "body"}
@@ -246,6 +255,11 @@ NEW_AGENCY = {
     # where its notices go (activities.delivery): admins set the channel with the agency
     "email": "vanthu@sngv.dongnai.gov.vn",
     "webhook_url": None,
+    # issue 10: a commune's desk, and whether the agency still exists
+    "one_stop_desk": None,
+    "active": True,
+    "inactive_since": None,
+    "inactive_by": None,
 }
 NEW_PROCEDURE = {
     "code": "DN-XD-099",

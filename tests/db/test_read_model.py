@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -308,6 +309,8 @@ async def test_edited_catalogue_file_updates_a_name_at_the_next_seed(
     )
     assert original not in edited
     (tmp_path / "catalogue.toml").write_text(edited, encoding="utf-8")
+    for included in ("units-dong-nai-2025.toml",):  # the file's includes, beside it
+        shutil.copy(DEFAULT_PATH.parent / included, tmp_path / included)
 
     report = await seed(database_url, tmp_path / "catalogue.toml")
 
@@ -392,7 +395,7 @@ async def test_catalogue_look_ups(database_url: str, sessions: Sessions) -> None
         with pytest.raises(ValueError, match="limit"):
             await catalogue_db.list_procedures(session, limit=0)
 
-    assert [len(p) for p in pages] == [10, 10, 5]
+    assert all(len(p) == 10 for p in pages[:-1]) and 1 <= len(pages[-1]) <= 10
     assert [c for page in pages for c in page] == codes
     assert [p.code for p in procedures] == sorted(p.code for p in load_catalogue().procedures)
     assert (home_affairs.code, home_affairs.kind) == (HOME_AFFAIRS, "home_affairs")

@@ -60,7 +60,9 @@ DISTRICT = "UBND-BH"  # UBND thành phố Biên Hòa: a consulted district
 HOME_AFFAIRS = "SNV"  # Sở Nội vụ (R3, R8)
 PPC_OFFICE = "VPUBND"  # Văn phòng UBND tỉnh (R9)
 UNKNOWN = "SXX"  # not in the catalogue
-CATALOGUE = frozenset({LEAD, FIRE, ENV, DISTRICT, HOME_AFFAIRS, PPC_OFFICE})
+ABOLISHED = "UBND-LT"  # UBND huyện Long Thành: in the catalogue, inactive since 1 July 2025
+INACTIVE = frozenset({ABOLISHED})
+CATALOGUE = frozenset({LEAD, FIRE, ENV, DISTRICT, HOME_AFFAIRS, PPC_OFFICE, ABOLISHED})
 
 
 def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -167,6 +169,7 @@ def consultation_plan(
         second_reminder_at=calendar.after_grace(cmd.deadline, GRACE) if cmd.deadline else None,
         # as domain.catalogue.Catalogue.unknown_agencies answers: the raw codes, once each
         unknown_agencies=[a for a in dict.fromkeys(cmd.agencies) if a not in CATALOGUE],
+        inactive_agencies=[a for a in dict.fromkeys(cmd.agencies) if a in INACTIVE],
     )
 
 

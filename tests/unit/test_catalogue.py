@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
+from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,14 @@ CATALOGUE = REPO / "data" / "catalogue.toml"
 
 @pytest.fixture(scope="module")
 def real() -> Catalogue:
-    return parse_catalogue(CATALOGUE.read_text(encoding="utf-8"))
+    return _read_real()
+
+
+def _read_real() -> Catalogue:
+    return parse_catalogue(
+        CATALOGUE.read_text(encoding="utf-8"),
+        lambda name: (CATALOGUE.parent / name).read_text(encoding="utf-8"),
+    )
 
 
 # --- the real file ------------------------------------------------------------------------------
@@ -39,11 +48,17 @@ def test_real_catalogue_has_the_oversight_agencies(real: Catalogue) -> None:
     ppc_office, center = real.agency("VPUBND"), real.agency("TTHCC")
     assert ppc_office is not None and ppc_office.kind is AgencyKind.PPC_OFFICE
     assert center is not None and center.kind is AgencyKind.PUBLIC_ADMIN_CENTER
-    assert center.name == "Trung tâm Hành chính công tỉnh Đồng Nai"
+    assert center.name == "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
 
 
-def test_real_catalogue_has_dong_nais_cities_and_districts(real: Catalogue) -> None:
+def test_real_catalogue_keeps_dong_nais_cities_and_districts_inactive(real: Catalogue) -> None:
     districts = {a.name for a in real.agencies if a.kind is AgencyKind.DISTRICT}
+    for agency in real.agencies:
+        inactive = agency.kind is AgencyKind.DISTRICT
+        assert agency.active is not inactive, agency.code
+        if inactive:
+            assert agency.inactive_since == date(2025, 7, 1)
+            assert agency.inactive_by is not None and "202/2025/QH15" in agency.inactive_by
     assert districts == {
         "Ủy ban nhân dân thành phố Biên Hòa",
         "Ủy ban nhân dân thành phố Long Khánh",
@@ -63,12 +78,39 @@ def test_real_catalogue_unit_ids_are_dong_nai_identifiers(real: Catalogue) -> No
     assert all(a.unit_id.endswith(".H19") for a in real.agencies)
 
 
-def test_real_catalogue_procedures_are_led_by_a_department_or_district(real: Catalogue) -> None:
+def test_real_catalogue_procedures_are_led_by_a_department_district_or_commune(
+    real: Catalogue,
+) -> None:
     assert len(real.procedures) >= 6
+    kinds = {AgencyKind.DEPARTMENT, AgencyKind.DISTRICT, AgencyKind.COMMUNE, AgencyKind.WARD}
     for procedure in real.procedures:
         lead = real.agency(procedure.lead_agency)
         assert lead is not None, procedure.code
-        assert lead.kind in {AgencyKind.DEPARTMENT, AgencyKind.DISTRICT}, procedure.code
+        assert lead.kind in kinds, procedure.code
+    by_kind = Counter(real.agency(p.lead_agency).kind for p in real.procedures)  # type: ignore[union-attr]
+    assert by_kind[AgencyKind.WARD] >= 2 and by_kind[AgencyKind.COMMUNE] >= 1
+
+
+def test_real_catalogue_has_the_95_communes_and_wards_of_the_merged_province(
+    real: Catalogue,
+) -> None:
+    """Resolution 1662/NQ-UBTVQH15: 72 communes and 23 wards; the centre is phường Trấn Biên."""
+    units = [a for a in real.agencies if a.kind in {AgencyKind.COMMUNE, AgencyKind.WARD}]
+    assert Counter(a.kind for a in units) == {AgencyKind.COMMUNE: 72, AgencyKind.WARD: 23}
+    centre = real.agency("UBND-PHUONG-TRANBIEN")
+    assert centre is not None and centre.name == "Ủy ban nhân dân phường Trấn Biên"
+    assert all(a.active and a.one_stop_desk for a in units)
+    assert all(a.name.startswith("Ủy ban nhân dân ") for a in units)
+    # two communes read the same in ASCII: both codes carry their national code
+    assert {a.code for a in units if a.code.startswith("UBND-XA-LOCTHANH")} == {
+        "UBND-XA-LOCTHANH-25280",
+        "UBND-XA-LOCTHANH-25294",
+    }
+
+
+def test_real_catalogue_says_which_agencies_no_longer_exist(real: Catalogue) -> None:
+    assert real.inactive_agencies(["SXD", "UBND-BIENHOA", "X", "UBND-BIENHOA"]) == ["UBND-BIENHOA"]
+    assert real.inactive_agencies(["UBND-PHUONG-BIENHOA", "UBND-XA-LONGTHANH"]) == []
 
 
 def test_r2_real_catalogue_consultation_maximum_fits_the_time_limit(real: Catalogue) -> None:
@@ -81,7 +123,8 @@ def test_r2_real_catalogue_consultation_maximum_fits_the_time_limit(real: Catalo
 
 def test_r10_real_catalogue_procedures_list_their_documents(real: Catalogue) -> None:
     for p in real.procedures:
-        assert 3 <= len(p.required_documents) <= 8, p.code
+        # a commune's civil-status and certification procedures take two papers
+        assert 2 <= len(p.required_documents) <= 8, p.code
 
 
 @pytest.mark.parametrize(
@@ -294,7 +337,8 @@ def test_small_catalogue_parses() -> None:
         pytest.param(
             [*AGENCIES, agency("STC", "ministry", 9)],
             [procedure()],
-            "agency[3].kind: Input should be 'department', 'district', 'home_affairs'",
+            "agency[3].kind: Input should be 'department', 'district', 'commune', 'ward', "
+            "'home_affairs'",
             id="unknown-kind",
         ),
         pytest.param(
@@ -403,8 +447,49 @@ def test_r1_unknown_agencies_lists_each_unknown_code_once_in_order(real: Catalog
 # --- reading the file ---------------------------------------------------------------------------
 
 
-def test_load_catalogue_reads_the_default_file() -> None:
-    assert load_catalogue() == parse_catalogue(CATALOGUE.read_text(encoding="utf-8"))
+def test_load_catalogue_reads_the_default_file_and_its_includes() -> None:
+    assert load_catalogue() == _read_real()
+
+
+def test_included_files_join_the_catalogue_and_their_errors_name_them(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.toml"
+    path.write_text('include = ["more.toml"]\n' + toml(AGENCIES, []), encoding="utf-8")
+    more = tmp_path / "more.toml"
+    more.write_text(toml([], [procedure()]), encoding="utf-8")
+    assert [p.code for p in load_catalogue(path).procedures] == [procedure()["code"]]
+    more.write_text('[[agency]]\ncode = "X"\nfoo = 1\n', encoding="utf-8")
+    stat = more.stat()
+    os.utime(more, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(ValueError, match="unknown key"):
+        load_catalogue(path)
+    more.write_text('include = ["again.toml"]\n', encoding="utf-8")
+    os.utime(more, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    with pytest.raises(ValueError, match=r"more\.toml: unknown section\(s\) include"):
+        load_catalogue(path)
+    with pytest.raises(ValueError, match="nothing can read them"):
+        parse_catalogue(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"active": False}, "needs inactive_since"),
+        ({"active": False, "inactive_since": "2025-07-01"}, "needs inactive_since"),
+        ({"inactive_since": "2025-07-01", "inactive_by": "NQ"}, "with active = false"),
+    ],
+)
+def test_an_inactive_agency_says_since_when_and_by_what(
+    fields: dict[str, Any], message: str
+) -> None:
+    agency = {**AGENCIES[1], **fields}
+    with pytest.raises(ValueError, match=message):
+        Catalogue.model_validate({"agencies": [AGENCIES[0], agency], "procedures": []})
+
+
+def test_home_affairs_cannot_be_inactive() -> None:
+    agency = {**AGENCIES[0], "active": False, "inactive_since": "2025-07-01", "inactive_by": "x"}
+    with pytest.raises(ValueError, match="cannot be inactive"):
+        Catalogue.model_validate({"agencies": [agency, *AGENCIES[1:]], "procedures": []})
 
 
 def test_load_catalogue_is_cached_until_the_file_changes(tmp_path: Path) -> None:

@@ -187,6 +187,8 @@ def _largest(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         return [_largest(schema["items"], defs)] * schema["maxItems"]
     if kind == "integer":
         return schema.get("maximum", 2**63 - 1)
+    if kind == "boolean":
+        return False  # of bounded size by itself
     if schema.get("format") == "date-time":
         return "2030-12-31T23:59:59.999999+07:00"
     if schema.get("format") == "date":

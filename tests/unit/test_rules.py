@@ -21,6 +21,7 @@ from domain.commands import ApologyRequest, Command, Role, SosAction
 from domain.dossier import Dossier, DossierStatus
 from domain.refusals import Code, Refusal, http_status_of, refuse
 from tests.unit.builders import (
+    ABOLISHED,
     APOLOGY_DEADLINE,
     CALENDAR,
     DEADLINE,
@@ -124,6 +125,8 @@ ADDED_STATUS: dict[Code, int] = {
     Code.APPLICATION_REF_REQUIRED: 422,
     Code.SIGNATURE_REF_REQUIRED: 422,
     Code.DOCUMENT_NO_REQUIRED: 422,
+    # an agency that no longer exists (issue 10: the districts, from 1 July 2025)
+    Code.AGENCY_INACTIVE: 422,
     # a command past its `not_after`: the API had already answered "nothing changed" (issue 8)
     Code.REQUEST_EXPIRED: 503,
 }
@@ -222,13 +225,13 @@ WRONG_ROLE = actor(LEAD, Role.INSPECTOR)  # of the lead agency, but not its staf
 
 
 # --- receipt: an officer of the procedure's lead agency receives the dossier (R2) ----------------
-def receipt(procedure_known: bool) -> Judge:
+def receipt(procedure_known: bool, lead_active: bool = True) -> Judge:
     """`decide_receipt` in the table's shape: the command's actor receives a dossier under
-    PROCEDURE (or under a code the catalogue does not have)."""
+    PROCEDURE (or under a code the catalogue does not have), its lead agency active or not."""
 
     def judge(_dossier: Dossier, cmd: Command, _now: datetime) -> Refusal | None:
         known = PROCEDURE if procedure_known else None
-        return rules.decide_receipt(known, "KHONG-CO", cmd.actor)
+        return rules.decide_receipt(known, "KHONG-CO", cmd.actor, lead_active=lead_active)
 
     return judge
 
@@ -259,6 +262,22 @@ RECEIPT = [
         judge=receipt(True),
     ),
     case("lead-officer", processing, lambda: result_command(by=officer()), judge=receipt(True)),
+    case(
+        "lead-agency-abolished",
+        processing,
+        lambda: result_command(by=officer()),
+        Code.AGENCY_INACTIVE,
+        {"agencies": [LEAD]},
+        judge=receipt(True, lead_active=False),
+    ),
+    case(
+        "abolished-lead-but-other-agency",  # who may act comes first
+        processing,
+        lambda: result_command(by=officer(FIRE)),
+        Code.NOT_LEAD_AGENCY,
+        {"lead_agency": LEAD},
+        judge=receipt(True, lead_active=False),
+    ),
     case("lead-head", processing, lambda: result_command(by=head()), judge=receipt(True)),
 ]
 
@@ -420,6 +439,20 @@ CONSULTATION = [
         lambda: consultation_request([LEAD]),
         Code.UNKNOWN_AGENCY,
         {"agencies": [LEAD]},
+    ),
+    case(
+        "agency-abolished",
+        processing,
+        lambda: consultation_request([FIRE, ABOLISHED, UNKNOWN]),
+        Code.UNKNOWN_AGENCY,  # an unknown code is named first
+        {"agencies": [UNKNOWN]},
+    ),
+    case(
+        "agency-abolished-alone",
+        processing,
+        lambda: consultation_request([FIRE, ABOLISHED]),
+        Code.AGENCY_INACTIVE,
+        {"agencies": [ABOLISHED]},
     ),
     case(
         "r2-already-consulting",

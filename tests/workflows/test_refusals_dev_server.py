@@ -84,6 +84,8 @@ CASES: dict[str, Case] = {
     "r2-maximum": Case("R2", "deadline_beyond_maximum", consult(FIRE, in_seconds=86400 * 30)),
     "r2-unknown": Case("R2", "unknown_agency", consult("KHONG-CO")),
     "r2-self": Case("R2", "unknown_agency", consult(LEAD)),
+    # a district committee abolished on 1 July 2025: the worker's catalogue says so (issue 10)
+    "r2-abolished": Case("R2", "agency_inactive", consult("UBND-LONGTHANH")),
     "r2-already": Case("R2", "already_consulting", consult(FIRE, ENV), [consult(FIRE)]),
     "r2-not-lead": Case(
         "R2",
