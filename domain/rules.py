@@ -65,14 +65,24 @@ def awaiting_facts(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
 
 
 def decide_receipt(
-    procedure: Procedure | None, procedure_code: str, actor: Actor, *, lead_active: bool = True
+    procedure: Procedure | None,
+    procedure_code: str,
+    actor: Actor,
+    *,
+    lead_active: bool = True,
+    at_desk: bool = False,
 ) -> Refusal | None:
     """A dossier is received by an officer of its procedure's lead agency (R2), while that
     agency exists: `lead_active` False for a district committee abolished on 1 July 2025
-    (Resolution 202/2025/QH15), whose procedures take no new dossier."""
+    (Resolution 202/2025/QH15), whose procedures take no new dossier.
+
+    `at_desk`: the actor's agency is a one-stop desk (`domain.catalogue.is_one_stop_desk`).
+    Decree 118/2025/NĐ-CP lets a dossier be received at a desk outside the competent agency's
+    area (article to be confirmed, docs/legal-frame.md): such a desk's officer receives any
+    procedure's dossier on behalf of its lead agency, which alone acts on it afterwards."""
     if procedure is None:
         return refuse(Code.UNKNOWN_PROCEDURE, procedure_code=procedure_code)
-    if actor.agency != procedure.lead_agency:
+    if actor.agency != procedure.lead_agency and not at_desk:
         return refuse(Code.NOT_LEAD_AGENCY, lead_agency=procedure.lead_agency)
     if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):
         return refuse(Code.FORBIDDEN)
