@@ -93,10 +93,12 @@ def decide_receipt(
 
 class Parties(NamedTuple):
     """The agencies with a part in a dossier: the one that leads it and every one it consulted
-    (answered, awaited or cancelled alike)."""
+    (answered, awaited or cancelled alike); and the one-stop desk that received it for the lead
+    agency, if another (Decree 118/2025), which reads it but acts on nothing."""
 
     lead_agency: str
     consulted: frozenset[str]
+    receiving_desk: str | None = None
 
 
 def is_party(actor: Actor, parties: Parties) -> bool:
@@ -107,9 +109,13 @@ def is_party(actor: Actor, parties: Parties) -> bool:
 
 
 def may_see(actor: Actor, parties: Parties) -> bool:
-    """Who may read a dossier (API.md): its parties, the Department of Home Affairs' evaluators
-    and the Office of the PPC's inspectors."""
-    return sees_every_agency(actor) or is_party(actor, parties)
+    """Who may read a dossier (API.md): its parties, the desk that received it for its lead
+    agency, the Department of Home Affairs' evaluators and the Office of the PPC's inspectors."""
+    return (
+        sees_every_agency(actor)
+        or is_party(actor, parties)
+        or (parties.receiving_desk is not None and actor.agency == parties.receiving_desk)
+    )
 
 
 def sees_every_agency(actor: Actor) -> bool:
