@@ -1,0 +1,53 @@
+"""Receipt at any desk of the province over real HTTP, on both databases (issue 10, Decree
+118/2025): the provincial centre's officer receives a DN-XD-001 dossier for SXD; SXD's officer
+acts on it; the desk reads it, but acts on nothing; the document names the desk only when it is
+not the lead agency."""
+
+from __future__ import annotations
+
+from tests.api.http_helpers import assert_problem, consult, dossier
+from tests.fixtures.api import APPLICANT, Api
+
+DESK = "TTHCC"
+
+
+async def test_the_provincial_desk_receives_for_the_lead_agency_which_alone_acts(
+    api: Api,
+) -> None:
+    received = await api.receive("DN-XD-001", "tthcc.officer")
+    code = received["code"]
+    assert received["lead_agency"] == "SXD" and received["receiving_desk"] == DESK
+    assert received["status"] == "processing"
+    assert received["events"][0]["detail"]["receiving_desk"] == DESK
+
+    # SXD leads it: it consults; the desk cannot (it reads, it is no party)
+    await consult(api, code, "CAT")
+    desk_consults = await api.consult(code, "SNNMT", user="tthcc.officer")
+    assert_problem(desk_consults, 403, "forbidden")
+
+    as_desk = await dossier(api, code, "tthcc.officer")
+    assert as_desk["receiving_desk"] == DESK
+    assert [c["agency"] for c in as_desk["consultations"]] == ["CAT"]
+    assert_problem(await api.get(f"/api/v1/dossiers/{code}", "stp.officer"), 403, "forbidden")
+
+
+async def test_a_dossier_received_by_its_lead_agency_names_no_desk(api: Api) -> None:
+    received = await api.receive("DN-XD-001", "sxd.officer")
+    assert received["receiving_desk"] is None
+    assert "receiving_desk" not in received["events"][0]["detail"]
+    assert (await dossier(api, received["code"]))["receiving_desk"] is None
+
+
+async def test_a_desk_receives_nothing_for_an_abolished_district_nor_does_its_admin(
+    api: Api,
+) -> None:
+    body = {"procedure_code": "DN-TM-002-BIENHOA", "applicant": APPLICANT}
+    refused = await api.post("/api/v1/dossiers", body, "tthcc.officer")
+    assert assert_problem(refused, 422, "agency_inactive")["agencies"] == ["UBND-BIENHOA"]
+    as_admin = await api.post(
+        "/api/v1/dossiers", {"procedure_code": "DN-XD-001", "applicant": APPLICANT}, "admin"
+    )
+    assert_problem(as_admin, 403, "forbidden")  # the centre's admin is no officer
+    # a ward's committee is a desk too
+    ward = await api.receive("DN-XD-001", "tranbien.officer")
+    assert ward["lead_agency"] == "SXD" and ward["receiving_desk"] == "UBND-PHUONG-TRANBIEN"
