@@ -156,17 +156,20 @@ async def receive(
     if refusal or procedure is None:
         raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
     desk = None if actor.agency == procedure.lead_agency else actor.agency
+    # The code carries the receiving unit's identifier (Circular 01/2018 art. 19, kept under
+    # Circular 03/2025: docs/legal-frame.md): the desk's when a desk received it.
+    receiving_unit = desk or procedure.lead_agency
     now = datetime.now(UTC)
     code = None
     if idempotency_key:
         request = fingerprint(new)
         claim = await claimed(db, idempotency_key, actor.user_id)
         if claim is None:
-            code = new.code or await _free_code(services, db, procedure.lead_agency, now)
+            code = new.code or await _free_code(services, db, receiving_unit, now)
             claim = await claim_key(db, idempotency_key, actor.user_id, code, request)
         _refuse_reused(claim, request)
         code = claim.dossier
-    code = code or new.code or await _free_code(services, db, procedure.lead_agency, now)
+    code = code or new.code or await _free_code(services, db, receiving_unit, now)
     home_affairs = await catalogue_db.home_affairs_agency(db)
     start = DossierStart(
         code=code,
@@ -242,11 +245,11 @@ async def _received(services: Services, db: AsyncSession, code: str) -> DossierD
         raise Problem("dossier_not_found", f"no dossier {code}") from None
 
 
-async def _free_code(services: Services, db: AsyncSession, lead_agency: str, now: datetime) -> str:
-    """The unit's next code that Temporal has never seen: the counter can be behind it (a
-    database restored from a backup, say), and a receipt skips such codes rather than fail."""
+async def _free_code(services: Services, db: AsyncSession, unit: str, now: datetime) -> str:
+    """The receiving unit's next code that Temporal has never seen: the counter can be behind it
+    (a database restored from a backup, say), and a receipt skips such codes rather than fail."""
     for _ in range(MAX_TAKEN_CODES):
-        code = await _new_code(db, lead_agency, now)
+        code = await _new_code(db, unit, now)
         try:
             await call(services.client.get_workflow_handle(workflow_id(code)).describe())
         except WorkflowGone:
@@ -254,10 +257,10 @@ async def _free_code(services: Services, db: AsyncSession, lead_agency: str, now
     raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
-async def _new_code(db: AsyncSession, lead_agency: str, now: datetime) -> str:
-    agency = await catalogue_db.get_agency(db, lead_agency)
+async def _new_code(db: AsyncSession, unit: str, now: datetime) -> str:
+    agency = await catalogue_db.get_agency(db, unit)
     if agency is None:
-        raise Problem("agency_not_found", f"the lead agency {lead_agency} is not in the catalogue")
+        raise Problem("agency_not_found", f"the receiving unit {unit} is not in the catalogue")
     return await next_dossier_code(db, agency.unit_id, now)
 
 

@@ -5,6 +5,8 @@ not the lead agency."""
 
 from __future__ import annotations
 
+import re
+
 from tests.api.http_helpers import assert_problem, consult, dossier
 from tests.fixtures.api import APPLICANT, Api
 
@@ -18,6 +20,8 @@ async def test_the_provincial_desk_receives_for_the_lead_agency_which_alone_acts
     code = received["code"]
     assert received["lead_agency"] == "SXD" and received["receiving_desk"] == DESK
     assert received["status"] == "processing"
+    # the code carries the receiving unit's identifier (Circular 01/2018 art. 19): the desk's
+    assert re.fullmatch(r"000\.01\.01\.H19-\d{6}-\d{4,}", code), code
     assert received["events"][0]["detail"]["receiving_desk"] == DESK
 
     # SXD leads it: it consults; the desk cannot (it reads, it is no party)
@@ -34,6 +38,7 @@ async def test_the_provincial_desk_receives_for_the_lead_agency_which_alone_acts
 async def test_a_dossier_received_by_its_lead_agency_names_no_desk(api: Api) -> None:
     received = await api.receive("DN-XD-001", "sxd.officer")
     assert received["receiving_desk"] is None
+    assert received["code"].startswith("000.00.07.H19-"), received["code"]  # SXD's unit
     assert "receiving_desk" not in received["events"][0]["detail"]
     assert (await dossier(api, received["code"]))["receiving_desk"] is None
 
@@ -51,3 +56,4 @@ async def test_a_desk_receives_nothing_for_an_abolished_district_nor_does_its_ad
     # a ward's committee is a desk too
     ward = await api.receive("DN-XD-001", "tranbien.officer")
     assert ward["lead_agency"] == "SXD" and ward["receiving_desk"] == "UBND-PHUONG-TRANBIEN"
+    assert ward["code"].startswith("260.41.00.H19-"), ward["code"]  # the ward's unit
