@@ -34,6 +34,17 @@ async def test_the_provincial_desk_receives_for_the_lead_agency_which_alone_acts
     assert [c["agency"] for c in as_desk["consultations"]] == ["CAT"]
     assert_problem(await api.get(f"/api/v1/dossiers/{code}", "stp.officer"), 403, "forbidden")
 
+    # the desk finds it in its inbox under "received here"; SXD in its own inbox
+    async def inbox(user: str, **params: object) -> list[str]:
+        response = await api.get("/api/v1/inbox", user, limit=500, **params)
+        assert response.status_code == 200, response.text
+        return [item["code"] for item in response.json()["items"]]
+
+    assert code in await inbox("tthcc.officer", received_here="true", q=code)
+    assert code not in await inbox("tthcc.officer", q=code)  # the centre leads none of it
+    assert code in await inbox("sxd.officer", q=code)
+    assert code not in await inbox("sxd.officer", received_here="true", q=code)
+
 
 async def test_a_dossier_received_by_its_lead_agency_names_no_desk(api: Api) -> None:
     received = await api.receive("DN-XD-001", "sxd.officer")
