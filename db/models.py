@@ -346,13 +346,15 @@ class ConsultationTotal(SQLModel, table=True):
 
 
 class ClosedDossierTotal(SQLModel, table=True):
-    """The dossiers of one lead agency and procedure closed on one local day, in the R11
-    categories (early / on time / late) and the audit's counts of closes against the rules (R5,
-    R6)."""
+    """The dossiers of one lead agency and procedure, received at one desk, closed on one local
+    day, in the R11 categories (early / on time / late) and the audit's counts of closes against
+    the rules (R5, R6). `receiving_desk` is the lead agency for those it received itself
+    (migration 0010); the reports by lead agency add up every desk's rows."""
 
     __tablename__ = "closed_dossier_totals"
 
     lead_agency: str = Field(primary_key=True)
+    receiving_desk: str = Field(primary_key=True)
     procedure_code: str = Field(primary_key=True)
     day: date = Field(primary_key=True)
     procedure_name: str = Field(sa_type=Text)

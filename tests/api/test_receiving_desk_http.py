@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.api.http_helpers import assert_problem, consult, dossier
+from tests.api.http_helpers import act, assert_problem, consult, dossier
+from tests.api.test_reports_http import RESULT, report, with_calendar
 from tests.fixtures.api import APPLICANT, Api
 
 DESK = "TTHCC"
@@ -68,3 +69,31 @@ async def test_a_desk_receives_nothing_for_an_abolished_district_nor_does_its_ad
     ward = await api.receive("DN-XD-001", "tranbien.officer")
     assert ward["lead_agency"] == "SXD" and ward["receiving_desk"] == "UBND-PHUONG-TRANBIEN"
     assert ward["code"].startswith("260.41.00.H19-"), ward["code"]  # the ward's unit
+
+
+async def test_the_on_time_report_counts_a_desk_dossier_for_its_lead_and_its_desk(
+    api: Api,
+) -> None:
+    await with_calendar(api)
+    code = (await api.receive("DN-XD-001", "tthcc.officer"))["code"]
+    # the result is SXD's to record, not the desk's
+    assert_problem(await act(api, code, "result", RESULT, "tthcc.officer"), 403, "forbidden")
+    assert (await act(api, code, "result", RESULT)).status_code == 200
+    handover = await act(api, code, "handover", {"received_by": "Lê Văn Cường"})
+    assert handover.status_code == 200, handover.text
+    assert (await dossier(api, code, "tthcc.officer"))["status"] == "completed"
+
+    answer = await report(api, "/api/v1/reports/on-time", "vpubnd.inspector")
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    by_agency = {row["lead_agency"]: row for row in document["by_agency"]}
+    by_desk = {row["receiving_desk"]: row for row in document["by_desk"]}
+    assert by_agency["SXD"]["closed"] >= 1 and by_agency["SXD"]["early"] >= 1
+    desk = by_desk[DESK]
+    assert (desk["closed"], desk["completed"], desk["early"]) == (1, 1, 1)
+    assert desk["desk_name"] == "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+    assert "TTHCC" not in by_agency  # it leads none of them
+    # the lead and desk tables add up to the same dossiers
+    assert sum(r["closed"] for r in by_agency.values()) == sum(
+        r["closed"] for r in by_desk.values()
+    )
