@@ -144,6 +144,7 @@ def _dossier_row(projection: DossierProjection, now: datetime) -> dict[str, Any]
         "procedure_code": document.procedure_code,
         "procedure_name": document.procedure_name,
         "lead_agency": document.lead_agency,
+        "receiving_desk": document.receiving_desk or document.lead_agency,
         "applicant": applicant.model_dump(mode="json"),
         "applicant_phone": compact_phone(applicant.phone),
         "applicant_search": search_key(applicant.name),

@@ -20,6 +20,13 @@ from domain.limits import AS_RECORDED  # rows hold what was accepted, perhaps be
 from domain.national_status import national_status
 
 
+def desk_apart(dossier: DossierRecord) -> str | None:
+    """The desk that received the dossier when it is not its lead agency (the document's
+    `receiving_desk`); None when the lead agency received it itself."""
+    desk = dossier.receiving_desk
+    return None if desk is None or desk == dossier.lead_agency else desk
+
+
 def document_of(
     dossier: DossierRecord,
     consultations: Sequence[ConsultationRecord],
@@ -31,6 +38,7 @@ def document_of(
         procedure_code=dossier.procedure_code,
         procedure_name=dossier.procedure_name,
         lead_agency=dossier.lead_agency,
+        receiving_desk=desk_apart(dossier),
         applicant=Applicant.model_validate(dossier.applicant, context=AS_RECORDED),
         status=status,
         received_at=dossier.received_at,

@@ -54,6 +54,10 @@ class InboxQuery:
     q: str | None = None  # a part of the dossier code, or of the applicant's name
     status: str | None = None
     procedure_code: str | None = None
+    # Those a one-stop desk received for another lead agency (Decree 118/2025): at desk
+    # `receiving_desk`, or at any desk when None.
+    received_at_desk: bool = False
+    receiving_desk: str | None = None
 
 
 def _open() -> ColumnElement[bool]:
@@ -105,6 +109,10 @@ def _filtered(query: Select[Any], filters: InboxQuery) -> Select[Any]:
     query = query.where(_open())
     if filters.lead_agency is not None:
         query = query.where(col(D.lead_agency) == filters.lead_agency)
+    if filters.received_at_desk:
+        query = query.where(col(D.receiving_desk) != col(D.lead_agency))
+        if filters.receiving_desk is not None:
+            query = query.where(col(D.receiving_desk) == filters.receiving_desk)
     if filters.status is not None:
         query = query.where(col(D.status) == filters.status)
     if filters.procedure_code is not None:

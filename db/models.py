@@ -175,6 +175,8 @@ class DossierRecord(SQLModel, table=True):
         Index("ix_dossiers_received_at_code", "received_at", "code"),
         Index("ix_dossiers_lead_agency_received_at", "lead_agency", "received_at"),
         Index("ix_dossiers_closed_at", "closed_at"),
+        # A desk's dossiers by receipt: its "received here" list and the reports by desk.
+        Index("ix_dossiers_receiving_desk_received_at", "receiving_desk", "received_at"),
         # The officers' inbox (`db.inbox`): an agency's open dossiers due first, keyset on
         # (due_at, code); the same for evaluators reading every agency; the withdrawals that
         # wait for a head (R6). Partial: closed dossiers, the great majority, are not in them.
@@ -206,6 +208,9 @@ class DossierRecord(SQLModel, table=True):
     procedure_code: str
     procedure_name: str = Field(sa_type=Text)
     lead_agency: str
+    # The one-stop desk that received it (Decree 118/2025), the lead agency when it did itself:
+    # every projection writes it, migration 0010 filled the rows before it.
+    receiving_desk: str | None = None
     applicant: dict[str, Any] = Field(sa_type=JSONObject)  # name, phone, email, id_number, address
     # The applicant's phone without spaces, for the citizens' look-up (`find_for_public`).
     applicant_phone: str | None = Field(default=None, index=True)
@@ -341,13 +346,15 @@ class ConsultationTotal(SQLModel, table=True):
 
 
 class ClosedDossierTotal(SQLModel, table=True):
-    """The dossiers of one lead agency and procedure closed on one local day, in the R11
-    categories (early / on time / late) and the audit's counts of closes against the rules (R5,
-    R6)."""
+    """The dossiers of one lead agency and procedure, received at one desk, closed on one local
+    day, in the R11 categories (early / on time / late) and the audit's counts of closes against
+    the rules (R5, R6). `receiving_desk` is the lead agency for those it received itself
+    (migration 0010); the reports by lead agency add up every desk's rows."""
 
     __tablename__ = "closed_dossier_totals"
 
     lead_agency: str = Field(primary_key=True)
+    receiving_desk: str = Field(primary_key=True)
     procedure_code: str = Field(primary_key=True)
     day: date = Field(primary_key=True)
     procedure_name: str = Field(sa_type=Text)

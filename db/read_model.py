@@ -77,18 +77,24 @@ async def get_dossier(
 
 
 async def parties(session: AsyncSession, code: str) -> Parties | None:
-    """The agencies with a part in dossier `code` (its lead agency, every agency it consulted),
+    """The agencies with a part in dossier `code` (its lead agency, every agency it consulted,
+    the desk that received it if another),
     from two index look-ups, without loading the dossier; None if the read model has no such
     dossier."""
-    lead_agency = (
-        await session.exec(select(DossierRecord.lead_agency).where(DossierRecord.code == code))
+    found = (
+        await session.exec(
+            select(DossierRecord.lead_agency, DossierRecord.receiving_desk).where(
+                DossierRecord.code == code
+            )
+        )
     ).first()
-    if lead_agency is None:
+    if found is None:
         return None
+    lead_agency, desk = found
     consulted = await session.exec(
         select(ConsultationRecord.agency).where(ConsultationRecord.dossier == code).distinct()
     )
-    return Parties(lead_agency, frozenset(consulted.all()))
+    return Parties(lead_agency, frozenset(consulted.all()), None if desk == lead_agency else desk)
 
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:

@@ -69,6 +69,7 @@ _consultations = ConsultationRecord.__table__  # type: ignore[attr-defined]
 _events = EventRecord.__table__  # type: ignore[attr-defined]
 CONSULTATION_TOTALS = ConsultationTotal.__table__  # type: ignore[attr-defined]
 CLOSED_DOSSIER_TOTALS = ClosedDossierTotal.__table__  # type: ignore[attr-defined]
+CLOSED_TOTALS_KEY = ["lead_agency", "receiving_desk", "procedure_code", "day"]
 SOS_TOTALS = SosTotal.__table__  # type: ignore[attr-defined]
 
 # The events after which a projection has something to count.
@@ -149,7 +150,7 @@ def closed_sums(
     *where: ColumnElement[bool], events_where: tuple[ColumnElement[bool], ...] = ()
 ) -> Select[Any]:
     """The closed dossiers meeting `where`, in the R11 categories (early / on time /
-    late), summed per lead agency, procedure and local day of closing: the rows of
+    late), summed per lead agency, receiving desk, procedure and local day of closing: the rows of
     `closed_dossier_totals` they add. A dossier is early, on time or late by the local date of
     its handover against the local date it was due (same day: on time), late as well when it
     went late; one stopped or supplemented on the way that is not late counts there, never as
@@ -173,6 +174,7 @@ def closed_sums(
     rows = (
         select(
             d.lead_agency,
+            func.coalesce(d.receiving_desk, d.lead_agency).label("receiving_desk"),
             d.procedure_code,
             d.procedure_name,
             local_date(d.closed_at).label("day"),
@@ -196,6 +198,7 @@ def closed_sums(
     return (
         select(
             k.lead_agency,
+            k.receiving_desk,
             k.procedure_code,
             k.day,
             func.max(k.procedure_name).label("procedure_name"),
@@ -210,7 +213,7 @@ def closed_sums(
             func.sum(k.withdrawn_unconfirmed).label("withdrawn_unconfirmed"),
         )
         .where(true())
-        .group_by(k.lead_agency, k.procedure_code, k.day)
+        .group_by(k.lead_agency, k.receiving_desk, k.procedure_code, k.day)
     )
 
 
@@ -313,7 +316,7 @@ def _counting(dialect: str) -> _Counting:
             _add(
                 dialect,
                 CLOSED_DOSSIER_TOTALS,
-                ["lead_agency", "procedure_code", "day"],
+                CLOSED_TOTALS_KEY,
                 closed_sums(
                     this_dossier, not_(d.counted), events_where=(e.dossier == _ONE_DOSSIER,)
                 ),
@@ -391,9 +394,7 @@ def rebuild_statements(dialect: str) -> list[Executable]:
         delete(CLOSED_DOSSIER_TOTALS),
         delete(SOS_TOTALS),
         _add(dialect, CONSULTATION_TOTALS, ["agency", "day"], consultation_sums()),
-        _add(
-            dialect, CLOSED_DOSSIER_TOTALS, ["lead_agency", "procedure_code", "day"], closed_sums()
-        ),
+        _add(dialect, CLOSED_DOSSIER_TOTALS, CLOSED_TOTALS_KEY, closed_sums()),
         _add(dialect, SOS_TOTALS, ["agency", "action", "day"], sos_sums()),
         update(_consultations).where(c.counted != final).values(counted=final),
         # One pass over the dossiers for both marks: each rewritten row costs a row version.

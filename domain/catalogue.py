@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -60,6 +60,33 @@ class Agency(BaseModel):
     active: bool = True
     inactive_since: date | None = None
     inactive_by: limits.Title | None = None
+
+
+class DeskCandidate(Protocol):
+    """What decides whether an agency is a one-stop desk: an `Agency` or its database row."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def one_stop_desk(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+# The kinds whose committees keep a one-stop desk (`Agency.one_stop_desk`) since 1 July 2025.
+_LOCAL_COMMITTEES = frozenset({AgencyKind.COMMUNE, AgencyKind.WARD})
+
+
+def is_one_stop_desk(agency: DeskCandidate) -> bool:
+    """Whether the agency's officers receive dossiers for any lead agency (Decree 118/2025,
+    receipt regardless of administrative boundaries; `rules.decide_receipt`): the province's
+    Public Administrative Service Centre, and a commune's or ward's committee that has its
+    one-stop desk in the catalogue. An inactive agency receives nothing."""
+    if not agency.active:
+        return False
+    if agency.kind == AgencyKind.PUBLIC_ADMIN_CENTER:
+        return True
+    return agency.kind in _LOCAL_COMMITTEES and agency.one_stop_desk is not None
 
 
 # Codes travel in URLs, tokens and CSV columns: keep them to upper-case ASCII.

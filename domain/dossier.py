@@ -232,6 +232,9 @@ class Dossier(BaseModel):
     home_affairs_agency: str  # R3: copied on every second reminder
     received_at: datetime
     received_by: str
+    # The one-stop desk that received it for the lead agency (Decree 118/2025: receipt at any
+    # desk); None when the lead agency received it itself, as every dossier before issue 10.
+    receiving_desk: str | None = None
     phase: Phase = Phase.PROCESSING
     clock: ClockLedger = Field(default_factory=ClockLedger)
     reading: ClockReading | None = None  # the clock read by the calendar activity
@@ -605,6 +608,7 @@ class Dossier(BaseModel):
             procedure_code=self.procedure.code,
             procedure_name=self.procedure.name,
             lead_agency=self.lead_agency,
+            receiving_desk=self.receiving_desk,
             applicant=self.applicant,
             status=self.status,
             received_at=self.received_at,
@@ -674,6 +678,8 @@ class DossierDocument(BaseModel):
     withdrawal: Literal["pending_confirmation", "confirmed"] | None
     events: list[Event]
     people: dict[str, str] = {}  # names by user id of those who acted (for the forms)
+    # The desk that received it for the lead agency; None: the lead agency itself (`Dossier`).
+    receiving_desk: str | None = None
 
 
 def refused_detail(
@@ -810,8 +816,10 @@ def receive(
     home_affairs_agency: str,
     received_at: datetime,
     received_by: Actor,
+    receiving_desk: str | None = None,
 ) -> Dossier:
-    """A dossier as the one-stop desk receives it: its clock starts (R11)."""
+    """A dossier as the one-stop desk receives it: its clock starts (R11). `receiving_desk`:
+    the desk that received it for the lead agency, None when the lead agency did itself."""
     dossier = Dossier(
         code=code,
         procedure=procedure,
@@ -820,15 +828,20 @@ def receive(
         home_affairs_agency=home_affairs_agency,
         received_at=received_at,
         received_by=received_by.user_id,
+        receiving_desk=receiving_desk,
     )
     dossier.clock.start(received_at, procedure.processing_days)
     dossier.note_person(received_by)
+    # The desk is named only when there is one: a dossier received by its lead agency records
+    # the same event as before issue 10.
+    desk = {} if receiving_desk is None else {"receiving_desk": receiving_desk}
     dossier.record(
         received_at,
         "received",
         received_by.user_id,
         procedure=procedure.code,
         processing_days=procedure.processing_days,
+        **desk,
     )
     return dossier
 
@@ -853,6 +866,7 @@ def state_of_document(
         procedure=procedure,
         applicant=document.applicant,
         lead_agency=document.lead_agency,
+        receiving_desk=document.receiving_desk,
         home_affairs_agency="",
         received_at=document.received_at,
         received_by=received.actor if received else "",

@@ -65,14 +65,24 @@ def awaiting_facts(dossier: Dossier, now: datetime) -> list[dict[str, Any]]:
 
 
 def decide_receipt(
-    procedure: Procedure | None, procedure_code: str, actor: Actor, *, lead_active: bool = True
+    procedure: Procedure | None,
+    procedure_code: str,
+    actor: Actor,
+    *,
+    lead_active: bool = True,
+    at_desk: bool = False,
 ) -> Refusal | None:
     """A dossier is received by an officer of its procedure's lead agency (R2), while that
     agency exists: `lead_active` False for a district committee abolished on 1 July 2025
-    (Resolution 202/2025/QH15), whose procedures take no new dossier."""
+    (Resolution 202/2025/QH15), whose procedures take no new dossier.
+
+    `at_desk`: the actor's agency is a one-stop desk (`domain.catalogue.is_one_stop_desk`).
+    Decree 118/2025/NĐ-CP lets a dossier be received at a desk outside the competent agency's
+    area (article to be confirmed, docs/legal-frame.md): such a desk's officer receives any
+    procedure's dossier on behalf of its lead agency, which alone acts on it afterwards."""
     if procedure is None:
         return refuse(Code.UNKNOWN_PROCEDURE, procedure_code=procedure_code)
-    if actor.agency != procedure.lead_agency:
+    if actor.agency != procedure.lead_agency and not at_desk:
         return refuse(Code.NOT_LEAD_AGENCY, lead_agency=procedure.lead_agency)
     if not (actor.has(Role.OFFICER) or actor.has(Role.HEAD)):
         return refuse(Code.FORBIDDEN)
@@ -83,10 +93,12 @@ def decide_receipt(
 
 class Parties(NamedTuple):
     """The agencies with a part in a dossier: the one that leads it and every one it consulted
-    (answered, awaited or cancelled alike)."""
+    (answered, awaited or cancelled alike); and the one-stop desk that received it for the lead
+    agency, if another (Decree 118/2025), which reads it but acts on nothing."""
 
     lead_agency: str
     consulted: frozenset[str]
+    receiving_desk: str | None = None
 
 
 def is_party(actor: Actor, parties: Parties) -> bool:
@@ -97,9 +109,13 @@ def is_party(actor: Actor, parties: Parties) -> bool:
 
 
 def may_see(actor: Actor, parties: Parties) -> bool:
-    """Who may read a dossier (API.md): its parties, the Department of Home Affairs' evaluators
-    and the Office of the PPC's inspectors."""
-    return sees_every_agency(actor) or is_party(actor, parties)
+    """Who may read a dossier (API.md): its parties, the desk that received it for its lead
+    agency, the Department of Home Affairs' evaluators and the Office of the PPC's inspectors."""
+    return (
+        sees_every_agency(actor)
+        or is_party(actor, parties)
+        or (parties.receiving_desk is not None and actor.agency == parties.receiving_desk)
+    )
 
 
 def sees_every_agency(actor: Actor) -> bool:

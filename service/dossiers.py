@@ -31,6 +31,7 @@ from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
 from db.models import IdempotencyRecord
 from domain import limits, rules
+from domain.catalogue import is_one_stop_desk
 from domain.commands import (
     Action,
     Actor,
@@ -138,27 +139,37 @@ async def receive(
     new: NewDossier,
     idempotency_key: str | None = None,
 ) -> DossierDocument:
-    """Receive a dossier (officer of the procedure's lead agency): its workflow starts and the
-    answer carries its due date. With an idempotency key, a retry returns the same dossier."""
+    """Receive a dossier (officer of the procedure's lead agency, or of a one-stop desk on its
+    behalf, Decree 118/2025): its workflow starts and the answer carries its due date. With an
+    idempotency key, a retry returns the same dossier."""
     record = await catalogue_db.get_procedure(db, new.procedure_code)
     procedure = procedure_of(record) if record else None
     lead = await catalogue_db.get_agency(db, procedure.lead_agency) if procedure else None
+    own = await catalogue_db.get_agency(db, actor.agency)
     refusal = rules.decide_receipt(
-        procedure, new.procedure_code, actor, lead_active=lead is None or lead.active
+        procedure,
+        new.procedure_code,
+        actor,
+        lead_active=lead is None or lead.active,
+        at_desk=own is not None and is_one_stop_desk(own),
     )
     if refusal or procedure is None:
         raise Problem.of_refusal(refusal or refuse(Code.UNKNOWN_PROCEDURE))
+    desk = None if actor.agency == procedure.lead_agency else actor.agency
+    # The code carries the receiving unit's identifier (Circular 01/2018 art. 19, kept under
+    # Circular 03/2025: docs/legal-frame.md): the desk's when a desk received it.
+    receiving_unit = desk or procedure.lead_agency
     now = datetime.now(UTC)
     code = None
     if idempotency_key:
         request = fingerprint(new)
         claim = await claimed(db, idempotency_key, actor.user_id)
         if claim is None:
-            code = new.code or await _free_code(services, db, procedure.lead_agency, now)
+            code = new.code or await _free_code(services, db, receiving_unit, now)
             claim = await claim_key(db, idempotency_key, actor.user_id, code, request)
         _refuse_reused(claim, request)
         code = claim.dossier
-    code = code or new.code or await _free_code(services, db, procedure.lead_agency, now)
+    code = code or new.code or await _free_code(services, db, receiving_unit, now)
     home_affairs = await catalogue_db.home_affairs_agency(db)
     start = DossierStart(
         code=code,
@@ -167,6 +178,7 @@ async def receive(
         home_affairs_agency=home_affairs.code,
         received_at=now,
         received_by=actor,
+        receiving_desk=desk,
     )
     await release_connection(db)
     try:
@@ -189,16 +201,28 @@ async def receive(
 
 async def receivable_procedures(db: AsyncSession, actor: Actor) -> list[Procedure]:
     """The procedures of the catalogue whose dossiers `actor` may receive (the receipt's own
-    rule, `rules.decide_receipt`), by code."""
+    rule, `rules.decide_receipt`), by code: its agency's own, or every active lead agency's
+    at a one-stop desk."""
     found: list[Procedure] = []
     after: str | None = None
     agency = await catalogue_db.get_agency(db, actor.agency)
-    active = agency is None or agency.active
+    at_desk = agency is not None and is_one_stop_desk(agency)
     while page := await catalogue_db.list_procedures(db, limit=200, after=after):
+        procedures = list(map(procedure_of, page))
+        inactive = set(
+            await catalogue_db.inactive_agencies(db, [p.lead_agency for p in procedures])
+        )
         found += [
             procedure
-            for procedure in map(procedure_of, page)
-            if rules.decide_receipt(procedure, procedure.code, actor, lead_active=active) is None
+            for procedure in procedures
+            if rules.decide_receipt(
+                procedure,
+                procedure.code,
+                actor,
+                lead_active=procedure.lead_agency not in inactive,
+                at_desk=at_desk,
+            )
+            is None
         ]
         after = page[-1].code
     return found
@@ -221,11 +245,11 @@ async def _received(services: Services, db: AsyncSession, code: str) -> DossierD
         raise Problem("dossier_not_found", f"no dossier {code}") from None
 
 
-async def _free_code(services: Services, db: AsyncSession, lead_agency: str, now: datetime) -> str:
-    """The unit's next code that Temporal has never seen: the counter can be behind it (a
-    database restored from a backup, say), and a receipt skips such codes rather than fail."""
+async def _free_code(services: Services, db: AsyncSession, unit: str, now: datetime) -> str:
+    """The receiving unit's next code that Temporal has never seen: the counter can be behind it
+    (a database restored from a backup, say), and a receipt skips such codes rather than fail."""
     for _ in range(MAX_TAKEN_CODES):
-        code = await _new_code(db, lead_agency, now)
+        code = await _new_code(db, unit, now)
         try:
             await call(services.client.get_workflow_handle(workflow_id(code)).describe())
         except WorkflowGone:
@@ -233,10 +257,10 @@ async def _free_code(services: Services, db: AsyncSession, lead_agency: str, now
     raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
-async def _new_code(db: AsyncSession, lead_agency: str, now: datetime) -> str:
-    agency = await catalogue_db.get_agency(db, lead_agency)
+async def _new_code(db: AsyncSession, unit: str, now: datetime) -> str:
+    agency = await catalogue_db.get_agency(db, unit)
     if agency is None:
-        raise Problem("agency_not_found", f"the lead agency {lead_agency} is not in the catalogue")
+        raise Problem("agency_not_found", f"the receiving unit {unit} is not in the catalogue")
     return await next_dossier_code(db, agency.unit_id, now)
 
 

@@ -51,6 +51,9 @@ class InboxFilters(BaseModel):
     status: DossierStatus | None = None
     procedure_code: limits.Code | None = None
     urgency: Urgency | None = None
+    # "Received here": instead of the dossiers the agency leads, those its one-stop desk
+    # received for other lead agencies (Decree 118/2025), which it follows but does not act on.
+    received_here: bool = False
     limit: int = PageSize
     after: InboxPosition | None = None
 
@@ -88,12 +91,16 @@ class Inbox(BaseModel):
 async def officer_inbox(
     db: AsyncSession, actor: Actor, filters: InboxFilters, *, now: datetime, calendar: Calendar
 ) -> Inbox:
-    """The open dossiers of the caller's agency, due first, with the count of each urgency."""
+    """The open dossiers of the caller's agency, due first, with the count of each urgency; or,
+    `received_here`, those its desk received for other lead agencies."""
+    agency = _scope(rules.inbox_scope(actor, filters.lead_agency))
     query = queries.InboxQuery(
-        lead_agency=_scope(rules.inbox_scope(actor, filters.lead_agency)),
+        lead_agency=None if filters.received_here else agency,
         q=(filters.q or "").strip() or None,
         status=filters.status.value if filters.status else None,
         procedure_code=filters.procedure_code,
+        received_at_desk=filters.received_here,
+        receiving_desk=agency if filters.received_here else None,
     )
     bounds = UrgencyBounds.at(now, calendar)
     counts = await queries.urgency_counts(db, query, bounds)

@@ -273,8 +273,9 @@ async def _sos_tables(db: AsyncSession, asked: ReportPeriod) -> list[Table]:
 
 
 class OnTime(ReportPeriod, reports.OnTimeReport):
-    """Dossiers closed in the period per lead agency and per procedure: early, on time or late
-    (R11, docs/legal-frame.md), stopped and supplemented ones apart, never counted on time."""
+    """Dossiers closed in the period per lead agency and per procedure (and per receiving desk,
+    `by_desk`): early, on time or late (R11, docs/legal-frame.md), stopped and supplemented
+    ones apart, never counted on time."""
 
 
 _ON_TIME_COUNTS = [

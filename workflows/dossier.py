@@ -125,6 +125,9 @@ class DossierStart(BaseModel):
     home_affairs_agency: str  # the catalogue's home-affairs agency, copied on reminder 2 (R3)
     received_at: datetime
     received_by: Actor
+    # The one-stop desk that received it for the lead agency (issue 10); None: the lead agency
+    # itself, as in every history recorded before. State only: no command depends on it.
+    receiving_desk: str | None = None
     carried: Dossier | None = None
     projected_through: int = 0  # carried too: the last event seq the read model has
     portal_status: int | None = None  # carried too: the national status last pushed
@@ -172,6 +175,7 @@ class DossierWorkflow:
             home_affairs_agency=start.home_affairs_agency,
             received_at=start.received_at,
             received_by=start.received_by,
+            receiving_desk=start.receiving_desk,
         )
         self._start = start
         # Handlers await activities; the lock keeps one action's decide-and-apply whole.

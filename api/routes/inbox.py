@@ -62,6 +62,13 @@ async def officer_inbox(
     procedure_code: Annotated[str | None, Query(max_length=limits.CODE_MAX)] = None,
     urgency: Urgency | None = None,
     lead_agency: AgencyCode = None,
+    received_here: Annotated[
+        bool,
+        Query(
+            description="instead of the dossiers the agency leads, those its one-stop desk "
+            "received for other lead agencies (Decree 118/2025: receipt at any desk)"
+        ),
+    ] = False,
     limit: Limit = service.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> InboxPage:
@@ -74,6 +81,7 @@ async def officer_inbox(
         status=status,
         procedure_code=procedure_code,
         urgency=urgency,
+        received_here=received_here,
         limit=limit,
         after=decode_cursor(cursor, INBOX_CURSOR),
     )

@@ -807,6 +807,7 @@ def test_dev_users_are_the_cast_of_letter_448_at_catalogue_agencies() -> None:
         ("snv.home_affairs", "SNV", (Role.HOME_AFFAIRS,)),
         ("vpubnd.inspector", "VPUBND", (Role.INSPECTOR,)),
         ("admin", "TTHCC", (Role.ADMIN,)),
+        ("tthcc.officer", "TTHCC", (Role.OFFICER,)),  # the provincial one-stop desk
         # the merged province (issue 10): a ward's officer, an abolished district's
         ("tranbien.officer", "UBND-PHUONG-TRANBIEN", (Role.OFFICER,)),
         ("bienhoa.officer", "UBND-BIENHOA", (Role.OFFICER,)),

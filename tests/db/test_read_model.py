@@ -222,6 +222,7 @@ async def test_migration_creates_the_read_model_and_rerunning_it_changes_nothing
         ("ix_dossiers_applicant_phone", ("applicant_phone",)),
         ("ix_dossiers_status", ("status",)),
         ("ix_dossiers_received_at_code", ("received_at", "code")),
+        ("ix_dossiers_receiving_desk_received_at", ("receiving_desk", "received_at")),  # 0010
         # 0008, partial: open dossiers, pending withdrawals
         ("ix_dossiers_open_lead_agency_due_at", ("lead_agency", "due_at", "code", "late")),
         ("ix_dossiers_open_due_at", ("due_at", "code")),
@@ -514,6 +515,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         "procedure_code": PROCEDURE.code,
         "procedure_name": PROCEDURE.name,
         "lead_agency": LEAD,
+        "receiving_desk": LEAD,  # received by its lead agency itself
         "applicant": APPLICANT.model_dump(mode="json"),
         "applicant_phone": "0913456789",
         "applicant_search": "nguyen thi hoa",  # the name folded for the inbox's search

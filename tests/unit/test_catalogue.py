@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from activities.catalogue_source import load_catalogue
-from domain.catalogue import AgencyKind, Catalogue, parse_catalogue
+from domain.catalogue import AgencyKind, Catalogue, is_one_stop_desk, parse_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = REPO / "data" / "catalogue.toml"
@@ -106,6 +106,29 @@ def test_real_catalogue_has_the_95_communes_and_wards_of_the_merged_province(
         "UBND-XA-LOCTHANH-25280",
         "UBND-XA-LOCTHANH-25294",
     }
+
+
+def test_real_catalogue_one_stop_desks_are_the_centre_and_the_communes_and_wards(
+    real: Catalogue,
+) -> None:
+    """Decree 118/2025: receipt at any desk. The provincial centre and the 95 communes' and
+    wards' committees (their desks named in the catalogue) receive for any lead agency; the
+    departments, the oversight agencies and the abolished districts do not."""
+    desks = {a.code for a in real.agencies if is_one_stop_desk(a)}
+    assert "TTHCC" in desks and "UBND-PHUONG-TRANBIEN" in desks
+    assert len(desks) == 1 + 95
+    for code in ("SXD", "SNV", "VPUBND"):
+        assert code not in desks
+    assert not any(a.kind is AgencyKind.DISTRICT for a in real.agencies if a.code in desks)
+
+
+def test_a_commune_without_its_desk_or_no_longer_active_is_no_desk(real: Catalogue) -> None:
+    commune = real.agency("UBND-PHUONG-TRANBIEN")
+    assert commune is not None and is_one_stop_desk(commune)
+    assert not is_one_stop_desk(commune.model_copy(update={"one_stop_desk": None}))
+    assert not is_one_stop_desk(commune.model_copy(update={"active": False}))
+    centre = real.agency("TTHCC")
+    assert centre is not None and not is_one_stop_desk(centre.model_copy(update={"active": False}))
 
 
 def test_real_catalogue_says_which_agencies_no_longer_exist(real: Catalogue) -> None:

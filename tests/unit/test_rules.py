@@ -225,13 +225,16 @@ WRONG_ROLE = actor(LEAD, Role.INSPECTOR)  # of the lead agency, but not its staf
 
 
 # --- receipt: an officer of the procedure's lead agency receives the dossier (R2) ----------------
-def receipt(procedure_known: bool, lead_active: bool = True) -> Judge:
+def receipt(procedure_known: bool, lead_active: bool = True, at_desk: bool = False) -> Judge:
     """`decide_receipt` in the table's shape: the command's actor receives a dossier under
-    PROCEDURE (or under a code the catalogue does not have), its lead agency active or not."""
+    PROCEDURE (or under a code the catalogue does not have), its lead agency active or not, the
+    actor's agency a one-stop desk or not (Decree 118/2025: receipt at any desk)."""
 
     def judge(_dossier: Dossier, cmd: Command, _now: datetime) -> Refusal | None:
         known = PROCEDURE if procedure_known else None
-        return rules.decide_receipt(known, "KHONG-CO", cmd.actor, lead_active=lead_active)
+        return rules.decide_receipt(
+            known, "KHONG-CO", cmd.actor, lead_active=lead_active, at_desk=at_desk
+        )
 
     return judge
 
@@ -279,7 +282,45 @@ RECEIPT = [
         judge=receipt(True, lead_active=False),
     ),
     case("lead-head", processing, lambda: result_command(by=head()), judge=receipt(True)),
+    # Decree 118/2025: a one-stop desk receives any procedure's dossier for its lead agency.
+    case(
+        "desk-officer-for-lead",
+        processing,
+        lambda: result_command(by=officer(DESK)),
+        judge=receipt(True, at_desk=True),
+    ),
+    case(
+        "desk-head-for-lead",
+        processing,
+        lambda: result_command(by=head(DESK)),
+        judge=receipt(True, at_desk=True),
+    ),
+    case(
+        "desk-inspector-role-only",
+        processing,
+        lambda: result_command(by=actor(DESK, Role.INSPECTOR)),
+        Code.FORBIDDEN,
+        {},
+        judge=receipt(True, at_desk=True),
+    ),
+    case(
+        "desk-but-lead-abolished",
+        processing,
+        lambda: result_command(by=officer(DESK)),
+        Code.AGENCY_INACTIVE,
+        {"agencies": [LEAD]},
+        judge=receipt(True, lead_active=False, at_desk=True),
+    ),
+    case(
+        "desk-unknown-procedure",
+        processing,
+        lambda: result_command(by=officer(DESK)),
+        Code.UNKNOWN_PROCEDURE,
+        {"procedure_code": "KHONG-CO"},
+        judge=receipt(False, at_desk=True),
+    ),
 ]
+DESK = "TTHCC"  # Trung tâm Hành chính công tỉnh: the province's one-stop desk
 
 
 # --- admission: before anything is recorded -------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Receiving a dossier at the desk (the lead agency's officer): the applicant and the procedure,
+"""Receiving a dossier at the desk (the lead agency's officer, or a one-stop desk's for any lead
+agency, grouped by it: Decree 118/2025): the applicant and the procedure,
 then the dossier's page with its receipt (form 01). The receipt is `service.dossiers.receive`,
 the API's `POST /api/v1/dossiers`: the same rule decides who may receive what, and the code
 comes from the unit's daily sequence."""
@@ -14,6 +15,8 @@ from pydantic import ValidationError
 
 from api.deps import ServicesDep, SessionDep
 from api.problems import Problem
+from db import catalogue as catalogue_db
+from domain.dossier import Procedure
 from service import dossiers
 from web.errors import FIELD_ERRORS, message_of
 from web.i18n import N_
@@ -36,11 +39,19 @@ async def _form(
     status_code: int = 200,
 ) -> Response:
     procedures = await dossiers.receivable_procedures(db, actor)
+    # A one-stop desk receives for every lead agency (Decree 118/2025): grouped by it, by name.
+    names = await catalogue_db.agency_names(db, {p.lead_agency for p in procedures})
+    grouped: dict[str, list[Procedure]] = {}
+    for procedure in procedures:
+        grouped.setdefault(names.get(procedure.lead_agency, procedure.lead_agency), []).append(
+            procedure
+        )
     return render(
         request,
         "receipt.html",
         {
             "procedures": procedures,
+            "groups": sorted(grouped.items()),
             "values": values or {},
             "errors": errors or {},
             "refusal": refusal,
