@@ -11,17 +11,11 @@ from playwright.async_api import Page, expect
 
 from domain.localtime import VN
 from tests.fixtures.api import Api
-from tests.fixtures.browser import assert_accessible, screenshot
+from tests.fixtures.browser import assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 DOCUMENT = "Đơn đề nghị cấp giấy phép xây dựng"
-
-
-async def sign_in(page: Page, api: Api, user: str, then: str) -> None:
-    await page.goto(f"{api.base_url}/signin?next={then}")
-    await page.locator(f'[id="signin-{user}"]').click()
-    await page.wait_for_url(f"**{then}")
 
 
 async def test_consult_then_sos_refused_names_the_awaited_agency(api: Api, page: Page) -> None:

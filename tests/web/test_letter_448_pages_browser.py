@@ -19,19 +19,12 @@ from playwright.async_api import Page, expect
 from db.migrate import sync_calendar
 from domain.localtime import VN
 from tests.fixtures.api import Api
-from tests.fixtures.browser import assert_accessible, screenshot
+from tests.fixtures.browser import assert_accessible, screenshot, sign_in
 from tests.forms.pdf_reading import qr_codes
 
 SNNMT = "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai"
 CAT = "Công an tỉnh Đồng Nai"
 PHONE = "0912 345 678"
-
-
-async def sign_in(page: Page, api: Api, user: str, then: str) -> None:
-    """Sign in on the development page by clicking the user's button (a new session)."""
-    await page.goto(f"{api.base_url}/signin?next={then}")
-    await page.locator(f'[id="signin-{user}"]').click()
-    await page.wait_for_url(f"**{then}")
 
 
 def local_minute(at: datetime) -> str:

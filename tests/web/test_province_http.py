@@ -10,7 +10,7 @@ import re
 from activities.catalogue_source import load_catalogue
 from tests.api.http_helpers import assert_problem
 from tests.fixtures.api import APPLICANT, Api
-from tests.web.test_dossier_page_http import signed_in
+from tests.web.page_client import signed_in
 
 TRAN_BIEN = "UBND-PHUONG-TRANBIEN"
 BIEN_HOA, LONG_THANH = "UBND-BIENHOA", "UBND-LONGTHANH"  # districts until 30 June 2025

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from domain.localtime import VN
 from tests.fixtures.api import Api
-from tests.web.test_dossier_page_http import signed_in
+from tests.web.page_client import signed_in
 
 APPLICANT = {"name": "Trần Thị Lan", "phone": "0903 111 222", "id_number": "075199000111"}
 

@@ -6,7 +6,7 @@ officer sees the same line; a dossier its lead agency received names no desk."""
 from __future__ import annotations
 
 from tests.fixtures.api import Api
-from tests.web.test_dossier_page_http import signed_in
+from tests.web.page_client import signed_in
 
 APPLICANT = {"name": "Trần Thị Lan", "phone": "0903 111 222", "id_number": "075199000111"}
 CENTRE = "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"

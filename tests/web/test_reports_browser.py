@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.localtime import local_date
 from tests.fixtures.api import Api
-from tests.fixtures.browser import assert_accessible, screenshot
+from tests.fixtures.browser import assert_accessible, screenshot, sign_in
 from tests.web.test_reports_pages import (
     MARCH_2025,
     as_api,
@@ -26,11 +26,6 @@ from tests.web.test_reports_pages import (
     late_consultation_and_refused_sos,
     this_week,
 )
-
-
-async def sign_in(page: Page, api: Api, user: str, then: str) -> None:
-    await page.goto(f"{api.base_url}/signin?{urlencode({'next': then})}")
-    await page.locator(f'[id="signin-{user}"]').click()
 
 
 async def test_reports_page_shows_the_late_agency_and_downloads_its_excel_file(

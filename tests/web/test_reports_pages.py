@@ -35,25 +35,24 @@ from tests.api.test_reports_http import with_calendar
 from tests.db.test_read_model import project, view
 from tests.fixtures.api import Api
 from tests.unit.builders import dossier, hand_over, record_result, ring
+from tests.web import page_client
 
 STOP = {"action": "stop", "reason": "Chờ ý kiến của Công an tỉnh"}
 SLUGS = ["agency-delays", "sos-audit", "on-time", "late-without-apology"]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @asynccontextmanager
 async def signed_in(api: Api, user: str | None) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client of the pages with `user`'s session cookie (None: nobody)."""
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
-        if user is not None:
-            form = await client.get("/signin")
-            token = CSRF.search(form.text)
-            assert token, form.text
-            signed = await client.post(
-                "/signin/dev", data={"csrf_token": token.group(1), "user": user}
-            )
-            assert signed.status_code == 303, signed.text
-        yield client
+    if user is None:
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
+            yield client
+        return
+    person = await page_client.signed_in(api, user)
+    try:
+        yield person.http
+    finally:
+        await person.http.aclose()
 
 
 def this_week() -> tuple[date, date]:

@@ -15,8 +15,7 @@ from playwright.async_api import Page, expect
 from tests.api.http_helpers import act, consult, receive
 from tests.api.test_work_lists_http import WITHDRAWAL, inbox_corpus
 from tests.fixtures.api import Api
-from tests.fixtures.browser import assert_accessible, screenshot
-from tests.web.test_dossier_page_browser import sign_in
+from tests.fixtures.browser import assert_accessible, screenshot, sign_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

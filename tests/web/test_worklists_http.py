@@ -20,7 +20,7 @@ import pytest_asyncio
 from tests.api.http_helpers import act, consult, dossier, eventually, receive
 from tests.api.test_work_lists_http import WITHDRAWAL, inbox_corpus
 from tests.fixtures.api import Api
-from tests.web.test_dossier_page_http import Browser, signed_in
+from tests.web.page_client import Browser, signed_in
 from web.pages import inbox as inbox_page
 
 ROW = re.compile(
