@@ -1,7 +1,11 @@
 """Dossier codes: `<unit_id>-YYMMDD-XXXX`, the structure of Circular 01/2018/TT-VPCP art. 19
-(DOMAIN.md), kept for new dossiers under Circular 03/2025/TT-VPCP, which now sets the dossier code
-(its scope, art. 1; the structure it prescribes could not be read from a public source: to be
-confirmed, docs/legal-frame.md). Codes already given stay valid whatever it turns out to be.
+(DOMAIN.md), kept for new dossiers under Circular 03/2025/TT-VPCP, whose art. 13 now sets the
+dossier code. Its clauses 1–2 (the general structure) could not be read: to be confirmed
+(docs/legal-frame.md). Its clause 3, added by Circular 04/2025/TT-VPCP art. 23 from 25 January
+2026, covers only procedures served by a centralised nationwide system:
+`MX1X2.Y1Y2Y3.Z1Z2-YYMMDD-AAXXXX` (the resolving agency's electronic identifier, the receipt date,
+two digits of the system owner's identifier, then the day's sequence on at least four digits);
+motcua serves no such procedure. Codes already given stay valid whatever clauses 1–2 say.
 
 YYMMDD is the date of receipt in Vietnam (a dossier received at 23:30 local time belongs to that
 day, though it is 16:30 UTC), and XXXX the receiving unit's sequence for that day, from 0001.

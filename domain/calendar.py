@@ -39,8 +39,10 @@ _PUBLIC_DAY_OFF = "Ngày nghỉ lễ"
 @dataclass(frozen=True)
 class OfficeHours:
     """The one-stop desk's day. A due date falls at `closes`; a dossier received after
-    `same_day_cutoff` counts from the next working day (Decree 61/2018 art. 19 before 1 July 2025;
-    the same 15:00 rule under Decree 118/2025, its article to be confirmed: docs/legal-frame.md)."""
+    `same_day_cutoff` counts from the next working day. Decree 61/2018 before 1 July 2025 (cited
+    as art. 19, not re-read); under Decree 118/2025 the procedures published for 2025–2026 keep
+    the 15:00 rule, and art. 18 (sending the dossier to the competent agency) is where it would
+    sit, its wording not read: to be confirmed, docs/legal-frame.md."""
 
     opens: time = time(7, 0)
     closes: time = time(17, 0)

@@ -532,8 +532,9 @@ def _apology(facts: _Facts) -> Form:
 
 
 # Form 04's last words: Circular 03/2025 makes it an apology with a request to extend the time
-# (Decree 118/2025; article to be confirmed, docs/legal-frame.md); Circular 01/2018 an apology
-# with a new appointment.
+# ("Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết", Appendix I); Circular 01/2018 an
+# apology with a new appointment. Decree 118/2025's article on it was not read
+# (docs/legal-frame.md).
 _APOLOGY_CLOSING = {
     CIRCULAR_2025: (
         "Sự chậm trễ này đã gây phiền hà cho tổ chức, cá nhân. {lead} xin lỗi và đề nghị tổ chức, "

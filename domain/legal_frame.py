@@ -25,7 +25,9 @@ class FormNumber(StrEnum):
     SUPPLEMENT_REQUEST = "02"
     REFUSAL = "03"
     APOLOGY = "04"  # the apology with a request to extend the time
-    STOP_NOTICE = "05"  # new in Circular 03: one per accepted SOS stop
+    # New in Circular 03 (art. 7): the notice of a stop at the applicant's request (Decree 118
+    # art. 21); motcua prints it for each accepted SOS stop, the closest notice (legal-frame.md).
+    STOP_NOTICE = "05"
     CONTROL_SLIP = "06"  # was 05 in Circular 01/2018
 
 
@@ -115,7 +117,8 @@ FRAME_2018: Final = LegalFrame(
     ),
 )
 
-# Decree 118/2025/NĐ-CP is in force from 1 July 2025 (docs/legal-frame.md).
+# Decree 118/2025/NĐ-CP is in force from 1 July 2025 (government news; its final article, with
+# what it repealed and any transitional rule, not read: docs/legal-frame.md).
 DECREE_118_IN_FORCE: Final = datetime(2025, 7, 1, tzinfo=VN)
 
 

@@ -2,7 +2,9 @@
 falls on it. Policy data: the portal's list is taken from a provincial system that syncs with it,
 not from the official appendix, so keep it here and nowhere else. Checked in December 2026
 against what could be read of Decree 118/2025/NĐ-CP and Circular 03/2025/TT-VPCP: neither public
-excerpt lists the portal's statuses, so the list stays to be confirmed (docs/legal-frame.md)."""
+excerpt lists the portal's statuses, so the list stays to be confirmed (docs/legal-frame.md).
+Circular 04/2025/TT-VPCP (in force 25 January 2026, the data the portal and the provinces'
+systems exchange) is the text to check it against."""
 
 from __future__ import annotations
 

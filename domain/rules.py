@@ -77,9 +77,10 @@ def decide_receipt(
     (Resolution 202/2025/QH15), whose procedures take no new dossier.
 
     `at_desk`: the actor's agency is a one-stop desk (`domain.catalogue.is_one_stop_desk`).
-    Decree 118/2025/NĐ-CP lets a dossier be received at a desk outside the competent agency's
-    area (article to be confirmed, docs/legal-frame.md): such a desk's officer receives any
-    procedure's dossier on behalf of its lead agency, which alone acts on it afterwards."""
+    Decree 118/2025/NĐ-CP lets the provincial and commune centres receive dossiers regardless of
+    administrative boundary within the province (art. 14 cl. 2 by the news summaries, not read:
+    docs/legal-frame.md): such a desk's officer receives any procedure's dossier on behalf of its
+    lead agency, which alone acts on it afterwards."""
     if procedure is None:
         return refuse(Code.UNKNOWN_PROCEDURE, procedure_code=procedure_code)
     if actor.agency != procedure.lead_agency and not at_desk:
@@ -296,7 +297,10 @@ def decide_apology(
     dossier: Dossier, cmd: ApologyRequest, now: datetime, new_date_is_working_day: bool = True
 ) -> Refusal | None:
     """R13: once per dossier, at least one working day before the due date, to a later date
-    that is a working day (the applicant comes back that day: the office must be open).
+    that is a working day (the applicant comes back that day: the office must be open). Under
+    Decree 118/2025 a provincial act restates the same rule (apology at the latest one day
+    before, new date set no more than once; its article of the decree not read:
+    docs/legal-frame.md); the apology is Circular 03/2025's form 04.
     `new_date_is_working_day` is the calendar's answer for `cmd.new_due_date` (True where the
     caller could not ask: runs from before the check)."""
     refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.APOLOGY)

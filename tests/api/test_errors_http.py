@@ -298,7 +298,7 @@ async def test_health_and_readiness(api: Api) -> None:
     # The calendar is a detail, never a check: an unconfirmed next year still leaves it ready.
     calendar = ready.json()["details"]["calendar"]
     assert calendar["confirmed_years"] == [2023, 2024, 2025, 2026]
-    assert calendar["to_confirm"] == ["2026-11-24"]
+    assert calendar["to_confirm"] == []
     next_year = local_date(datetime.now(UTC)).year + 1
     assert (next_year in calendar["unconfirmed_years"]) is (next_year > 2026)
     assert (calendar["warning"] is None) is (not calendar["unconfirmed_years"])

@@ -78,8 +78,11 @@ DUE = [
     (vn(2026, 1, 9), 1, closing(2026, 1, 10), "Friday 9/1 → Saturday 10/1/2026"),
     (vn(2026, 1, 10, 9), 1, closing(2026, 1, 12), "received at the desk on Saturday 10/1/2026"),
     (vn(2026, 1, 10, 15, 30), 1, closing(2026, 1, 13), "Saturday 10/1/2026 after 15:00"),
-    # --- 24/11/2026 counted as a working day (to confirm; see the overrides file) -----------
-    (vn(2026, 11, 23), 1, closing(2026, 11, 24), "no law in force making 24/11/2026 off"),
+    # --- 24/11/2026, Ngày Văn hóa Việt Nam: off, no swap (28/2026/QH16, 10065/VPCP-KGVX) ------
+    (vn(2026, 11, 23), 1, closing(2026, 11, 25), "24/11/2026 off: 28/2026/QH16, 10065/VPCP-KGVX"),
+    (vn(2026, 11, 20), 2, closing(2026, 11, 25), "Friday 20/11 → Monday 23/11, then 25/11/2026"),
+    (vn(2026, 11, 24, 9), 1, closing(2026, 11, 26), "received online on 24/11: counted from 25/11"),
+    (vn(2026, 11, 27), 1, closing(2026, 11, 30), "Saturday 28/11/2026 is not worked: no swap"),
 ]
 
 
@@ -116,18 +119,19 @@ def test_r11_the_file_names_a_document_for_every_entry(overrides: CalendarOverri
     assert not unnamed, unnamed
 
 
-def test_r11_the_file_confirms_2023_to_2026_and_marks_24_11_2026(
+def test_r11_the_file_confirms_2023_to_2026_with_24_11_2026_off_by_resolution_28_2026_qh16(
     overrides: CalendarOverrides,
 ) -> None:
     assert overrides.confirmed_years == {2023, 2024, 2025, 2026}
-    assert overrides.to_confirm == {date(2026, 11, 24)}
-    assert date(2026, 11, 24) in overrides.working_days
-    assert "80-NQ/TW" in overrides.sources[date(2026, 11, 24)]
+    assert overrides.to_confirm == set()
+    assert date(2026, 11, 24) in overrides.days_off
+    assert "28/2026/QH16" in overrides.sources[date(2026, 11, 24)]
+    assert "10065/VPCP-KGVX" in overrides.sources[date(2026, 11, 24)]
 
 
 # The file lists each confirmed year in full. Against holidays.VN (0.109) it may differ only on
 # the days the official texts decide otherwise; any other difference is a slip in the file.
-DECIDED_AGAINST_HOLIDAYS_VN = {date(2026, 1, 2), date(2026, 1, 10), date(2026, 11, 24)}
+DECIDED_AGAINST_HOLIDAYS_VN = {date(2026, 1, 2), date(2026, 1, 10)}
 
 
 def test_r11_the_file_differs_from_holidays_vn_only_where_a_text_decides(
@@ -157,7 +161,7 @@ def test_r11_each_confirmed_year_has_its_250_odd_working_days(cal: WorkingCalend
         2023: 249,
         2024: 251,
         2025: 250,
-        2026: 250,
+        2026: 249,
     }
 
 
@@ -180,7 +184,7 @@ def test_r11_next_year_without_a_confirmed_schedule_is_warned(
     coverage = ScheduleCoverage.of(overrides, today)
     assert coverage.unconfirmed_years == unconfirmed
     assert coverage.confirmed_years == (2023, 2024, 2025, 2026)
-    assert coverage.to_confirm == (date(2026, 11, 24),)
+    assert coverage.to_confirm == ()
     if unconfirmed:
         assert coverage.warning is not None
         assert all(str(year) in coverage.warning for year in unconfirmed)
