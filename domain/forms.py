@@ -12,7 +12,7 @@ time, so the renderer (`api.forms_pdf`) lays out blocks and knows nothing of dos
 | 02 supplement request | a supplement was asked for | the `sos_supplement` event |
 | 03 refusal / return | the dossier was returned | the `sos_return` event |
 | 04 apology, request to extend | an apology was given | the `apology` event and its `due_changed` |
-| 05 notice of a stop | a stop was accepted | a `sos_stop` event (one form each), its `resume` |
+| 05 notice of a stop | a stop accepted, a withdrawal confirmed | `sos_stop` (each), `resume` |
 | 06 process control slip | always | the whole ledger, each step early / on time / late |
 
 Form 07, the tracking book, is the desk's register of all its dossiers, not a form of one. A
@@ -236,6 +236,16 @@ _ABOUT: dict[FormNumber, str] = {
     FormNumber.STOP_NOTICE: "sos_stop",
 }
 
+# Form 05 notifies two kinds of stop: the texts' own, the applicant's withdrawal confirmed by the
+# head (Decree 118/2025 art. 21, Circular 03/2025 art. 7: "dừng giải quyết hồ sơ" at the
+# applicant's request), and letter 448's SOS stop, a pause that ends with a resume.
+_STOPS = frozenset({"sos_stop", "withdrawal_confirmed"})
+
+
+def _stops(dossier: DossierDocument) -> list[Event]:
+    """The stops form 05 notifies, in their order: one form each."""
+    return [e for e in dossier.events if e.kind in _STOPS]
+
 
 @dataclass(frozen=True)
 class FormLink:
@@ -248,7 +258,8 @@ class FormLink:
 
 def applicable_forms(dossier: DossierDocument) -> list[FormLink]:
     """The forms that apply to `dossier` now, in their order, with their titles in its frame:
-    one form 05 per accepted stop (a refused stop is a `refused` event, not a `sos_stop`)."""
+    one form 05 per accepted stop and for a confirmed withdrawal (a refused stop is a `refused`
+    event, not a `sos_stop`)."""
     frame = legal_frame(dossier.received_at)
     kinds = [e.kind for e in dossier.events]
     links: list[FormLink] = []
@@ -258,7 +269,7 @@ def applicable_forms(dossier: DossierDocument) -> list[FormLink]:
         if about is None:
             links.append(FormLink(number, title))
         elif number is FormNumber.STOP_NOTICE:
-            stops = kinds.count(about)
+            stops = len(_stops(dossier))
             links += [FormLink(number, title, n) for n in range(1, stops + 1)]
         elif about in kinds:
             links.append(FormLink(number, title))
@@ -550,8 +561,9 @@ _APOLOGY_CLOSING = {
 
 def _stop_notice(facts: _Facts, stop: int | None) -> Form:
     """Form 05 (Circular 03/2025): the notice that processing of the dossier is stopped, for
-    accepted stop number `stop` (the latest when None), with its resume if it came."""
-    stops = [e for e in facts.dossier.events if e.kind == "sos_stop"]
+    stop number `stop` (the latest when None): an accepted SOS stop with its resume if it came,
+    or the withdrawal the head confirmed (Decree 118/2025 art. 21), which ends the dossier."""
+    stops = _stops(facts.dossier)
     if not stops:
         raise FormNotApplicable(
             FormNumber.STOP_NOTICE,
@@ -562,16 +574,43 @@ def _stop_notice(facts: _Facts, stop: int | None) -> Form:
         raise NoSuchStop(stop, len(stops))
     index = (stop or len(stops)) - 1
     stopped = stops[index]
-    later = stops[index + 1].seq if index + 1 < len(stops) else None
-    resumed = next(
-        (
-            e
-            for e in facts.dossier.events
-            if e.kind == "resume" and e.seq > stopped.seq and (later is None or e.seq < later)
-        ),
-        None,
-    )
     received = facts.received()
+    if stopped.kind == "withdrawal_confirmed":
+        asked = facts.event("withdrawal")
+        reason = str(asked.detail.get("reason", "")) if asked else ""
+        particulars = [
+            (
+                "Lý do dừng giải quyết",
+                "Tổ chức, cá nhân đề nghị rút hồ sơ" + f": {reason}" * bool(reason),
+            ),
+            ("Thời gian dừng", clock_time(stopped.at)),
+        ]
+        closing = (
+            "Hồ sơ được dừng giải quyết theo đề nghị rút hồ sơ của tổ chức, cá nhân, đã được thủ "
+            "trưởng cơ quan xác nhận. Xin thông báo để tổ chức, cá nhân được biết."
+        )
+    else:
+        later = stops[index + 1].seq if index + 1 < len(stops) else None
+        resumed = next(
+            (
+                e
+                for e in facts.dossier.events
+                if e.kind == "resume" and e.seq > stopped.seq and (later is None or e.seq < later)
+            ),
+            None,
+        )
+        particulars = [
+            ("Lý do dừng giải quyết", str(stopped.detail.get("reason", ""))),
+            ("Thời gian dừng", clock_time(stopped.at)),
+            (
+                "Thời gian tiếp tục giải quyết",
+                clock_time(resumed.at) if resumed else "chưa tiếp tục",
+            ),
+        ]
+        closing = (
+            "Thời gian dừng không tính vào thời hạn giải quyết; ngày hẹn trả kết quả được "
+            "tính lại khi tiếp tục giải quyết. Xin thông báo để tổ chức, cá nhân được biết."
+        )
     return facts.form(
         FormNumber.STOP_NOTICE,
         stopped.at,
@@ -588,20 +627,10 @@ def _stop_notice(facts: _Facts, stop: int | None) -> Form:
                 items=[
                     ("Nội dung yêu cầu giải quyết", facts.procedure()),
                     ("Lần dừng", f"{index + 1}/{len(stops)}"),
-                    ("Lý do dừng giải quyết", str(stopped.detail.get("reason", ""))),
-                    ("Thời gian dừng", clock_time(stopped.at)),
-                    (
-                        "Thời gian tiếp tục giải quyết",
-                        clock_time(resumed.at) if resumed else "chưa tiếp tục",
-                    ),
+                    *particulars,
                 ]
             ),
-            Paragraph(
-                text=(
-                    "Thời gian dừng không tính vào thời hạn giải quyết; ngày hẹn trả kết quả được "
-                    "tính lại khi tiếp tục giải quyết. Xin thông báo để tổ chức, cá nhân được biết."
-                )
-            ),
+            Paragraph(text=closing),
         ],
         [
             Signature(

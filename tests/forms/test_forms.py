@@ -42,6 +42,7 @@ from tests.unit.builders import (
     PROCEDURE,
     SOON,
     apologise,
+    confirm_withdrawal,
     consult,
     decide,
     deliver_supplement,
@@ -50,10 +51,12 @@ from tests.unit.builders import (
     record_result,
     remind,
     reply,
+    request_withdrawal,
     resume,
     sos,
     sos_command,
     vn,
+    withdrawn,
 )
 
 NAMES = {
@@ -362,6 +365,30 @@ def test_form_05_without_an_accepted_stop_does_not_apply_and_an_unknown_stop_is_
     assert refused.value.form is FormNumber.STOP_NOTICE
     with pytest.raises(NoSuchStop):
         form(FormNumber.STOP_NOTICE, stopped_twice(), now=PRINTED_2026, stop=3)
+
+
+def test_r6_form_05_notifies_the_withdrawal_the_head_confirmed_after_the_sos_stops() -> None:
+    # Decree 118/2025 art. 21, Circular 03/2025 art. 7: the texts' own stop is the applicant's
+    # withdrawal; letter 448 has it confirmed by the head (R6). It is the last stop: no resume.
+    d = stopped_twice()
+    resume(d, at=vn(2026, 3, 6, 9))
+    request_withdrawal(d, at=vn(2026, 3, 6, 10))
+    confirm_withdrawal(d, at=vn(2026, 3, 6, 11))
+
+    latest = form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026)
+
+    assert latest.fields()["Lần dừng"] == "3/3"
+    assert latest.fields()["Lý do dừng giải quyết"] == (
+        "Tổ chức, cá nhân đề nghị rút hồ sơ: Người nộp không còn nhu cầu"
+    )
+    assert latest.fields()["Thời gian dừng"] == "11 giờ 00 phút, ngày 06/03/2026"
+    assert "Thời gian tiếp tục giải quyết" not in latest.fields()
+    assert "thủ trưởng cơ quan xác nhận" in latest.paragraphs()[-1]
+    assert form(FormNumber.STOP_NOTICE, d, now=PRINTED_2026, stop=2).fields()["Lần dừng"] == "2/3"
+    links = applicable_forms(d.document(PRINTED_2026))
+    assert [link.stop for link in links if link.number is FormNumber.STOP_NOTICE] == [1, 2, 3]
+    only = applicable_forms(withdrawn().document(PRINTED))
+    assert [link.stop for link in only if link.number is FormNumber.STOP_NOTICE] == [1]
 
 
 def test_the_forms_that_apply_one_notice_per_stop() -> None:
