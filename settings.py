@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     temporal_sqlite_synchronous: Literal["normal", "full"] = "normal"
     calendar_overrides: Path = Field(default=REPO_ROOT / "data" / "calendar-overrides.toml")
     log_format: Literal["pretty", "json"] = "pretty"
+    # Which of several worker processes this is (`make run` numbers them 1..N): in its identity.
+    worker_index: int | None = None
     # Notices that reach people (activities.delivery). E-mail goes through this SMTP server: the
     # defaults are the local catcher of `make run` (dev.mailcatcher); production names its relay.
     smtp_host: str = "localhost"

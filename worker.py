@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def worker_identity(settings: Settings) -> str | None:
+    """The SDK's `<pid>@<host>`, prefixed with the process's index when it is one of several
+    (`make run`'s worker-1..N), so that histories and the Web UI tell them apart; None (the
+    SDK's default) otherwise."""
+    if settings.worker_index is None:
+        return None
+    return f"worker-{settings.worker_index}/{os.getpid()}@{socket.gethostname()}"
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_target,
@@ -110,6 +120,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        identity=worker_identity(settings),
     )
     try:
         async with worker:
@@ -137,7 +148,12 @@ async def main() -> None:
         loop.add_signal_handler(sig, on_signal, sig)
     client = await connect(settings)
     await ensure_sweep_schedule(client, settings.task_queue)
-    log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
+    log.info(
+        "worker_started",
+        temporal=settings.temporal_target,
+        task_queue=settings.task_queue,
+        identity=worker_identity(settings) or client.identity,
+    )
     async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")

@@ -13,7 +13,9 @@ same dev server. Then, with the same number of concurrent clients:
 It prints both rates (lifecycles per second), their ratio, and the latency of an SOS stop refused
 by R4 at idle (p50, p99 over sequential requests). Targets (issue 3): ratio >= 0.8, p50 < 50 ms.
 Options: `--lifecycles N` per round, `--clients C`, `--rounds R` (alternating full and bare
-rounds, so drift of the machine falls on both), `--refusals N`.
+rounds, so drift of the machine falls on both), `--refusals N`, `--workers N` (issue 11: the
+figures with 1 worker process, then with N, each side with as many workers: motcua's started by
+dev.run, `MOTCUA_WORKER_PROCESSES`, and the bare reference's).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,9 +53,10 @@ BARE_QUEUE = "bench-bare"
 
 
 class LocalStack:
-    """`python -m dev.run` and the bare worker, in their own process groups."""
+    """`python -m dev.run` and the bare workers, in their own process groups."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, workers: int) -> None:
+        self.workers = workers
         grpc, ui, http_api, metrics, api = free_ports(5)
         self.api_url = f"http://127.0.0.1:{api}"
         self.target = f"127.0.0.1:{grpc}"
@@ -66,6 +70,8 @@ class LocalStack:
             "MOTCUA_API_PORT": str(api),
             "MOTCUA_JWT_SECRET": SECRET,
             "MOTCUA_LOG_FORMAT": "json",
+            "MOTCUA_WORKER_PROCESSES": str(workers),
+            "MOTCUA_API_PROCESSES": "1",
         }
         for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL", "MOTCUA_JWT_JWKS_URL"):
             self.env.pop(inherited, None)
@@ -100,7 +106,8 @@ class LocalStack:
             "MOTCUA_TEMPORAL_ADDRESS": self.target,
             "MOTCUA_TASK_QUEUE": BARE_QUEUE,
         }
-        self.spawn([sys.executable, "-m", "bench.bare_worker"], bare_env)
+        for _ in range(self.workers):
+            self.spawn([sys.executable, "-m", "bench.bare_worker"], bare_env)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -179,30 +186,46 @@ class Bare:
         await handle.execute_update(BareDossier.hand_over)
 
 
-# Where CPU goes, by process role (recognised from the command line).
+# Where CPU goes, by process role (recognised from the command line). The workers' figure is
+# the sum over all worker processes.
 ROLES = {
     "temporal server": "Temporal dev server",
     "worker.py": "motcua worker",
-    "uvicorn": "motcua API",
+    "dev.api_process": "motcua API",
     "bench.bare_worker": "bare worker",
 }
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by each role's processes, and by this benchmark's client."""
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds used so far by each role's processes of `stack` (not those of anyone else on
+    the machine), and by this benchmark's client."""
     used: dict[str, float] = {"benchmark client": _cpu_of(os.getpid())}
     tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in _descendants({p.pid for p in stack.processes}):
         try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         for marker, role in ROLES.items():
             if marker in command:
-                used[role] = used.get(role, 0.0) + _cpu_of(int(entry.name), tick)
+                used[role] = used.get(role, 0.0) + _cpu_of(pid, tick)
     return used
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    """`roots` and every living process below them."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        if stat:
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found = set(roots)
+    while grown := {pid for pid, ppid in parents.items() if ppid in found} - found:
+        found |= grown
+    return found
 
 
 def _cpu_of(pid: int, tick: int | None = None) -> float:
@@ -262,9 +285,30 @@ async def refusal_latency(full: FullStack, count: int) -> list[float]:
     return timings
 
 
-async def run(args: argparse.Namespace) -> None:
+@dataclass
+class Figures:
+    """What one stack measured."""
+
+    workers: int
+    full_rates: list[float] = field(default_factory=list)
+    bare_rates: list[float] = field(default_factory=list)
+    cpu: dict[str, list[str]] = field(default_factory=lambda: {"full": [], "bare": []})
+    timings: list[float] = field(default_factory=list)
+
+    @property
+    def full_rate(self) -> float:
+        return statistics.median(self.full_rates)
+
+    @property
+    def bare_rate(self) -> float:
+        return statistics.median(self.bare_rates)
+
+
+async def measure(args: argparse.Namespace, workers: int) -> Figures:
+    """The rounds on a fresh stack with `workers` worker processes on each side."""
+    figures = Figures(workers)
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
-        stack = LocalStack(Path(tmp))
+        stack = LocalStack(Path(tmp), workers)
         try:
             await stack.start()
             client = await Client.connect(stack.target, data_converter=pydantic_data_converter)
@@ -273,43 +317,65 @@ async def run(args: argparse.Namespace) -> None:
                 full, bare = FullStack(http), Bare(client)
                 await rate(full.lifecycle, args.clients, args.clients)  # warm-up: caches, imports
                 await rate(bare.lifecycle, args.clients, args.clients)
-                full_rates: list[float] = []
-                bare_rates: list[float] = []
-                cpu: dict[str, list[str]] = {"full": [], "bare": []}
                 for _ in range(args.rounds):
                     for name, runner, rates in (
-                        ("full", full, full_rates),
-                        ("bare", bare, bare_rates),
+                        ("full", full, figures.full_rates),
+                        ("bare", bare, figures.bare_rates),
                     ):
-                        before = cpu_seconds()
+                        before = cpu_seconds(stack)
                         rates.append(await rate(runner.lifecycle, args.lifecycles, args.clients))
-                        cpu[name].append(cpu_per_lifecycle(before, cpu_seconds(), args.lifecycles))
+                        spent = cpu_per_lifecycle(before, cpu_seconds(stack), args.lifecycles)
+                        figures.cpu[name].append(spent)
                 await asyncio.sleep(1)  # idle again
-                timings = await refusal_latency(full, args.refusals)
+                figures.timings = await refusal_latency(full, args.refusals)
         finally:
             stack.stop()
-    full_rate, bare_rate = statistics.median(full_rates), statistics.median(bare_rates)
+    return figures
+
+
+def report(args: argparse.Namespace, figures: Figures) -> None:
+    timings = figures.timings
     p50 = statistics.median(timings)
     p99 = statistics.quantiles(timings, n=100)[98]
-    database = os.environ.get("MOTCUA_BENCH_DATABASE_URL", "SQLite file (make run's default)")
     print(
-        f"motcua lifecycle benchmark — {args.rounds} rounds × {args.lifecycles} lifecycles, "
-        f"{args.clients} concurrent clients, app database: {database}"
+        f"  full stack (HTTP API)   {figures.full_rate:7.2f} lifecycles/s   rounds: "
+        + ", ".join(f"{r:.2f}" for r in figures.full_rates)
     )
     print(
-        f"  full stack (HTTP API)   {full_rate:7.2f} lifecycles/s   rounds: "
-        + ", ".join(f"{r:.2f}" for r in full_rates)
+        f"  bare Temporal           {figures.bare_rate:7.2f} lifecycles/s   rounds: "
+        + ", ".join(f"{r:.2f}" for r in figures.bare_rates)
     )
     print(
-        f"  bare Temporal           {bare_rate:7.2f} lifecycles/s   rounds: "
-        + ", ".join(f"{r:.2f}" for r in bare_rates)
+        f"  ratio full / bare       {figures.full_rate / figures.bare_rate:7.2f}"
+        "         (target >= 0.80)"
     )
-    print(f"  ratio full / bare       {full_rate / bare_rate:7.2f}         (target >= 0.80)")
     print(f"  SOS refusal (R4), idle  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
           f"over {len(timings)} requests (target p50 < 50 ms)")  # fmt: skip
     print("  CPU per lifecycle, last round:")
-    print(f"    full stack:    {cpu['full'][-1]}")
-    print(f"    bare Temporal: {cpu['bare'][-1]}")
+    print(f"    full stack:    {figures.cpu['full'][-1]}")
+    print(f"    bare Temporal: {figures.cpu['bare'][-1]}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    database = os.environ.get("MOTCUA_BENCH_DATABASE_URL", "SQLite file (make run's default)")
+    print(
+        f"motcua lifecycle benchmark — {args.rounds} rounds × {args.lifecycles} lifecycles, "
+        f"{args.clients} concurrent clients, app database: {database}, {os.cpu_count()} cores",
+        flush=True,
+    )
+    measured = []
+    for workers in sorted({1, args.workers}):
+        figures = await measure(args, workers)
+        print(f"with {workers} worker process{'es' if workers > 1 else ''} on each side:")
+        report(args, figures)
+        measured.append(figures)
+    if len(measured) > 1:
+        one, many = measured
+        print(
+            f"{many.workers} worker processes / 1: full stack "
+            f"{many.full_rate / one.full_rate:.2f}×, bare Temporal "
+            f"{many.bare_rate / one.bare_rate:.2f}×"
+        )
 
 
 def main() -> None:
@@ -318,6 +384,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each, alternating")
     parser.add_argument("--refusals", type=int, default=200, help="SOS refusals timed")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes: figures with 1, then with N"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,11 +1,15 @@
 """The local stack behind `make run`, in one process tree: the Temporal dev server (SQLite file and
 Web UI), the search attributes, the database migrations, the mail catcher (`dev.mailcatcher`, where
-the worker's notice e-mails land), our worker and our API.
+the worker's notice e-mails land), N worker processes (`MOTCUA_WORKER_PROCESSES`, default one per
+core) and M API processes (`MOTCUA_API_PROCESSES`, default 1) sharing one port.
 
-Ctrl-C or SIGTERM stops the worker and the API, then the server, and exits 0. If a child dies on
-its own, the rest are stopped and the exit status is 1, naming the child and the tail of its log.
+A worker or API process that dies on its own is restarted, after 1 s, then twice as long each
+time it dies again, up to 30 s; a process that stayed up 60 s starts the count again. The dev
+server or the mail catcher dying stops the stack (exit status 1, naming the child and the tail of
+its log). Ctrl-C or SIGTERM stops the workers and the APIs, then the server, and exits 0.
 Everything lives in the data folder (`MOTCUA_DATA_DIR`, default ./var): `temporal.db`, the app
-database `motcua.db` and one log per child, so a second run finds the dossiers of the first.
+database `motcua.db` and one log per child (`worker-1.log`, `api-1.log`, …), so a second run
+finds the dossiers of the first.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NoReturn
 
+import structlog
+from pydantic import Field
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
-from api.app import API_SHUTDOWN_S, uvicorn_argv
+from api.app import API_SHUTDOWN_S
 from dev.temporal_setup import SearchAttributeConflict, ensure_search_attributes
 from dev.tokens import ensure_dev_secret
+from logs import configure_logging
 from settings import REPO_ROOT, Settings
 from worker import SHUTDOWN_DEADLINE_S as WORKER_SHUTDOWN_S
 
@@ -42,19 +49,42 @@ LISTEN_TIMEOUT_S = 20.0  # for a child of ours to open its port
 STOP_TIMEOUT_S = max(WORKER_SHUTDOWN_S, API_SHUTDOWN_S) + 5.0
 TAIL_LINES = 25
 RUN_HEADER = "--- dev.run "  # starts the lines we write into a child's log at each start
+# Restarts of a worker or API process that died: 1 s, 2 s, 4 s, … up to 30 s, so that a process
+# that cannot start (a bad setting, a database down) is retried without burning a core; a run of
+# RESTART_RESET_AFTER_S counts as healthy and the next death waits 1 s again.
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+RESTART_RESET_AFTER_S = 60.0
+LISTEN_BACKLOG = 2048
+
+log = structlog.get_logger()
 
 
 class DevSettings(Settings):
-    """`Settings` plus the two ports that only the local dev server has."""
+    """`Settings` plus the two ports that only the local dev server has, and how many worker
+    and API processes `make run` starts."""
 
     temporal_http_port: int | None = None  # default: temporal_port + HTTP_PORT_OFFSET
     temporal_metrics_port: int | None = None  # default: temporal_port + METRICS_PORT_OFFSET
+    # A worker process runs workflow tasks on one core at most (the GIL): one per core.
+    worker_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # The API mostly waits on Temporal; one process also keeps the citizens' look-up limits,
+    # which are per process, at their stated values.
+    api_processes: int = Field(default=1, ge=1)
 
     def http_port(self) -> int:
         return self.temporal_http_port or self.temporal_port + HTTP_PORT_OFFSET
 
     def metrics_port(self) -> int:
         return self.temporal_metrics_port or self.temporal_port + METRICS_PORT_OFFSET
+
+
+def restart_delay(previous_s: float | None, uptime_s: float) -> float:
+    """How long to wait before restarting a process that died after `uptime_s` seconds up, the
+    wait before its previous restart being `previous_s` (None: it never died before)."""
+    if previous_s is None or uptime_s >= RESTART_RESET_AFTER_S:
+        return RESTART_FIRST_DELAY_S
+    return min(previous_s * 2, RESTART_MAX_DELAY_S)
 
 
 class StackError(Exception):
@@ -79,9 +109,16 @@ class Child:
         this_run = lines[starts[-1] + 1 :] if starts else lines
         return "\n".join(f"    {line}" for line in this_run[-TAIL_LINES:])
 
+    def exit_status(self) -> str:
+        status = self.process.returncode
+        if status is not None and status < 0:
+            with contextlib.suppress(ValueError):  # a signal Python has no name for
+                return f"killed by {signal.Signals(-status).name}"
+        return f"exit status {status}"
+
     def died(self, doing: str) -> StackError:
         return StackError(
-            f"{self.name} {doing} (exit status {self.process.returncode}); "
+            f"{self.name} {doing} ({self.exit_status()}); "
             f"last lines of {self.log_path}:\n{self.tail()}"
         )
 
@@ -106,14 +143,24 @@ class Child:
 
 
 class Stack:
-    """The children of one `dev.run`: the server first, then the processes that use it."""
+    """The children of one `dev.run`: the server first, then the processes that use it. Those
+    started with `keep_running` are restarted when they die; any other dying stops the stack."""
 
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.data_dir = data_dir
         self.env = env
-        self.children: list[Child] = []
+        self.children: list[Child] = []  # those running now, in the order started
+        self.keepers: list[asyncio.Task[NoReturn]] = []
 
-    async def start(self, name: str, argv: list[str], *, echo: bool) -> Child:
+    async def start(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        echo: bool,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> Child:
         """Start `argv` in its own process group, so that a Ctrl-C reaches only us and we decide
         the order of shutdown. Its output goes to `<data_dir>/<name>.log` and, with `echo`, to
         our stdout too, each line prefixed with the name."""
@@ -124,11 +171,12 @@ class Stack:
         process = await asyncio.create_subprocess_exec(
             *argv,
             cwd=REPO_ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if echo else log,
             stderr=asyncio.subprocess.STDOUT,
             process_group=0,
+            pass_fds=pass_fds,
             limit=1024 * 1024,
         )
         child = Child(name, process, log_path)
@@ -147,18 +195,68 @@ class Stack:
         if child.process.returncode != 0:
             raise child.died("failed")
 
+    def keep_running(
+        self, name: str, argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
+    ) -> None:
+        """Start a worker or API process, and start it again whenever it dies (`restart_delay`)."""
+        self.keepers.append(asyncio.create_task(self._keep(name, argv, env, pass_fds)))
+
+    async def _keep(
+        self, name: str, argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...]
+    ) -> NoReturn:
+        delay: float | None = None
+        restarts = 0
+        while True:
+            child = await self.start(name, argv, echo=True, env=env, pass_fds=pass_fds)
+            started = time.monotonic()
+            await child.wait_exited()
+            self.children.remove(child)
+            uptime = time.monotonic() - started
+            delay = restart_delay(delay, uptime)
+            restarts += 1
+            tail = child.tail()
+            log.warning(
+                "child_restarting",
+                child=name,
+                pid=child.process.pid,
+                exit_status=child.exit_status(),
+                uptime_s=round(uptime, 1),
+                restart_in_s=delay,
+                restarts=restarts,
+                log_file=str(child.log_path),
+                tail=tail,
+            )
+            say(
+                f"{name} exited ({child.exit_status()}) after {uptime:.0f} s; "
+                f"restart {restarts} in {delay:.0f} s; last lines of {child.log_path}:\n{tail}"
+            )
+            await asyncio.sleep(delay)
+
     async def watch(self) -> NoReturn:
-        """Raise StackError as soon as any child exits on its own."""
-        waits = {asyncio.ensure_future(c.wait_exited()): c for c in self.children}
+        """Raise StackError as soon as a child that is not kept running exits on its own."""
+        # The dev server and the mail catcher are not restarted: the server holds every workflow
+        # and the workers cannot work without it, and the catcher is a few lines of ours; either
+        # dying means a broken data folder, a port taken or a bug, which a restart would hide.
+        vital = [c for c in self.children if c.name in ("temporal", "mail")]
+        waits = {asyncio.ensure_future(c.wait_exited()): c for c in vital}
         try:
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [*waits, *self.keepers], return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for wait in waits:
                 wait.cancel()
-        raise waits[done.pop()].died("exited unexpectedly")
+        for keeper in self.keepers:
+            if keeper in done:
+                keeper.result()  # a keeper only ends by an error: raise it
+        raise next(waits[wait] for wait in waits if wait in done).died("exited unexpectedly")
 
     async def stop(self) -> None:
-        """Stop the worker and the API together, then the server they were talking to."""
+        """Stop restarting, stop the workers, the APIs and the mail catcher together, then the
+        server they were talking to."""
+        for keeper in self.keepers:
+            keeper.cancel()
+        await asyncio.gather(*self.keepers, return_exceptions=True)
         if self.children:
             server, *apps = self.children
             await asyncio.gather(*(child.stop() for child in apps))
@@ -231,6 +329,20 @@ def check_ports_free(ports: dict[str, int]) -> None:
                 raise StackError(f"port {port} ({name}) is in use: {err.strerror}") from None
 
 
+def listen(port: int) -> socket.socket:
+    """A listening socket on `port` of 127.0.0.1, inherited by the API processes."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(LISTEN_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+def api_process_argv(listening: socket.socket) -> list[str]:
+    return [sys.executable, "-m", "dev.api_process", "--fd", str(listening.fileno())]
+
+
 def lock_data_dir(data_dir: Path) -> IO[bytes]:
     """Hold an exclusive lock on the data folder for our lifetime: two dev servers writing one
     SQLite file would corrupt each other's state."""
@@ -295,13 +407,25 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
     # Before the worker, so that the first notice e-mail finds it (the worker points at it).
     catcher = await stack.start("mail", [python, "-m", "dev.mailcatcher"], echo=True)
     await wait_listening(catcher, settings.smtp_port)
-    await stack.start("worker", [python, "worker.py"], echo=True)
+    # Each worker a process of its own, with its own SDK runtime (Temporal's multiprocessing
+    # sample): workflow tasks are Python code, one core per process at most.
+    for index in range(1, settings.worker_processes + 1):
+        stack.keep_running(
+            f"worker-{index}", [python, "worker.py"], {"MOTCUA_WORKER_INDEX": str(index)}
+        )
     development = not os.environ.get("MOTCUA_JWT_JWKS_URL")
     if development:
         # Development: HS256 with a secret kept in the data folder, so `python -m dev.tokens`
         # mints tokens the API accepts, run after run.
         stack.env["MOTCUA_JWT_SECRET"] = settings.jwt_secret or ensure_dev_secret(data_dir)
-    await stack.start("api", uvicorn_argv("127.0.0.1", settings.api_port), echo=True)
+    # The API processes share one listening socket that we open and keep: one address to print,
+    # the kernel hands each connection to whichever process accepts first, and while one process
+    # restarts its connections wait in the backlog instead of being refused.
+    listening = listen(settings.api_port)
+    for index in range(1, settings.api_processes + 1):
+        stack.keep_running(
+            f"api-{index}", api_process_argv(listening), {}, pass_fds=(listening.fileno(),)
+        )
 
     database = make_url(settings.database).render_as_string(hide_password=True)
     pages = f"http://localhost:{settings.api_port}"
@@ -317,6 +441,8 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         "tokens: python -m dev.tokens)\n"
         f"    mail catcher     smtp://127.0.0.1:{settings.smtp_port}  (each notice e-mail in "
         f"{stack.env['MOTCUA_MAIL_DIR']}, one 'mail |' line each)\n"
+        f"    processes        {settings.worker_processes} worker(s), "
+        f"{settings.api_processes} API process(es), restarted if they die\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"
         f"    database         {database}\n"
         "    Ctrl-C stops everything."
@@ -327,6 +453,7 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
 async def main() -> int:
     """Run the stack until a signal (exit 0) or a failure (exit 1)."""
     settings = DevSettings()
+    configure_logging(settings.log_format)
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {

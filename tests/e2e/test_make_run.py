@@ -1,8 +1,9 @@
 """End to end: `make run` (`python -m dev.run`) on free ports and a fresh data folder brings up the
-Web UI, the API, the search attributes, the migrated database and the mail catcher; Ctrl-C stops
-every process it started and exits 0; a second run on the same folder still has the first run's
-dossier; `make demo` (`python -m dev.demo`) receives its dossier through that API as sxd.officer,
-listed like any other."""
+Web UI, the API, the search attributes, the migrated database and the mail catcher; two worker
+and two API processes, one of each killed and started again while the stack keeps answering;
+Ctrl-C stops every process it started and exits 0; a second run on the same folder still has the
+first run's dossier; `make demo` (`python -m dev.demo`) receives its dossier through that API as
+sxd.officer, listed like any other."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from settings import REPO_ROOT, Settings
 from workflows.dossier import DossierWorkflow
 from workflows.search_attributes import ALL
 
-pytestmark = pytest.mark.timeout(150)  # two starts and two stops of the whole stack, ~30 s
+pytestmark = pytest.mark.timeout(240)  # two starts and two stops of the whole stack, ~40 s
 
 T = TypeVar("T")
 STARTUP_TIMEOUT_S = 45.0
@@ -129,6 +130,10 @@ class DevRun:
             await asyncio.sleep(0.1)
         return status
 
+    def pids_said(self, pattern: str) -> list[int]:
+        """The pids that `pattern`'s group matches in the output so far, in order."""
+        return [int(pid) for pid in re.findall(pattern, self.output.read_text(errors="replace"))]
+
     def kill_leftovers(self) -> None:
         """After a failure, end dev.run and whatever it started, by pid, so nothing outlives the
         test holding ports or the SQLite files."""
@@ -158,6 +163,38 @@ async def http_ok(url: str, expected_json: object = None) -> bool:
     )
 
 
+WORKER_1_STARTED = r"worker-1 \| .*worker_started .*identity=worker-1/(\d+)@"
+API_1_STARTED = r"api-1 \| INFO: +Started server process \[(\d+)\]"
+
+
+async def supervised_processes_come_back(run: DevRun, api_port: int) -> None:
+    """SIGKILL worker-1 and api-1: dev.run says so with the exit status and starts each again
+    (a new pid under the same name), the dev server and the others untouched, the API answering
+    throughout on its one port."""
+
+    async def started(pattern: str, count: int) -> list[int]:
+        pids = run.pids_said(pattern)
+        return pids if len(pids) >= count else []
+
+    [worker_pid] = await run.eventually("worker-1 starting", lambda: started(WORKER_1_STARTED, 1))
+    [api_pid] = await run.eventually("api-1 starting", lambda: started(API_1_STARTED, 1))
+    os.kill(worker_pid, signal.SIGKILL)
+    os.kill(api_pid, signal.SIGKILL)
+    assert await http_ok(f"http://127.0.0.1:{api_port}/healthz"), run.report()  # api-2, or queued
+    worker_pids = await run.eventually("worker-1 restarted", lambda: started(WORKER_1_STARTED, 2))
+    api_pids = await run.eventually("api-1 restarted", lambda: started(API_1_STARTED, 2))
+    assert worker_pids[0] == worker_pid != worker_pids[1] and api_pids[1] != api_pid
+    said = run.report()
+    for name in ("worker-1", "api-1"):
+        assert re.search(
+            rf"dev.run \| {name} exited \(killed by SIGKILL\) after \d+ s; restart 1 in 1 s", said
+        ), said
+        assert re.search(
+            rf"child_restarting .*child={name} .*exit_status=.?killed by SIGKILL", said
+        ), said
+    assert "worker-2 exited" not in said and "api-2 exited" not in said, said
+
+
 async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path) -> None:
     grpc, ui, http_api, metrics, api, smtp = free_ports(6)
     overrides = {
@@ -168,6 +205,8 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
         "MOTCUA_API_PORT": str(api),
         "MOTCUA_SMTP_PORT": str(smtp),
+        "MOTCUA_WORKER_PROCESSES": "2",
+        "MOTCUA_API_PROCESSES": "2",
     }
     env = {**os.environ, **overrides}
     for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL"):  # would point elsewhere
@@ -213,6 +252,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         )
         await first.eventually("migrating the app database", migrations_applied)
         await first.eventually("the mail catcher's SMTP greeting", mail_catcher_greets)
+        await supervised_processes_come_back(first, api)
         # As the README tells a newcomer: a token from `python -m dev.tokens`, then the API.
         minting = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "dev.tokens", "--user", "sxd.officer",
@@ -236,9 +276,11 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
                 headers=auth,
             )
             assert consulted.status_code == 201, consulted.text
-        assert len(first.children) >= 4, (
-            f"expected server, mail catcher, worker and API\n{first.report()}"
+        assert len(first.children) >= 6, (
+            f"expected server, mail catcher, two workers and two APIs\n{first.report()}"
         )
+        logs = {path.name for path in (tmp_path / "var").glob("*.log")}
+        assert {"worker-1.log", "worker-2.log", "api-1.log", "api-2.log"} <= logs, logs
         pages = f"http://localhost:{api}"
         said = first.report()
         assert f"pages            {pages}/" in said, said
