@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
     pages_language: Literal["vi", "en"] = "vi"
+    # Metrics (telemetry.metrics, deploy/README.md "Monitoring"). The worker's Temporal SDK
+    # metrics are served at this host:port (unset: none), port + `worker_index` for the n-th
+    # worker process of a host, so that several never ask for the same port.
+    worker_metrics_address: str | None = None
+    worker_index: int = Field(default=0, ge=0)
+    # The API's /metrics: when set, only with `Authorization: Bearer <metrics_token>`.
+    metrics_token: str | None = None
 
     @cached_property
     def pages_address(self) -> str:

@@ -28,6 +28,7 @@ from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
+from telemetry.metrics import worker_metrics_address, worker_runtime
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
@@ -61,10 +62,14 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 async def connect(settings: Settings) -> Client:
+    """The client of this worker process, with its SDK metrics served at
+    `MOTCUA_WORKER_METRICS_ADDRESS` (+ `MOTCUA_WORKER_INDEX`) when set."""
+    metrics = worker_metrics_address(settings.worker_metrics_address, settings.worker_index)
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
+        runtime=worker_runtime(metrics) if metrics else None,
     )
 
 
@@ -137,7 +142,12 @@ async def main() -> None:
         loop.add_signal_handler(sig, on_signal, sig)
     client = await connect(settings)
     await ensure_sweep_schedule(client, settings.task_queue)
-    log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
+    log.info(
+        "worker_started",
+        temporal=settings.temporal_target,
+        task_queue=settings.task_queue,
+        metrics=worker_metrics_address(settings.worker_metrics_address, settings.worker_index),
+    )
     async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")
