@@ -36,6 +36,7 @@ from worker import SHUTDOWN_DEADLINE_S as WORKER_SHUTDOWN_S
 # Not +1000: that is where the dev server puts the Web UI by default.
 HTTP_PORT_OFFSET = 10
 METRICS_PORT_OFFSET = 11
+WORKER_METRICS_PORT_OFFSET = 12  # our worker's SDK metrics, unless MOTCUA_WORKER_METRICS_ADDRESS
 FRONTEND_TIMEOUT_S = 60.0
 LISTEN_TIMEOUT_S = 20.0  # for a child of ours to open its port
 # Before SIGKILL: the worker and the API bound their own stop (README, "Stopping").
@@ -55,6 +56,11 @@ class DevSettings(Settings):
 
     def metrics_port(self) -> int:
         return self.temporal_metrics_port or self.temporal_port + METRICS_PORT_OFFSET
+
+    def worker_metrics(self) -> str:
+        return self.worker_metrics_address or (
+            f"127.0.0.1:{self.temporal_port + WORKER_METRICS_PORT_OFFSET}"
+        )
 
 
 class StackError(Exception):
@@ -295,6 +301,7 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
     # Before the worker, so that the first notice e-mail finds it (the worker points at it).
     catcher = await stack.start("mail", [python, "-m", "dev.mailcatcher"], echo=True)
     await wait_listening(catcher, settings.smtp_port)
+    stack.env["MOTCUA_WORKER_METRICS_ADDRESS"] = settings.worker_metrics()
     await stack.start("worker", [python, "worker.py"], echo=True)
     development = not os.environ.get("MOTCUA_JWT_JWKS_URL")
     if development:
@@ -317,6 +324,9 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         "tokens: python -m dev.tokens)\n"
         f"    mail catcher     smtp://127.0.0.1:{settings.smtp_port}  (each notice e-mail in "
         f"{stack.env['MOTCUA_MAIL_DIR']}, one 'mail |' line each)\n"
+        f"    metrics          {pages}/metrics (API, read model), "
+        f"http://{settings.worker_metrics()}/metrics (worker, Temporal SDK), "
+        f"http://localhost:{settings.metrics_port()}/metrics (dev server)\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"
         f"    database         {database}\n"
         "    Ctrl-C stops everything."
@@ -347,6 +357,7 @@ async def main() -> int:
                 "MOTCUA_TEMPORAL_UI_PORT": settings.temporal_ui_port,
                 "MOTCUA_TEMPORAL_HTTP_PORT": settings.http_port(),
                 "MOTCUA_TEMPORAL_METRICS_PORT": settings.metrics_port(),
+                "MOTCUA_WORKER_METRICS_ADDRESS": int(settings.worker_metrics().rpartition(":")[2]),
                 "MOTCUA_API_PORT": settings.api_port,
                 "MOTCUA_SMTP_PORT": settings.smtp_port,
             }

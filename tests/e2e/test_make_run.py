@@ -158,8 +158,14 @@ async def http_ok(url: str, expected_json: object = None) -> bool:
     )
 
 
+async def worker_metrics_served(port: int) -> bool:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics")
+    return response.status_code == 200 and "temporal_worker_task_slots_available" in response.text
+
+
 async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path) -> None:
-    grpc, ui, http_api, metrics, api, smtp = free_ports(6)
+    grpc, ui, http_api, metrics, api, smtp, worker_metrics = free_ports(7)
     overrides = {
         "MOTCUA_DATA_DIR": str(tmp_path / "var"),
         "MOTCUA_TEMPORAL_PORT": str(grpc),
@@ -168,6 +174,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
         "MOTCUA_API_PORT": str(api),
         "MOTCUA_SMTP_PORT": str(smtp),
+        "MOTCUA_WORKER_METRICS_ADDRESS": f"127.0.0.1:{worker_metrics}",
     }
     env = {**os.environ, **overrides}
     for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL"):  # would point elsewhere
@@ -213,6 +220,9 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         )
         await first.eventually("migrating the app database", migrations_applied)
         await first.eventually("the mail catcher's SMTP greeting", mail_catcher_greets)
+        await first.eventually(
+            "the worker's SDK metrics", lambda: worker_metrics_served(worker_metrics)
+        )
         # As the README tells a newcomer: a token from `python -m dev.tokens`, then the API.
         minting = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "dev.tokens", "--user", "sxd.officer",
@@ -242,6 +252,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         pages = f"http://localhost:{api}"
         said = first.report()
         assert f"pages            {pages}/" in said, said
+        assert f"http://127.0.0.1:{worker_metrics}/metrics (worker, Temporal SDK)" in said, said
         assert f"Đăng nhập / sign in: open {pages}/signin and pick a development user" in said
 
         # `make demo`: a dossier received through the API by sxd.officer, like any other.
