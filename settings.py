@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     temporal_sqlite_synchronous: Literal["normal", "full"] = "normal"
     calendar_overrides: Path = Field(default=REPO_ROOT / "data" / "calendar-overrides.toml")
     log_format: Literal["pretty", "json"] = "pretty"
-    # Which of several worker processes this is (`make run` numbers them 1..N): in its identity.
-    worker_index: int | None = None
+    # Which of several worker processes this is (`make run` numbers them 1..N): in its identity,
+    # and its metrics port is `worker_metrics_address`'s + this index.
+    worker_index: int | None = Field(default=None, ge=0)
     # Notices that reach people (activities.delivery). E-mail goes through this SMTP server: the
     # defaults are the local catcher of `make run` (dev.mailcatcher); production names its relay.
     smtp_host: str = "localhost"
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
     pages_language: Literal["vi", "en"] = "vi"
+    # Metrics (telemetry.metrics, deploy/README.md "Monitoring"). The worker's Temporal SDK
+    # metrics are served at this host:port (unset: none), port + `worker_index` for the n-th
+    # worker process of a host, so that several never ask for the same port.
+    worker_metrics_address: str | None = None
+    # The API's /metrics: when set, only with `Authorization: Bearer <metrics_token>`.
+    metrics_token: str | None = None
 
     @cached_property
     def pages_address(self) -> str:

@@ -29,6 +29,7 @@ from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
+from telemetry.metrics import worker_metrics_address, worker_runtime
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
@@ -71,10 +72,14 @@ def worker_identity(settings: Settings) -> str | None:
 
 
 async def connect(settings: Settings) -> Client:
+    """The client of this worker process, with its SDK metrics served at
+    `MOTCUA_WORKER_METRICS_ADDRESS` (+ `MOTCUA_WORKER_INDEX`) when set."""
+    metrics = worker_metrics_address(settings.worker_metrics_address, settings.worker_index or 0)
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
+        runtime=worker_runtime(metrics) if metrics else None,
     )
 
 
@@ -153,6 +158,7 @@ async def main() -> None:
         temporal=settings.temporal_target,
         task_queue=settings.task_queue,
         identity=worker_identity(settings) or client.identity,
+        metrics=worker_metrics_address(settings.worker_metrics_address, settings.worker_index or 0),
     )
     async with running_worker(client, settings):
         await stop.wait()

@@ -6,7 +6,8 @@ count it: the dossier would stay open in the read model, neither done nor closed
 visibility knows it ended; this activity reads the dossier runs that ended so in the last
 `lookback` and closes each dossier the read model still holds open, as `terminated`, `failed`,
 `timed_out` or `canceled` at the run's close time (`db.read_model.record_abnormal_close`, which
-is idempotent: a second sweep finds them closed and records nothing).
+is idempotent: a second sweep finds them closed and records nothing). Each sweep then records
+when it finished (`db.ops_figures.record_sweep_run`), which the metrics publish.
 
 Runs that continued as new are not ended: their dossier lives on in the next run.
 """
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 
+from db.ops_figures import ENDED_RUNS_SWEEP, record_sweep_run
 from db.read_model import record_abnormal_close
 
 log = structlog.get_logger(__name__)
@@ -84,4 +86,9 @@ class EndedRunsActivities:
                     closed.append(code)
                     log.warning("abnormal_close_recorded", dossier=code, how=how, run=run.run_id)
             activity.heartbeat(listed)
+        # for the metrics: a sweep that stopped running must be seen (alert SweepNotRun)
+        async with self._sessions() as session:
+            await record_sweep_run(
+                session, ENDED_RUNS_SWEEP, datetime.now(UTC), listed, len(closed)
+            )
         return SweepReport(listed=listed, closed=closed)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from activities.calendar_source import CalendarSource
-from api import openapi, problems
+from api import metrics, openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
 from api.docs import install_docs
@@ -144,4 +144,6 @@ def create_app(
     # The pages (web/): the same services behind HTML for every role; installed last so that
     # their error pages wrap the problem handlers above.
     web_app.install(app, settings, authenticator)
+    app.include_router(metrics.router)
+    app.add_middleware(metrics.RequestMetrics)  # last, so outermost: it sees every answer
     return app

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.limits import LIMIT_CODES
 from domain.refusals import Refusal
+from telemetry.metrics import PROBLEMS
 
 log = structlog.get_logger()
 
@@ -110,6 +111,11 @@ class Problem(Exception):
         self.extensions = extensions
         super().__init__(f"{code}: {self.detail}")
 
+    def count(self) -> None:
+        """Count it as answered, in the API's metrics of refusals by code: once per answer,
+        whether a document here or a page (web.errors)."""
+        PROBLEMS.labels(self.code, str(self.status)).inc()
+
     @classmethod
     def of_refusal(cls, refusal: Refusal) -> Problem:
         """A refusal of the rules: its code, status and facts; the message in both languages.
@@ -134,6 +140,7 @@ class Problem(Exception):
         return cls.of_refusal(Refusal.model_validate(refusal))
 
     def response(self, request: Request) -> JSONResponse:
+        self.count()
         body = {
             "type": TYPE_BASE + self.code,
             "title": self.title,

@@ -418,3 +418,18 @@ class IdempotencyRecord(SQLModel, table=True):
         sa_column_kwargs={"server_default": func.current_timestamp()},
         nullable=False,
     )
+
+
+# --- what ops staff watch -------------------------------------------------------------------
+
+
+class SweepRunRecord(SQLModel, table=True):
+    """The last run of a periodic sweep (the ended-runs sweep, R5): when it finished and what it
+    did, so that a sweep that stopped running is seen (`db.ops_figures`, an alert)."""
+
+    __tablename__ = "sweep_runs"
+
+    name: str = Field(primary_key=True)
+    finished_at: datetime = Field(sa_type=UTCDateTime)
+    listed: int  # the ended runs it read from Temporal's visibility
+    closed: int  # the dossiers it closed in the read model

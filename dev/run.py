@@ -37,12 +37,14 @@ from dev.temporal_setup import SearchAttributeConflict, ensure_search_attributes
 from dev.tokens import ensure_dev_secret
 from logs import configure_logging
 from settings import REPO_ROOT, Settings
+from telemetry.metrics import worker_metrics_address
 from worker import SHUTDOWN_DEADLINE_S as WORKER_SHUTDOWN_S
 
 # Port + 10 is 7243, the frontend HTTP port of Temporal's own server configs; +11 is next to it.
 # Not +1000: that is where the dev server puts the Web UI by default.
 HTTP_PORT_OFFSET = 10
 METRICS_PORT_OFFSET = 11
+WORKER_METRICS_PORT_OFFSET = 12  # our worker's SDK metrics, unless MOTCUA_WORKER_METRICS_ADDRESS
 FRONTEND_TIMEOUT_S = 60.0
 LISTEN_TIMEOUT_S = 20.0  # for a child of ours to open its port
 # Before SIGKILL: the worker and the API bound their own stop (README, "Stopping").
@@ -77,6 +79,11 @@ class DevSettings(Settings):
 
     def metrics_port(self) -> int:
         return self.temporal_metrics_port or self.temporal_port + METRICS_PORT_OFFSET
+
+    def worker_metrics(self) -> str:
+        return self.worker_metrics_address or (
+            f"127.0.0.1:{self.temporal_port + WORKER_METRICS_PORT_OFFSET}"
+        )
 
 
 def restart_delay(previous_s: float | None, uptime_s: float) -> float:
@@ -407,6 +414,7 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
     # Before the worker, so that the first notice e-mail finds it (the worker points at it).
     catcher = await stack.start("mail", [python, "-m", "dev.mailcatcher"], echo=True)
     await wait_listening(catcher, settings.smtp_port)
+    stack.env["MOTCUA_WORKER_METRICS_ADDRESS"] = settings.worker_metrics()  # + the index
     # Each worker a process of its own, with its own SDK runtime (Temporal's multiprocessing
     # sample): workflow tasks are Python code, one core per process at most.
     for index in range(1, settings.worker_processes + 1):
@@ -443,6 +451,10 @@ async def start_stack(stack: Stack, settings: DevSettings, data_dir: Path) -> No
         f"{stack.env['MOTCUA_MAIL_DIR']}, one 'mail |' line each)\n"
         f"    processes        {settings.worker_processes} worker(s), "
         f"{settings.api_processes} API process(es), restarted if they die\n"
+        f"    metrics          {pages}/metrics (API, read model), "
+        f"http://{worker_metrics_address(settings.worker_metrics(), 1)}/metrics (worker-1, "
+        "Temporal SDK; worker-n at the port + n), "
+        f"http://localhost:{settings.metrics_port()}/metrics (dev server)\n"
         f"    data folder      {data_dir}  (temporal.db and one log per process)\n"
         f"    database         {database}\n"
         "    Ctrl-C stops everything."
@@ -474,6 +486,12 @@ async def main() -> int:
                 "MOTCUA_TEMPORAL_UI_PORT": settings.temporal_ui_port,
                 "MOTCUA_TEMPORAL_HTTP_PORT": settings.http_port(),
                 "MOTCUA_TEMPORAL_METRICS_PORT": settings.metrics_port(),
+                **{
+                    f"MOTCUA_WORKER_METRICS_ADDRESS (worker-{n})": int(
+                        str(worker_metrics_address(settings.worker_metrics(), n)).rpartition(":")[2]
+                    )
+                    for n in range(1, settings.worker_processes + 1)
+                },
                 "MOTCUA_API_PORT": settings.api_port,
                 "MOTCUA_SMTP_PORT": settings.smtp_port,
             }

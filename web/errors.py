@@ -81,7 +81,9 @@ def is_page(request: Request) -> bool:
 
 
 def message_of(request: Request, problem: Problem) -> str:
-    """The problem in the reader's words: the refusal's own Vietnamese message, else ours."""
+    """The problem in the reader's words: the refusal's own Vietnamese message, else ours.
+    Every problem a page shows is put in words here once, so it is counted here."""
+    problem.count()
     _ = gettext(request)
     said = problem.extensions.get("detail_vi")
     if isinstance(said, str) and request.app.state.services.settings.pages_language == "vi":

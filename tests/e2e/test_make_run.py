@@ -195,8 +195,14 @@ async def supervised_processes_come_back(run: DevRun, api_port: int) -> None:
     assert "worker-2 exited" not in said and "api-2 exited" not in said, said
 
 
+async def worker_metrics_served(port: int) -> bool:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics")
+    return response.status_code == 200 and "temporal_worker_task_slots_available" in response.text
+
+
 async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path) -> None:
-    grpc, ui, http_api, metrics, api, smtp = free_ports(6)
+    grpc, ui, http_api, metrics, api, smtp, worker_metrics = free_ports(7)
     overrides = {
         "MOTCUA_DATA_DIR": str(tmp_path / "var"),
         "MOTCUA_TEMPORAL_PORT": str(grpc),
@@ -207,6 +213,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         "MOTCUA_SMTP_PORT": str(smtp),
         "MOTCUA_WORKER_PROCESSES": "2",
         "MOTCUA_API_PROCESSES": "2",
+        "MOTCUA_WORKER_METRICS_ADDRESS": f"127.0.0.1:{worker_metrics}",
     }
     env = {**os.environ, **overrides}
     for inherited in ("MOTCUA_TEMPORAL_ADDRESS", "MOTCUA_DATABASE_URL"):  # would point elsewhere
@@ -253,6 +260,9 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         await first.eventually("migrating the app database", migrations_applied)
         await first.eventually("the mail catcher's SMTP greeting", mail_catcher_greets)
         await supervised_processes_come_back(first, api)
+        await first.eventually(
+            "worker-1's SDK metrics", lambda: worker_metrics_served(worker_metrics + 1)
+        )
         # As the README tells a newcomer: a token from `python -m dev.tokens`, then the API.
         minting = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "dev.tokens", "--user", "sxd.officer",
@@ -284,6 +294,8 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         pages = f"http://localhost:{api}"
         said = first.report()
         assert f"pages            {pages}/" in said, said
+        worker_1 = f"http://127.0.0.1:{worker_metrics + 1}/metrics (worker-1, Temporal SDK"
+        assert worker_1 in said, said
         assert f"Đăng nhập / sign in: open {pages}/signin and pick a development user" in said
 
         # `make demo`: a dossier received through the API by sxd.officer, like any other.

@@ -51,6 +51,7 @@ async def lookup(
     except Problem as problem:
         if problem.code not in ("dossier_not_found", "rate_limited"):
             raise
+        problem.count()
         wait = int((problem.headers or {}).get("Retry-After", "0"))
         context |= {"refusal": problem.code, "wait": wait}
         return render(

@@ -1,0 +1,1 @@
+"""What motcua's processes tell ops about themselves: metrics (`telemetry.metrics`) and traces."""
