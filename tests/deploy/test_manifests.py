@@ -36,7 +36,6 @@ KUBERNETES_VERSIONS = ("1.30", "1.33")
 APP_ROOT = Path("/app")  # WORKDIR of the image, where the package is installed in place
 SECRETS = "motcua-secrets"  # created by the province (deploy/README.md, "Secrets"), never here
 # Settings read by processes of other branches of issue 11, not yet in settings.py here.
-PENDING_SETTINGS = {"MOTCUA_WORKER_METRICS_ADDRESS", "MOTCUA_METRICS_TOKEN"}
 NOT_MOTCUA_ENV = {"FORWARDED_ALLOW_IPS"}  # uvicorn's own (deploy/entrypoint.sh)
 ENTRYPOINT_COMMANDS = {"worker", "api", "migrate"}
 
@@ -134,7 +133,7 @@ def test_environment_names_and_values_are_settings_the_processes_read(
     for pod in pod_specs(rendered):
         for container in pod["containers"]:
             names |= {variable["name"] for variable in container.get("env", [])}
-    unknown = names - known - PENDING_SETTINGS - NOT_MOTCUA_ENV
+    unknown = names - known - NOT_MOTCUA_ENV
     assert not unknown, f"not read by any process: {sorted(unknown)}"
     values = {
         name.removeprefix("MOTCUA_").lower(): value
