@@ -297,8 +297,8 @@ async def test_health_and_readiness(api: Api) -> None:
     assert ready.json()["checks"] == {"temporal": True, "database": True}
     # The calendar is a detail, never a check: an unconfirmed next year still leaves it ready.
     calendar = ready.json()["details"]["calendar"]
-    assert calendar["confirmed_years"] == [2023, 2024, 2025, 2026]
-    assert calendar["to_confirm"] == []
+    assert calendar["confirmed_years"] == [2023, 2024, 2025, 2026, 2027]
+    assert calendar["to_confirm"] == ["2027-05-03"]  # 3/5/2027 in lieu of Saturday 1/5
     next_year = local_date(datetime.now(UTC)).year + 1
-    assert (next_year in calendar["unconfirmed_years"]) is (next_year > 2026)
+    assert (next_year in calendar["unconfirmed_years"]) is (next_year > 2027)
     assert (calendar["warning"] is None) is (not calendar["unconfirmed_years"])

@@ -1,4 +1,4 @@
-"""R11 on the real calendar of 2023–2026: due dates across Tết, 30/4–1/5, 2/9 and New Year 2026,
+"""R11 on the real calendar of 2023–2027: due dates across Tết, 30/4–1/5, 2/9, 24/11 and New Year,
 counted on the repository's `data/calendar-overrides.toml` (the province's file) as the worker
 and the API count them.
 
@@ -83,6 +83,19 @@ DUE = [
     (vn(2026, 11, 20), 2, closing(2026, 11, 25), "Friday 20/11 → Monday 23/11, then 25/11/2026"),
     (vn(2026, 11, 24, 9), 1, closing(2026, 11, 26), "received online on 24/11: counted from 25/11"),
     (vn(2026, 11, 27), 1, closing(2026, 11, 30), "Saturday 28/11/2026 is not worked: no swap"),
+    # --- 2027: Tết 4/2–10/2 and 2/9–5/9 by 10065/VPCP-KGVX; the rest by law ------------------
+    (vn(2026, 12, 31), 1, closing(2027, 1, 4), "Friday 1/1/2027 off, no swap"),
+    (vn(2027, 2, 3), 1, closing(2027, 2, 11), "Tết 4/2–10/2/2027: 10065/VPCP-KGVX"),
+    (vn(2027, 2, 3), 3, closing(2027, 2, 15), "Tết 2027, then a weekend"),
+    (vn(2027, 2, 3, 15, 1), 1, closing(2027, 2, 12), "after 15:00: counted from 11/2/2027"),
+    (vn(2027, 2, 6, 9), 1, closing(2027, 2, 12), "received online on mùng 1: counted from 11/2"),
+    (vn(2027, 2, 5), 1, closing(2027, 2, 12), "received online on 5/2/2027, a Tết weekday"),
+    (vn(2027, 4, 15), 1, closing(2027, 4, 19), "Giỗ Tổ on Friday 16/4/2027"),
+    (vn(2027, 4, 29), 1, closing(2027, 5, 4), "30/4, 1/5 (Saturday) and 3/5/2027 in lieu"),
+    (vn(2027, 4, 29), 2, closing(2027, 5, 5), "30/4–3/5/2027, two days"),
+    (vn(2027, 4, 28), 1, closing(2027, 4, 29), "Thursday 29/4/2027 is worked: no swap"),
+    (vn(2027, 9, 1), 1, closing(2027, 9, 6), "2/9–5/9/2027, Friday 3/9 off: 10065/VPCP-KGVX"),
+    (vn(2027, 11, 23), 1, closing(2027, 11, 25), "Wednesday 24/11/2027 off: 28/2026/QH16"),
 ]
 
 
@@ -119,14 +132,28 @@ def test_r11_the_file_names_a_document_for_every_entry(overrides: CalendarOverri
     assert not unnamed, unnamed
 
 
-def test_r11_the_file_confirms_2023_to_2026_with_24_11_2026_off_by_resolution_28_2026_qh16(
+def test_r11_the_file_confirms_2023_to_2027_with_24_11_2026_off_by_resolution_28_2026_qh16(
     overrides: CalendarOverrides,
 ) -> None:
-    assert overrides.confirmed_years == {2023, 2024, 2025, 2026}
-    assert overrides.to_confirm == set()
+    assert overrides.confirmed_years == {2023, 2024, 2025, 2026, 2027}
+    assert overrides.to_confirm == {date(2027, 5, 3)}
     assert date(2026, 11, 24) in overrides.days_off
     assert "28/2026/QH16" in overrides.sources[date(2026, 11, 24)]
     assert "10065/VPCP-KGVX" in overrides.sources[date(2026, 11, 24)]
+
+
+def test_r11_2027_follows_10065_vpcp_kgvx_and_flags_the_day_in_lieu_no_text_confirms(
+    overrides: CalendarOverrides,
+) -> None:
+    tet = [date(2027, 2, day) for day in range(4, 11)]
+    national_day = [date(2027, 9, 2), date(2027, 9, 3)]
+    for day in (*tet, *national_day):
+        assert day in overrides.days_off and "10065/VPCP-KGVX" in overrides.sources[day], day
+    assert not {day for day in overrides.working_days if day.year == 2027}  # no worked Saturday
+    # Saturday 1/5/2027: the day in lieu comes from the Labour Code alone, so it waits for a text.
+    in_lieu = date(2027, 5, 3)
+    assert in_lieu in overrides.days_off and in_lieu in overrides.to_confirm
+    assert "Điều 111 khoản 3" in overrides.sources[in_lieu]
 
 
 # The file lists each confirmed year in full. Against holidays.VN (0.109) it may differ only on
@@ -138,11 +165,11 @@ def test_r11_the_file_differs_from_holidays_vn_only_where_a_text_decides(
     cal: WorkingCalendar,
 ) -> None:
     national = WorkingCalendar.vietnam()
-    days = (date(2023, 1, 1) + timedelta(days=n) for n in range(366 * 4))
+    days = (date(2023, 1, 1) + timedelta(days=n) for n in range(366 * 5))
     differing = {
         day
         for day in days
-        if day.year <= 2026 and cal.is_working_day(day) != national.is_working_day(day)
+        if day.year <= 2027 and cal.is_working_day(day) != national.is_working_day(day)
     }
     assert differing <= DECIDED_AGAINST_HOLIDAYS_VN, sorted(differing - DECIDED_AGAINST_HOLIDAYS_VN)
 
@@ -157,22 +184,25 @@ def test_r11_each_confirmed_year_has_its_250_odd_working_days(cal: WorkingCalend
             for n in range((date(year + 1, 1, 1) - first).days)
         )
 
-    assert {year: working(year) for year in (2023, 2024, 2025, 2026)} == {
+    assert {year: working(year) for year in (2023, 2024, 2025, 2026, 2027)} == {
         2023: 249,
         2024: 251,
         2025: 250,
         2026: 249,
+        2027: 249,
     }
 
 
 # --- the warning while next year's schedule is not in the file ---------------------------------
 
 COVERAGE = [
-    # (today, unconfirmed years)
+    # (today, unconfirmed years): this year and next, as of the operators' local date
     (date(2025, 6, 1), ()),
-    (date(2026, 1, 5), (2027,)),
-    (date(2026, 12, 6), (2027,)),
-    (date(2027, 1, 4), (2027, 2028)),
+    (date(2026, 1, 5), ()),
+    (date(2026, 12, 6), ()),
+    (date(2027, 1, 4), (2028,)),
+    (date(2027, 12, 6), (2028,)),
+    (date(2028, 1, 3), (2028, 2029)),
     (date(2022, 12, 31), (2022,)),
 ]
 
@@ -183,8 +213,8 @@ def test_r11_next_year_without_a_confirmed_schedule_is_warned(
 ) -> None:
     coverage = ScheduleCoverage.of(overrides, today)
     assert coverage.unconfirmed_years == unconfirmed
-    assert coverage.confirmed_years == (2023, 2024, 2025, 2026)
-    assert coverage.to_confirm == ()
+    assert coverage.confirmed_years == (2023, 2024, 2025, 2026, 2027)
+    assert coverage.to_confirm == (date(2027, 5, 3),)
     if unconfirmed:
         assert coverage.warning is not None
         assert all(str(year) in coverage.warning for year in unconfirmed)
