@@ -7,13 +7,14 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar_source import CalendarSource
@@ -53,10 +54,31 @@ PASSTHROUGH = (
 )
 
 
+WORKFLOWS: tuple[type, ...] = (DossierWorkflow, EndedRunsSweep)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox every worker and every replay uses."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The worker deployment version this worker polls as (README, "Upgrades"); None: an
+    unversioned worker."""
+    if settings.deployment_name is None or settings.build_id is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(
+            deployment_name=settings.deployment_name, build_id=settings.build_id
+        ),
+        use_worker_versioning=True,
+        # Every workflow type moves to the current build at its next task (README, "Upgrades").
+        # Set here, not per type with `@workflow.defn(versioning_behavior=...)`: the server fails
+        # every task of an unversioned worker that sends a behaviour, and `make run` and the
+        # tests run unversioned.
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
     )
 
 
@@ -69,9 +91,12 @@ async def connect(settings: Settings) -> Client:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+async def running_worker(
+    client: Client, settings: Settings, workflows: Sequence[type] = WORKFLOWS
+) -> AsyncIterator[Worker]:
     """The worker with every workflow and activity motcua has, wired to `settings`, running
-    until the block ends; then its database connections are closed."""
+    until the block ends; then its database connections are closed. `workflows`: another build
+    of them (the rolling-upgrade test's version 2)."""
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
 
@@ -97,7 +122,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[DossierWorkflow, EndedRunsSweep],
+        workflows=workflows,
         activities=[
             planning.read_clock,
             planning.plan_consultation,
@@ -110,6 +135,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        deployment_config=deployment_config(settings),
     )
     try:
         async with worker:
@@ -137,7 +163,13 @@ async def main() -> None:
         loop.add_signal_handler(sig, on_signal, sig)
     client = await connect(settings)
     await ensure_sweep_schedule(client, settings.task_queue)
-    log.info("worker_started", temporal=settings.temporal_target, task_queue=settings.task_queue)
+    log.info(
+        "worker_started",
+        temporal=settings.temporal_target,
+        task_queue=settings.task_queue,
+        deployment=settings.deployment_name,
+        build_id=settings.build_id,
+    )
     async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")
