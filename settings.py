@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     worker_metrics_address: str | None = None
     # The API's /metrics: when set, only with `Authorization: Bearer <metrics_token>`.
     metrics_token: str | None = None
+    # Worker versioning (README, "Upgrades"): the worker polls as build `build_id` of the worker
+    # deployment `deployment_name`; both or neither (unset: an unversioned worker, as before).
+    deployment_name: str | None = None
+    build_id: str | None = None
+
+    @model_validator(mode="after")
+    def _deployment_whole(self) -> Settings:
+        if (self.deployment_name is None) != (self.build_id is None):
+            raise ValueError("MOTCUA_DEPLOYMENT_NAME and MOTCUA_BUILD_ID go together")
+        return self
 
     @cached_property
     def pages_address(self) -> str:

@@ -8,13 +8,14 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar_source import CalendarSource
@@ -55,6 +56,9 @@ PASSTHROUGH = (
 )
 
 
+WORKFLOWS: tuple[type, ...] = (DossierWorkflow, EndedRunsSweep)
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox every worker and every replay uses."""
     return SandboxedWorkflowRunner(
@@ -71,6 +75,24 @@ def worker_identity(settings: Settings) -> str | None:
     return f"worker-{settings.worker_index}/{os.getpid()}@{socket.gethostname()}"
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The worker deployment version this worker polls as (README, "Upgrades"); None: an
+    unversioned worker."""
+    if settings.deployment_name is None or settings.build_id is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(
+            deployment_name=settings.deployment_name, build_id=settings.build_id
+        ),
+        use_worker_versioning=True,
+        # Every workflow type moves to the current build at its next task (README, "Upgrades").
+        # Set here, not per type with `@workflow.defn(versioning_behavior=...)`: the server fails
+        # every task of an unversioned worker that sends a behaviour, and `make run` and the
+        # tests run unversioned.
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+    )
+
+
 async def connect(settings: Settings) -> Client:
     """The client of this worker process, with its SDK metrics served at
     `MOTCUA_WORKER_METRICS_ADDRESS` (+ `MOTCUA_WORKER_INDEX`) when set."""
@@ -84,9 +106,12 @@ async def connect(settings: Settings) -> Client:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+async def running_worker(
+    client: Client, settings: Settings, workflows: Sequence[type] = WORKFLOWS
+) -> AsyncIterator[Worker]:
     """The worker with every workflow and activity motcua has, wired to `settings`, running
-    until the block ends; then its database connections are closed."""
+    until the block ends; then its database connections are closed. `workflows`: another build
+    of them (the rolling-upgrade test's version 2)."""
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
 
@@ -112,7 +137,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[DossierWorkflow, EndedRunsSweep],
+        workflows=workflows,
         activities=[
             planning.read_clock,
             planning.plan_consultation,
@@ -126,6 +151,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         identity=worker_identity(settings),
+        deployment_config=deployment_config(settings),
     )
     try:
         async with worker:
@@ -159,6 +185,8 @@ async def main() -> None:
         task_queue=settings.task_queue,
         identity=worker_identity(settings) or client.identity,
         metrics=worker_metrics_address(settings.worker_metrics_address, settings.worker_index or 0),
+        deployment=settings.deployment_name,
+        build_id=settings.build_id,
     )
     async with running_worker(client, settings):
         await stop.wait()

@@ -5,7 +5,7 @@ failed update carries."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,7 @@ from db.models import NoticeRecord
 from domain.commands import Actor, Role
 from domain.dossier import Applicant, DossierDocument, Procedure
 from settings import Settings
-from worker import running_worker
+from worker import WORKFLOWS, running_worker
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.starter import start_dossier
 
@@ -122,9 +122,11 @@ async def stack_settings(tmp_path: Path, task_queue: str, **overrides: Any) -> S
 
 
 @asynccontextmanager
-async def running_stack(client: Client, settings: Settings) -> AsyncIterator[Stack]:
+async def running_stack(
+    client: Client, settings: Settings, workflows: Sequence[type] = WORKFLOWS
+) -> AsyncIterator[Stack]:
     stack = Stack(client, settings)
-    async with running_worker(client, settings):
+    async with running_worker(client, settings, workflows):
         try:
             yield stack
         finally:
