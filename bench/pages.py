@@ -7,7 +7,8 @@ serves it with uvicorn (`api.app:create_app`, one process, the development secre
 read only the read model, so no Temporal is needed), signs in through the development sign-in
 page like a person, then fetches each page `--runs` times after a warm-up: the inbox of the
 busiest lead agency (first page, a search by applicant name, the late group), the page of
-dossiers with the longest timelines, the consulted agency's inbox and the oversight reports page.
+dossiers with the longest timelines, the one-stop desk's inbox of what it received for other lead
+agencies (Decree 118/2025), the consulted agency's inbox and the oversight reports page.
 It prints p50, p95 and max per page, the pages per second, and p95 against the target."""
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ def officers() -> dict[str, str]:
     return {u.agency: u.id for u in load_users() if Role.OFFICER in u.roles}
 
 
-async def sample(url: str) -> tuple[str, str, list[str]]:
+async def sample(url: str) -> tuple[str, str, list[str], str | None]:
     """Among the agencies with a development officer: the one leading most open dossiers, the
-    one consulted most, and the dossiers of the former with the longest timelines."""
+    one consulted most, the dossiers of the former with the longest timelines, and the desk that
+    received most open dossiers for other lead agencies (None: no such desk)."""
     agencies = list(officers())
     connection = await asyncpg.connect(dsn_of(parse_url(url)))
     try:
@@ -71,9 +73,15 @@ async def sample(url: str) -> tuple[str, str, list[str]]:
             "WHERE d.lead_agency = $1 GROUP BY d.code ORDER BY count(*) DESC LIMIT 20",
             lead,
         )
+        desk = await connection.fetchval(
+            "SELECT receiving_desk FROM dossiers WHERE closed_at IS NULL "
+            "AND receiving_desk <> lead_agency AND receiving_desk = ANY($1::text[]) "
+            "GROUP BY receiving_desk ORDER BY count(*) DESC LIMIT 1",
+            agencies,
+        )
     finally:
         await connection.close()
-    return lead, consulted, [row["code"] for row in codes]
+    return lead, consulted, [row["code"] for row in codes], desk
 
 
 def summary(name: str, seconds: list[float], size: int) -> str:
@@ -120,7 +128,7 @@ async def run(args: argparse.Namespace) -> None:
     await ensure_seeded(
         url, dossiers=args.dossiers, seed=args.seed, year=args.year, reseed=args.reseed
     )
-    lead, consulted, codes = await sample(url)
+    lead, consulted, codes, desk = await sample(url)
     port = free_port()
     environment = {
         **os.environ,
@@ -150,6 +158,10 @@ async def run(args: argparse.Namespace) -> None:
             }
             for line in await time_pages(http, officers()[lead], officer, args.runs):
                 print(line)
+            if desk is not None:
+                received = {f"inbox received here {desk}": ["/inbox?received_here=true"]}
+                for line in await time_pages(http, officers()[desk], received, args.runs):
+                    print(line)
             agency = {f"consultations of {consulted}": ["/consultations"]}
             for line in await time_pages(http, officers()[consulted], agency, args.runs):
                 print(line)

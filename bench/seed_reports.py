@@ -9,9 +9,12 @@ the refusal details built by `domain.dossier.refusal_detail` itself.
 Each dossier's life is drawn from a `random.Random` seeded per day of receipt, so the data
 depends only on (`--seed`, `--year`, `--dossiers`), not on how the work is split:
 
-- received on working days in office hours (a few online, at any hour), over the catalogue's
-  procedures, numbered `<unit_id>-YYMMDD-XXXX` in order of receipt;
-- about 3 consultations each (1 to 5, sometimes in two rounds), mostly answered on time, 10-15%
+- received on working days in office hours (a few online, at any hour), over the procedures of
+  the catalogue's active agencies, numbered `<unit_id>-YYMMDD-XXXX` in order of receipt; about
+  one in five received at another one-stop desk (Decree 118/2025: the provincial centre, or a
+  commune's or ward's desk), numbered under that desk's unit;
+- about 3 consultations each (1 to 5, sometimes in two rounds) of active agencies only (the
+  departments, now and then a commune's or ward's committee), mostly answered on time, 10-15%
   late (a quarter of those without a cause), a few very late; reminder 1 at the deadline and
   reminder 2 after the 2 working days' grace for those still unanswered then;
 - most completed (early, on the due day or late), some returned, withdrawn (a few without the
@@ -63,15 +66,18 @@ from domain.rules import decide_after_close
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/motcua_reports"
 # Bumped whenever the generated data changes: a database seeded by another version is reseeded.
-GENERATOR_VERSION = 2  # 2: the applicants' folded names (migration 0008)
+# 2: the applicants' folded names (migration 0008); 3: the merged province (active agencies only,
+# receipt at any desk: migration 0010's receiving_desk)
+GENERATOR_VERSION = 3
 MARKER_KEY = "motcua_bench_seed"
 
-# The columns of migration 0002, in its order, and the folded name of 0008 (the inbox's search):
-# later migrations' other columns keep their defaults.
+# The columns of migration 0002, in its order, the folded name of 0008 (the inbox's search) and
+# the receiving desk of 0010: later migrations' other columns keep their defaults.
 DOSSIER_COLUMNS = [
     "code", "procedure_code", "procedure_name", "lead_agency", "applicant", "applicant_phone",
     "applicant_search", "status", "national_status", "received_at", "due_at", "completed_at",
     "closed_at", "late", "withdrawal", "abnormal_close", "version", "updated_at",
+    "receiving_desk",
 ]  # fmt: skip
 CONSULTATION_COLUMNS = [
     "dossier", "number", "agency", "content", "deadline", "status", "requested_at",
@@ -191,23 +197,27 @@ class Calendar:
 PROCEDURE_WEIGHTS = {
     "DN-LLTP-001": 5.0,
     "DN-DKKD-001": 4.0,
-    "DN-TM-002-BIENHOA": 2.0,
     "DN-XD-001": 2.0,
     "DN-TM-001": 1.0,
     "DN-MT-001": 0.7,
     "DN-MT-002": 0.7,
 }
-# The agencies each procedure usually consults (the comments of data/catalogue.toml); padded
-# with other departments and districts, drawn once per seed.
+# The agencies each procedure usually consults (the comments of data/catalogue.toml), the
+# abolished district committees' part now the wards' and communes' that took their centres over;
+# padded with other departments, drawn once per seed. Inactive agencies are never consulted.
 USUALLY_CONSULTED = {
-    "DN-XD-001": ["CAT", "SNNMT", "BQLKCN", "UBND-BIENHOA", "STC"],
-    "DN-MT-001": ["UBND-BIENHOA", "BQLKCN", "SXD", "CAT", "SYT"],
-    "DN-MT-002": ["UBND-BIENHOA", "SXD", "BQLKCN", "SYT", "CAT"],
-    "DN-LLTP-001": ["CAT", "UBND-BIENHOA", "UBND-LONGKHANH", "UBND-TRANGBOM"],
-    "DN-TM-001": ["CAT", "SNNMT", "SXD", "UBND-BIENHOA", "UBND-LONGTHANH"],
-    "DN-TM-002-BIENHOA": ["CAT", "SYT", "SCT", "STC"],
-    "DN-DKKD-001": ["CAT", "SCT", "STP", "UBND-BIENHOA"],
+    "DN-XD-001": ["CAT", "SNNMT", "BQLKCN", "UBND-PHUONG-TRANBIEN", "STC"],
+    "DN-MT-001": ["UBND-PHUONG-TRANBIEN", "BQLKCN", "SXD", "CAT", "SYT"],
+    "DN-MT-002": ["UBND-PHUONG-TRANBIEN", "SXD", "BQLKCN", "SYT", "CAT"],
+    "DN-LLTP-001": ["CAT", "UBND-PHUONG-TRANBIEN", "UBND-PHUONG-LONGKHANH", "UBND-XA-TRANGBOM"],
+    "DN-TM-001": ["CAT", "SNNMT", "SXD", "UBND-PHUONG-TRANBIEN", "UBND-XA-LONGTHANH"],
+    "DN-DKKD-001": ["CAT", "SCT", "STP", "UBND-PHUONG-TRANBIEN"],
 }
+# Decree 118/2025: the share of dossiers received at another one-stop desk than the lead
+# agency's, at the provincial centre or at a commune's or ward's desk.
+AT_THE_CENTRE, AT_A_LOCAL_DESK = 0.1, 0.1
+# How often a consultation beyond the usual ones goes to a commune's or ward's committee.
+LOCAL_CONSULTED = 0.3
 CONSULTATIONS_PER_DOSSIER = ([1, 2, 3, 4, 5], [0.1, 0.2, 0.4, 0.2, 0.1])  # 3 on average
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
@@ -265,7 +275,10 @@ class World:
     calendar: Calendar
     procedures: list[ProcedureInfo]
     weights: list[float]  # cumulative, for bisect
-    agencies: list[str]  # the departments and districts anyone may consult
+    agencies: list[str]  # the active departments anyone may consult
+    local: list[str]  # the active communes' and wards' committees, consulted now and then
+    centre: tuple[str, str] | None  # the provincial one-stop centre: (code, unit_id)
+    local_desks: list[tuple[str, str]]  # the communes' and wards' one-stop desks
     home_affairs: str
 
 
@@ -286,8 +299,11 @@ class Life:
     with its time; the ones past `now` are dropped and the rest replayed to give the row as the
     last projection before `now` wrote it."""
 
-    def __init__(self, world: World, rng: random.Random, procedure: ProcedureInfo) -> None:
+    def __init__(
+        self, world: World, rng: random.Random, procedure: ProcedureInfo, desk: str | None
+    ) -> None:
         self.world, self.rng, self.p = world, rng, procedure
+        self.desk = desk  # the one-stop desk that received it, None: the lead agency itself
         self.cal = world.calendar
         # (at, kind, actor, detail JSON, what it changes for the replay); kind None: a change
         # with no event (data written around the workflow).
@@ -377,13 +393,12 @@ class Life:
     # the stages
     def draw(self, received: int) -> None:
         rng, p = self.rng, self.p
-        self.emit(
-            received,
-            "received",
-            self.officer,
-            {"procedure": p.code, "processing_days": p.processing_days},
-            self.cal.due(received, p.processing_days),
-        )
+        detail: dict[str, Any] = {"procedure": p.code, "processing_days": p.processing_days}
+        receiver = self.officer
+        if self.desk is not None:  # as `domain.dossier.receive` records it
+            detail["receiving_desk"] = self.desk
+            receiver = f"{self.desk.lower()}.officer{1 + int(rng.random() * 3)}"
+        self.emit(received, "received", receiver, detail, self.cal.due(received, p.processing_days))
         self.due = self.cal.due(received, p.processing_days)
         running = received
         if self.chance(0.06):  # R10: documents missing, asked for before anyone is consulted
@@ -489,7 +504,8 @@ class Life:
         usual = self.p.consulted
         chosen = self.rng.sample(usual, min(k, len(usual)))
         while len(chosen) < k or self.chance(0.1):
-            other = self.world.agencies[int(self.rng.random() * len(self.world.agencies))]
+            pool = self.world.local if self.chance(LOCAL_CONSULTED) else self.world.agencies
+            other = pool[int(self.rng.random() * len(pool))]
             if other != self.p.lead_agency and other not in chosen:
                 if len(chosen) == k:
                     chosen[int(self.rng.random() * k)] = other
@@ -843,6 +859,7 @@ class Life:
             to_datetime(received), to_datetime(due) if due is not None else None,
             to_datetime(completed) if completed else None, to_datetime(closed) if closed else None,
             late, withdrawal, abnormal, version, to_datetime(projected + TIMER_LAG),
+            self.desk or p.lead_agency,
         )  # fmt: skip
         return dossier, consultations, events
 
@@ -875,6 +892,20 @@ def applicant_of(rng: random.Random) -> tuple[str, str | None, str]:
     return to_json(applicant), compact_phone(phone), search_key(name)
 
 
+def desk_of(world: World, rng: random.Random, procedure: ProcedureInfo) -> tuple[str | None, str]:
+    """Where a dossier is received (Decree 118/2025): mostly at its lead agency (None), else at
+    the provincial centre or at a commune's or ward's desk; with the unit its code is under."""
+    draw = rng.random()
+    if world.centre is not None and draw < AT_THE_CENTRE:
+        desk = world.centre
+    elif world.local_desks and draw < AT_THE_CENTRE + AT_A_LOCAL_DESK:
+        desk = world.local_desks[int(rng.random() * len(world.local_desks))]
+    else:
+        return None, procedure.unit_id
+    code, unit = desk
+    return (None, procedure.unit_id) if code == procedure.lead_agency else (code, unit)
+
+
 def generate_day(world: World, day: int, count: int, rows: Rows) -> None:
     """The `count` dossiers received on local `day`, with everything that happened to them."""
     rng = random.Random(f"{world.seed}:{day}")
@@ -890,15 +921,16 @@ def generate_day(world: World, day: int, count: int, rows: Rows) -> None:
         received = at_local(day, clock)
         if received >= world.now:
             received = world.now - 60 - int(rng.random() * HOUR)
-        receipts.append((received, procedure))
+        receipts.append((received, procedure, desk_of(world, rng, procedure)))
     receipts.sort(key=lambda r: r[0])
     yymmdd = date.fromordinal(day + EPOCH_ORDINAL).strftime("%y%m%d")
     numbers: dict[str, int] = {}
-    for received, procedure in receipts:
-        number = numbers[procedure.unit_id] = numbers.get(procedure.unit_id, 0) + 1
-        code = f"{procedure.unit_id}-{yymmdd}-{number:04d}"
+    for received, procedure, (desk, unit) in receipts:
+        # The code follows the receiving unit (db.dossier_codes): the desk's when one received it.
+        number = numbers[unit] = numbers.get(unit, 0) + 1
+        code = f"{unit}-{yymmdd}-{number:04d}"
         applicant, phone, search = applicant_of(rng)
-        life = Life(world, rng, procedure)
+        life = Life(world, rng, procedure, desk)
         life.draw(received)
         dossier, consultations, events = life.rows(code, received, applicant, phone, search)
         rows.dossiers.append(dossier)
@@ -1024,7 +1056,9 @@ async def load_world(url: str, seed: int, year: int) -> World:
     """The catalogue and the calendar as `db.migrate` wrote them into the database."""
     connection = await asyncpg.connect(dsn_of(parse_url(url)))
     try:
-        agencies = await connection.fetch("SELECT code, kind, unit_id FROM agencies ORDER BY code")
+        agencies = await connection.fetch(
+            "SELECT code, kind, unit_id, active, one_stop_desk FROM agencies ORDER BY code"
+        )
         procedures = await connection.fetch(
             "SELECT code, name, lead_agency, processing_days, max_consultation_days,"
             " required_documents FROM procedures ORDER BY code"
@@ -1038,12 +1072,21 @@ async def load_world(url: str, seed: int, year: int) -> World:
     finally:
         await connection.close()
     units = {a["code"]: a["unit_id"] for a in agencies}
-    consultable = [a["code"] for a in agencies if a["kind"] in ("department", "district")]
+    active = [a for a in agencies if a["active"]]  # the abolished districts: no new dossier
+    consultable = [a["code"] for a in active if a["kind"] == "department"]
+    local = [a for a in active if a["kind"] in ("commune", "ward")]
+    # The one-stop desks as `domain.catalogue.is_one_stop_desk` has them.
+    centre = next((a for a in active if a["kind"] == "public_admin_center"), None)
+    local_desks = [(a["code"], a["unit_id"]) for a in local if a["one_stop_desk"] is not None]
     home_affairs = next(a["code"] for a in agencies if a["kind"] == "home_affairs")
     rng = random.Random(f"{seed}:catalogue")
     infos = []
+    may_consult = {*consultable, *(a["code"] for a in local)}
+    leading = {a["code"] for a in active}
     for p in procedures:
-        usual = [a for a in USUALLY_CONSULTED.get(p["code"], []) if a in units]
+        if p["lead_agency"] not in leading:
+            continue  # an abolished district's: its dossiers received before 1 July 2025 only
+        usual = [a for a in USUALLY_CONSULTED.get(p["code"], []) if a in may_consult]
         others = [a for a in consultable if a != p["lead_agency"] and a not in usual]
         usual = [a for a in usual if a != p["lead_agency"]]
         usual += rng.sample(others, max(0, 6 - len(usual)))
@@ -1072,6 +1115,9 @@ async def load_world(url: str, seed: int, year: int) -> World:
         procedures=infos,
         weights=cumulative,
         agencies=consultable,
+        local=[a["code"] for a in local],
+        centre=(centre["code"], centre["unit_id"]) if centre is not None else None,
+        local_desks=local_desks,
         home_affairs=home_affairs,
     )
 

@@ -160,6 +160,8 @@ class InboxRow:
     due_at: datetime | None
     status: str
     late: bool
+    lead_agency: str
+    receiving_desk: str | None  # the lead agency when it received the dossier itself
 
 
 _INBOX_COLUMNS = {
@@ -171,6 +173,8 @@ _INBOX_COLUMNS = {
     "due_at": col(D.due_at),
     "status": col(D.status),
     "late": col(D.late),
+    "lead_agency": col(D.lead_agency),
+    "receiving_desk": col(D.receiving_desk),
 }
 
 

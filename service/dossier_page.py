@@ -7,6 +7,7 @@ consultation to answer (R7)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,7 +17,9 @@ from starlette.requests import Request
 
 from api.views import procedure_of
 from db import catalogue as catalogue_db
+from db.read_model import search_key
 from domain import rules
+from domain.catalogue import AgencyKind
 from domain.clock import ClockReading, apology_deadline
 from domain.clock_bar import ClockBar, clock_bar
 from domain.commands import Action, Actor
@@ -34,8 +37,51 @@ from workflows.starter import workflow_id
 if TYPE_CHECKING:
     from api.app import Services
 
-# The catalogue's agencies, all of them (Đồng Nai has about 40).
+# The catalogue's agencies, all of them (the merged Đồng Nai has about 130, 95 of them the
+# communes' and wards' committees).
 AGENCIES_LISTED = 500
+
+
+@dataclass(frozen=True)
+class AgencyGroup:
+    """Agencies offered together in a picker, by name: a `<fieldset>` the page names by `kind`
+    (provincial, wards, communes, others); a long one `collapsed` in a `<details>`, so the form
+    stays short and one opens the group wanted, without JavaScript."""
+
+    kind: str
+    agencies: list[tuple[str, str]]  # (code, name)
+    collapsed: bool = False
+
+
+# The consultation picker's groups: the provincial bodies first, then the wards' and the
+# communes' committees (since 1 July 2025, Resolution 202/2025/QH15), then any other kind.
+_PICKER_GROUPS: list[tuple[str, frozenset[str], bool]] = [
+    (
+        "provincial",
+        frozenset(
+            {
+                AgencyKind.DEPARTMENT,
+                AgencyKind.HOME_AFFAIRS,
+                AgencyKind.PPC_OFFICE,
+                AgencyKind.PUBLIC_ADMIN_CENTER,
+            }
+        ),
+        False,
+    ),
+    ("wards", frozenset({AgencyKind.WARD}), True),
+    ("communes", frozenset({AgencyKind.COMMUNE}), True),
+    ("others", frozenset(), False),
+]
+
+
+def grouped_by_kind(agencies: Iterable[tuple[str, str, str]]) -> list[AgencyGroup]:
+    """(code, name, kind) as the picker's groups, each by name as one reads it (diacritics
+    aside, so Đ sorts with D), empty groups left out."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for code, name, kind in sorted(agencies, key=lambda a: search_key(a[1])):
+        group = next((g for g, kinds, _ in _PICKER_GROUPS if kind in kinds), "others")
+        found.setdefault(group, []).append((code, name))
+    return [AgencyGroup(g, found[g], folded) for g, _, folded in _PICKER_GROUPS if g in found]
 
 
 @dataclass(frozen=True)
@@ -49,7 +95,7 @@ class DossierView:
     working_days_left: int | None
     urgency: str  # late | due_today | due_soon | in_time | stopped: a badge, with its word
     clock: ClockBar
-    consultable: list[tuple[str, str]]  # (code, name) of the agencies that may be consulted
+    consultable: list[AgencyGroup]  # the agencies that may be consulted, by kind
     consult_maximum: datetime  # R2: the latest reply deadline a consultation asked now may set
     my_consultation: ConsultationView | None  # the caller's agency's, open: its reply form
     reply_late: bool  # R7: that consultation's deadline has passed: the cause is required
@@ -108,13 +154,13 @@ async def dossier_view(
         ),
         # Those `rules.decide_consultation` would take: not the lead, not one that no longer
         # exists (`agency_inactive`), none already awaited.
-        consultable=[
-            (a.code, a.name)
+        consultable=grouped_by_kind(
+            (a.code, a.name, a.kind)
             for a in agencies
             if a.code != document.lead_agency
             and a.active
             and state.open_consultation(a.code) is None
-        ],
+        ),
         consult_maximum=rules.consultation_maximum(calendar, now, procedure.max_consultation_days),
         my_consultation=next(
             (c for c in document.consultations if mine and c.number == mine.number), None

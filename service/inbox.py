@@ -68,6 +68,10 @@ class InboxItem(BaseModel):
     status: DossierStatus
     late: bool
     urgency: Urgency
+    lead_agency: str
+    # The one-stop desk that received it for its lead agency (Decree 118/2025); None when the
+    # lead agency received it itself, as on the dossier.
+    receiving_desk: str | None
     # Working days before the due date (positive) or past it (negative), 0 on the due day
     # (`domain.urgency.working_days_left`); None without a due date (awaiting a supplement).
     working_days_left: int | None
@@ -93,15 +97,7 @@ async def officer_inbox(
 ) -> Inbox:
     """The open dossiers of the caller's agency, due first, with the count of each urgency; or,
     `received_here`, those its desk received for other lead agencies."""
-    agency = _scope(rules.inbox_scope(actor, filters.lead_agency))
-    query = queries.InboxQuery(
-        lead_agency=None if filters.received_here else agency,
-        q=(filters.q or "").strip() or None,
-        status=filters.status.value if filters.status else None,
-        procedure_code=filters.procedure_code,
-        received_at_desk=filters.received_here,
-        receiving_desk=agency if filters.received_here else None,
-    )
+    query = _inbox_query(actor, filters)
     bounds = UrgencyBounds.at(now, calendar)
     counts = await queries.urgency_counts(db, query, bounds)
     rows = await queries.inbox_page(
@@ -129,11 +125,38 @@ async def officer_inbox(
                 status=DossierStatus(row.status),
                 late=row.late,
                 urgency=bounds.urgency_of(row.due_at, row.late),
+                lead_agency=row.lead_agency,
+                receiving_desk=None
+                if row.receiving_desk in (None, row.lead_agency)
+                else row.receiving_desk,
                 working_days_left=None if row.due_at is None else next(left),
             )
             for row in page
         ],
         next_after=(last.due_at, last.code) if last else None,
+    )
+
+
+async def inbox_counts(
+    db: AsyncSession, actor: Actor, filters: InboxFilters, *, now: datetime, calendar: Calendar
+) -> UrgencyCounts:
+    """The counts of `officer_inbox` alone, for the same filters: what the other list (the
+    agency's own, or received here) holds, without reading a page of it."""
+    counts = await queries.urgency_counts(
+        db, _inbox_query(actor, filters), UrgencyBounds.at(now, calendar)
+    )
+    return UrgencyCounts(**{u.value: n for u, n in counts.items()})
+
+
+def _inbox_query(actor: Actor, filters: InboxFilters) -> queries.InboxQuery:
+    agency = _scope(rules.inbox_scope(actor, filters.lead_agency))
+    return queries.InboxQuery(
+        lead_agency=None if filters.received_here else agency,
+        q=(filters.q or "").strip() or None,
+        status=filters.status.value if filters.status else None,
+        procedure_code=filters.procedure_code,
+        received_at_desk=filters.received_here,
+        receiving_desk=agency if filters.received_here else None,
     )
 
 

@@ -265,10 +265,53 @@ async def test_r11_on_time_counts_a_dossier_handed_over_early(api: Api) -> None:
     workbook = load_workbook(
         io.BytesIO((await report(api, REPORTS[2], "vpubnd.inspector", format="xlsx")).content)
     )
-    assert workbook.sheetnames == ["Theo cơ quan chủ trì", "Theo thủ tục"]
+    assert workbook.sheetnames == ["Theo cơ quan chủ trì", "Theo thủ tục", "Theo nơi tiếp nhận"]
     headers = [c.value for c in workbook["Theo thủ tục"][1]]
     assert headers[:3] == ["Mã cơ quan chủ trì", "Mã thủ tục", "Tên thủ tục"]
     assert {"Trước hạn", "Đúng hạn", "Trễ hạn", "Có tạm dừng (tính riêng)"} <= set(headers)
+
+
+async def completed_at(api: Api, desk_user: str) -> str:
+    """A DN-XD-001 dossier of SXD received by `desk_user`'s desk, its result handed over."""
+    code = str((await receive(api, user=desk_user))["code"])
+    assert (await act(api, code, "result", RESULT)).status_code == 200
+    assert (await act(api, code, "handover", {"received_by": "Lê Văn Cường"})).status_code == 200
+    return code
+
+
+DESK_SHEET = "Theo nơi tiếp nhận"
+CENTRE = "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+
+
+async def test_r11_on_time_files_count_by_receiving_desk_in_a_sheet_and_a_csv_section(
+    api: Api,
+) -> None:
+    """Decree 118/2025: the files hold the JSON's `by_desk` too, as the XLSX's third sheet and
+    the CSV's third section, the lead's own receipts under it as a desk."""
+    await with_calendar(api)
+    for user in ("tthcc.officer", "tthcc.officer", "sxd.officer"):
+        await completed_at(api, user)
+
+    workbook = load_workbook(
+        io.BytesIO((await report(api, REPORTS[2], "vpubnd.inspector", format="xlsx")).content)
+    )
+    header, *rows = [[c.value for c in row] for row in workbook[DESK_SHEET].iter_rows()]
+    assert header[:3] == ["Mã nơi tiếp nhận", "Nơi tiếp nhận", "Hồ sơ đã kết thúc"]
+    assert [row[:5] for row in rows] == [
+        ["SXD", "Sở Xây dựng tỉnh Đồng Nai", 1, 1, 1],
+        ["TTHCC", CENTRE, 2, 2, 2],
+    ]  # code, name, closed, completed, early
+    assert workbook[DESK_SHEET]["C2"].number_format == "#,##0"
+
+    lines = csv_rows(await report(api, REPORTS[2], "vpubnd.inspector", format="csv"))
+    titles = [i for i, line in enumerate(lines) if line in (["Theo thủ tục"], [DESK_SHEET])]
+    assert [lines[i - 1] for i in titles] == [[], []]  # each section after a blank line
+    section = lines[titles[1] + 1 :]
+    assert section[0][:2] == ["Mã nơi tiếp nhận", "Nơi tiếp nhận"]
+    assert [line[:3] for line in section[1:]] == [
+        ["SXD", "Sở Xây dựng tỉnh Đồng Nai", "1"],
+        ["TTHCC", CENTRE, "2"],
+    ]
 
 
 async def test_r13_late_without_apology_answers_a_page_and_files(api: Api) -> None:

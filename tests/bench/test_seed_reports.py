@@ -86,6 +86,31 @@ async def test_seed_writes_a_year_of_dossiers_in_the_projections_shapes(seeded: 
     )
     assert (wrong["own"], wrong["unreminded"]) == (0, 0)
 
+    # The merged province: no abolished district leads a dossier or is consulted; about one
+    # dossier in five received at another desk (Decree 118/2025), its code under the desk's
+    # unit, its `received` event naming the desk as `domain.dossier.receive` records it.
+    (province,) = await fetch(
+        seeded,
+        "SELECT count(*) AS with_a_desk, count(*) FILTER (WHERE NOT lead.active) AS inactive_leads,"
+        " (SELECT count(*) FROM consultations c JOIN agencies a ON a.code = c.agency"
+        "  WHERE NOT a.active) AS inactive_consulted,"
+        " count(*) FILTER (WHERE d.receiving_desk <> d.lead_agency) AS at_a_desk,"
+        " count(*) FILTER (WHERE desk.kind = 'public_admin_center') AS at_the_centre,"
+        " count(*) FILTER (WHERE desk.kind IN ('commune', 'ward')"
+        "  AND d.receiving_desk <> d.lead_agency) AS at_a_local_desk,"
+        " count(*) FILTER (WHERE d.code NOT LIKE desk.unit_id || '-%') AS codes_elsewhere,"
+        " count(*) FILTER (WHERE e.detail->>'receiving_desk' IS DISTINCT FROM"
+        "  nullif(d.receiving_desk, d.lead_agency)) AS events_apart"
+        " FROM dossiers d JOIN agencies lead ON lead.code = d.lead_agency"
+        " JOIN agencies desk ON desk.code = d.receiving_desk"
+        " JOIN events e ON e.dossier = d.code AND e.seq = 1",
+    )
+    assert province["with_a_desk"] == DOSSIERS  # every row names its desk, as 0010 wants
+    assert (province["inactive_leads"], province["inactive_consulted"]) == (0, 0)
+    assert 0.15 * DOSSIERS <= province["at_a_desk"] <= 0.25 * DOSSIERS
+    assert province["at_the_centre"] > 0 and province["at_a_local_desk"] > 0
+    assert (province["codes_elsewhere"], province["events_apart"]) == (0, 0)
+
     # What the benchmark reuses the database by: the same seed is not loaded twice.
     marker = await read_marker(seeded)
     assert marker is not None
@@ -130,3 +155,7 @@ async def test_every_report_finds_what_the_seed_put_there(seeded: str) -> None:
     assert totals.on_time_share is not None and 0.6 <= totals.on_time_share <= 0.95
 
     assert late and all(row.due_at < row.late_at for row in late)
+
+    desks = {row.receiving_desk: row.closed for row in on_time.by_desk}
+    assert desks.get("TTHCC", 0) > 0 and any(desk.startswith("UBND-") for desk in desks)
+    assert sum(desks.values()) == totals.closed

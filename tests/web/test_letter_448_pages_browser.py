@@ -19,7 +19,7 @@ from playwright.async_api import Page, expect
 from db.migrate import sync_calendar
 from domain.localtime import VN
 from tests.fixtures.api import Api
-from tests.fixtures.browser import assert_accessible, screenshot, sign_in
+from tests.fixtures.browser import assert_accessible, pick_agency, screenshot, sign_in
 from tests.forms.pdf_reading import qr_codes
 
 SNNMT = "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai"
@@ -40,8 +40,8 @@ def next_minute_after(seconds: float) -> datetime:
 
 
 async def consult(page: Page, agency: str, content: str, deadline: datetime) -> None:
-    await page.locator("#form-consult summary").click()
-    await page.get_by_label(agency).check()
+    await page.locator("#form-consult > summary").click()
+    await pick_agency(page, agency)
     await page.locator("#consult-content").fill(content)
     await page.locator("#consult-deadline").fill(local_minute(deadline))
     await page.get_by_role("button", name="Gửi xin ý kiến").click()

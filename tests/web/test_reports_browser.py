@@ -90,7 +90,7 @@ async def test_home_affairs_reads_the_lists_and_no_sos_audit(
         "href", f"/dossiers/{late}"
     )
     await expect(page.locator("#on-time").get_by_role("row").filter(has_text="SXD")).to_have_count(
-        2  # by agency and by procedure
+        3  # by agency, by procedure, and by receiving desk (its own receipts)
     )
     await expect(page.get_by_role("link", name=early)).to_have_count(0)
     await screenshot(page, "reports-lists")

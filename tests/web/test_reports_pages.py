@@ -32,7 +32,7 @@ from tests.api.http_helpers import (
     reply,
     sleep_until,
 )
-from tests.api.test_reports_http import with_calendar
+from tests.api.test_reports_http import completed_at, with_calendar
 from tests.db.test_read_model import project, view
 from tests.fixtures.api import Api
 from tests.unit.builders import dossier, hand_over, record_result, ring
@@ -213,6 +213,39 @@ async def test_downloads_are_the_very_files_of_the_api(api: Api) -> None:
                     assert from_page.content == from_api.content, slug
                 else:  # a workbook records when it was written: its cells must be the same
                     assert cells(from_page.content) == cells(from_api.content), slug
+
+
+async def test_r11_the_page_counts_by_receiving_desk_and_its_downloads_are_the_api_files(
+    api: Api,
+) -> None:
+    """Decree 118/2025: the on-time report's third table, the desks that received the
+    dossiers; the page's CSV and workbook with it are the API's."""
+    await with_calendar(api)
+    await completed_at(api, "tthcc.officer")
+    start, end = this_week()
+
+    async with signed_in(api, "snv.home_affairs") as home_affairs:
+        page = await home_affairs.get("/reports", params=as_page(start, end))
+        files = {
+            fmt: await home_affairs.get(f"/reports/on-time.{fmt}", params=as_page(start, end))
+            for fmt in ("csv", "xlsx")
+        }
+
+    on_time = section(page.text, "on-time")
+    desks = text_of("<h3 " + on_time.split('<h3 id="on-time-desk"', 1)[1])
+    assert desks.startswith("Theo nơi tiếp nhận Nơi tiếp nhận"), desks[:80]
+    assert "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai (TTHCC) 1 1 1 0" in desks, desks
+    for fmt, from_page in files.items():
+        from_api = await api.get(
+            "/api/v1/reports/on-time", "snv.home_affairs", format=fmt, **as_api(start, end)
+        )
+        assert from_page.status_code == from_api.status_code == 200, from_page.text
+        if fmt == "csv":
+            assert from_page.content == from_api.content
+            assert "Theo nơi tiếp nhận" in from_page.content.decode("utf-8-sig")
+        else:
+            assert cells(from_page.content) == cells(from_api.content)
+            assert "Theo nơi tiếp nhận" in cells(from_page.content)
 
 
 # --- who sees what --------------------------------------------------------------------------------

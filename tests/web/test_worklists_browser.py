@@ -123,3 +123,40 @@ async def test_a_head_confirms_a_withdrawal(api: Api, page: Page) -> None:
     await expect(page.locator(".flash-ok")).to_contain_text("Đã xác nhận rút hồ sơ.")
     await expect(cards).to_have_count(1)
     await expect(cards.first).to_contain_text(codes[1])
+
+
+async def test_a_desk_switches_to_the_dossiers_received_here_and_its_screenshot(
+    api: Api, page: Page
+) -> None:
+    """Decree 118/2025: the ward's desk has its own list and "Hồ sơ tiếp nhận tại đây", each
+    with its count; a search refreshes both counts (htmx), the switch keeps the search, and a
+    row received for another lead agency names it (screenshot `inbox-received-here`)."""
+    await receive(api, "DN-HT-001-TRANBIEN", "tranbien.officer")
+    for_sxd = (await receive(api, "DN-XD-001", "tranbien.officer"))["code"]
+    for_stp = (await receive(api, "DN-LLTP-001", "tranbien.officer"))["code"]
+    await sign_in(page, api, "tranbien.officer", "/inbox")
+    views = page.get_by_role("navigation", name="Danh sách hồ sơ")
+    own = views.get_by_role("link", name="Hồ sơ đơn vị chủ trì")
+    here = views.get_by_role("link", name="Hồ sơ tiếp nhận tại đây")
+    await expect(own).to_have_attribute("aria-current", "page")
+    await expect(own.locator(".count")).to_have_text("1")
+    await expect(here.locator(".count")).to_have_text("2")
+
+    await page.locator("#inbox-q").fill(for_sxd)
+    await expect(here.locator(".count")).to_have_text("1")
+    await expect(own.locator(".count")).to_have_text("0")
+    await here.click()
+    await page.wait_for_url(lambda url: "received_here=true" in url and for_sxd in url)
+    rows = page.locator("table.inbox tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Cơ quan chủ trì: Sở Xây dựng tỉnh Đồng Nai")
+    await expect(page.locator("#inbox-q")).to_have_value(for_sxd)
+
+    await page.locator("#inbox-q").fill("")
+    await expect(rows).to_have_count(2)
+    await expect(rows.filter(has_text=for_stp)).to_contain_text("Sở Tư pháp tỉnh Đồng Nai")
+    await expect(page.locator("#inbox-summary")).to_have_text(
+        "2 hồ sơ tiếp nhận tại đây đang giải quyết."
+    )
+    await assert_accessible(page)
+    await screenshot(page, "inbox-received-here")

@@ -1,7 +1,9 @@
 """The officers' inbox (issue 9, "Lead department officer"): the open dossiers of the caller's
 agency, grouped by urgency the way one-stop officers work (Quá hạn, Đến hạn hôm nay, Sắp đến
 hạn, Trong hạn) with each group's count, searched by code or applicant and filtered by status
-and procedure, due first, a page at a time.
+and procedure, due first, a page at a time. A one-stop desk switches to the dossiers it
+received for other lead agencies ("Hồ sơ tiếp nhận tại đây", Decree 118/2025), each naming its
+lead agency.
 
 Who reads it, what it holds and in which order is `service.inbox.officer_inbox`, the very
 function of `GET /api/v1/inbox`; the page reads its query string (a GET form, so it works
@@ -24,6 +26,7 @@ from api.problems import Problem, problem_of_errors
 from api.routes.inbox import INBOX_CURSOR, cursor_of
 from db import catalogue as catalogue_db
 from domain import limits, rules
+from domain.catalogue import is_one_stop_desk
 from domain.dossier import FINAL_STATUSES, STATUS_LABELS_VI, DossierStatus
 from domain.refusals import Refusal
 from domain.urgency import Urgency
@@ -66,6 +69,7 @@ async def inbox_page(
     procedure_code: Text = "",
     urgency: Text = "",
     lead_agency: Text = "",
+    received_here: bool = False,
     cursor: CursorText = "",
 ) -> Response:
     asked = {
@@ -81,34 +85,45 @@ async def inbox_page(
             status=chosen(DossierStatus, status, "status"),
             procedure_code=procedure_code or None,
             urgency=chosen(Urgency, urgency, "urgency"),
+            received_here=received_here,
             limit=PAGE_SIZE,
             after=decode_cursor(cursor or None, INBOX_CURSOR),
         )
     except ValidationError as invalid:
         located = [{**e, "loc": ("query", *e["loc"])} for e in invalid.errors()]
         raise problem_of_errors(located)[0] from None
-    inbox = await service.officer_inbox(
-        db, actor, filters, now=datetime.now(UTC), calendar=services.calendar.calendar()
-    )
+    now, calendar = datetime.now(UTC), services.calendar.calendar()
+    inbox = await service.officer_inbox(db, actor, filters, now=now, calendar=calendar)
     # Past the service, the caller may read the list: its scope names the agency (None: all).
     scope = rules.inbox_scope(actor, filters.lead_agency)
     agency = None if isinstance(scope, Refusal) else scope.agency
+    # A one-stop desk also follows what it received for other lead agencies (Decree 118/2025):
+    # the other list's count, for the same search, beside the switch to it.
+    record = await catalogue_db.get_agency(db, agency) if agency else None
+    desk = record is not None and is_one_stop_desk(record)
+    other = None
+    if desk or received_here:
+        other_filters = filters.model_copy(update={"received_here": not received_here})
+        other = await service.inbox_counts(db, actor, other_filters, now=now, calendar=calendar)
     procedures = await catalogue_db.list_procedures(db, limit=PROCEDURES_LISTED)
-    choices = [(p.code, p.name) for p in procedures if agency is None or p.lead_agency == agency]
+    own_only = agency is not None and not received_here
+    choices = [(p.code, p.name) for p in procedures if not own_only or p.lead_agency == agency]
     if procedure_code and procedure_code not in {code for code, _ in choices}:
         choices.append((procedure_code, procedure_code))  # a code typed in the address: kept
     kept = {name: value for name, value in asked.items() if value}
+    here = {"received_here": "true"} if received_here else {}
 
     def address(**changed: str) -> str:
-        query = {**kept, **({"urgency": urgency} if urgency else {}), **changed}
+        query = {**kept, **here, **({"urgency": urgency} if urgency else {}), **changed}
         return "/inbox?" + urlencode({k: v for k, v in query.items() if v})
 
     counts = inbox.counts.model_dump()
+    total = sum(counts.values())
     tabs: list[dict[str, Any]] = [
         {
             "key": "",
             "label": N_("Tất cả"),
-            "count": sum(counts.values()),
+            "count": total,
             "href": address(urgency="") + "#inbox-results",
             "current": not urgency,
         }
@@ -123,6 +138,25 @@ async def inbox_page(
         }
         for group in Urgency
     ]
+    views: list[dict[str, Any]] = []
+    if other is not None:
+        other_total = sum(other.model_dump().values())
+        own, received = (other_total, total) if received_here else (total, other_total)
+        views = [
+            {
+                "label": N_("Hồ sơ đơn vị chủ trì"),
+                "count": own,
+                "href": address(received_here="", urgency="", cursor=""),
+                "current": not received_here,
+            },
+            {
+                "label": N_("Hồ sơ tiếp nhận tại đây"),
+                "count": received,
+                "href": address(received_here="true", urgency="", cursor=""),
+                "current": received_here,
+            },
+        ]
+    shown = {c for item in inbox.items for c in (item.lead_agency, item.receiving_desk) if c}
     next_cursor = cursor_of(inbox.next_after)
     return render(
         request,
@@ -132,6 +166,10 @@ async def inbox_page(
             "asked": asked,
             "tabs": tabs,
             "urgency": urgency,
+            "received_here": received_here,
+            "views": views,
+            "agency": agency,
+            "agency_names": await catalogue_db.agency_names(db, shown),
             "urgency_words": URGENCY_WORDS,
             "status_labels": STATUS_LABELS_VI,
             "statuses": [(s.value, STATUS_LABELS_VI[s]) for s in OPEN_STATUSES],
