@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     temporal_sqlite_synchronous: Literal["normal", "full"] = "normal"
     calendar_overrides: Path = Field(default=REPO_ROOT / "data" / "calendar-overrides.toml")
     log_format: Literal["pretty", "json"] = "pretty"
+    # Traces (telemetry.tracing): the OTLP/HTTP collector's base address (http://jaeger:4318);
+    # unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is honoured; neither, nothing is traced.
+    otlp_endpoint: str | None = None
     # Notices that reach people (activities.delivery). E-mail goes through this SMTP server: the
     # defaults are the local catcher of `make run` (dev.mailcatcher); production names its relay.
     smtp_host: str = "localhost"

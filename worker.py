@@ -28,6 +28,7 @@ from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
+from telemetry.tracing import WORKER_SERVICE, configure_tracing, flush_traces, temporal_plugins
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
@@ -65,6 +66,7 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
+        plugins=temporal_plugins(),  # traces, when configured (telemetry.tracing)
     )
 
 
@@ -121,6 +123,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
 async def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
+    configure_tracing(settings, WORKER_SERVICE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -141,6 +144,7 @@ async def main() -> None:
     async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")
+    flush_traces()  # `_exit` skips the teardown that would export the last spans
 
 
 def _stop_now() -> None:

@@ -1,0 +1,1 @@
+"""What a running motcua process tells its operators: traces (tracing.py) and metrics."""
