@@ -120,8 +120,8 @@ def traceparent() -> tuple[int, int, str]:
     return trace_id, span_id, f"00-{trace_id:032x}-{span_id:016x}-01"
 
 
-def consultation(*agencies: str) -> dict[str, Any]:
-    deadline = datetime.now(UTC) + timedelta(hours=1)
+def consultation(*agencies: str, in_seconds: float = 3600) -> dict[str, Any]:
+    deadline = datetime.now(UTC) + timedelta(seconds=in_seconds)
     return {"agencies": list(agencies), "content": "Xin ý kiến", "deadline": deadline.isoformat()}
 
 
@@ -169,6 +169,25 @@ async def test_consultation_request_traced_from_http_through_update_to_deliverie
     # and the dossier's reception, its own trace, holds none of it
     received = [s for s in exporter.get_finished_spans() if s.name.startswith("StartUpdateWith")]
     assert received and all(s.context.trace_id != trace_id for s in received)
+
+
+async def test_reminder_sent_later_belongs_to_the_consultation_requests_trace(
+    traced_api: Api, exporter: InMemorySpanExporter
+) -> None:
+    """The timer the request armed runs in the handler's context: reminder 1 at the deadline,
+    its write and its delivery, are found under the request's update handling."""
+    code = (await traced_api.receive())["code"]
+    trace_id, _, header = traceparent()
+    path = f"/api/v1/dossiers/{code}/consultations"
+    response = await traced_api.post(path, consultation("CAT", in_seconds=3), traceparent=header)
+    assert response.status_code == 201, response.text
+
+    # the request's own delivery, then reminder 1's (3 s later), reminder 2's (2 s after that)
+    t = await finished_trace(exporter, trace_id, delivered(3))
+    handled = t.one(f"HandleUpdate:{CONSULT}")
+    assert len(t.named("StartActivity:settle_dossier")) >= 2
+    assert all(t.parent(s) == handled for s in t.named("StartActivity:settle_dossier"))
+    assert all(t.parent(s) == handled for s in t.named("StartActivity:deliver_notice"))
 
 
 async def test_probes_and_static_files_not_traced(

@@ -4,14 +4,11 @@ traced, and the log context's pieces."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, MutableMapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import structlog
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -19,64 +16,14 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from settings import Settings
 from telemetry.log_context import add_log_context, bind_dossier
 from telemetry.tracing import _EvictedWorkflowDetach, otlp_exporter, untraced
+from tests.fixtures.otlp import Collector, running_collector
 from workflows.starter import dossier_code, workflow_id
-
-
-class Collector(ThreadingHTTPServer):
-    """An OTLP/HTTP trace receiver: what it was sent, decoded."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.requests: list[ExportTraceServiceRequest] = []
-        super().__init__(("127.0.0.1", 0), _Receive)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def span_names(self) -> list[str]:
-        return [
-            span.name
-            for request in self.requests
-            for resource in request.resource_spans
-            for scope in resource.scope_spans
-            for span in scope.spans
-        ]
-
-    def service_names(self) -> set[str]:
-        return {
-            attribute.value.string_value
-            for request in self.requests
-            for resource in request.resource_spans
-            for attribute in resource.resource.attributes
-            if attribute.key == SERVICE_NAME
-        }
-
-
-class _Receive(BaseHTTPRequestHandler):
-    server: Collector
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.paths.append(self.path)
-        self.server.requests.append(ExportTraceServiceRequest.FromString(body))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    server = Collector()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_collector() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -99,8 +46,9 @@ def test_spans_exported_by_otlp_http_to_the_configured_collector(
     assert provider.force_flush(10_000)
     provider.shutdown()
     assert collector.paths == ["/v1/traces"]
-    assert collector.span_names() == ["RunActivity:deliver_notice"]
-    assert collector.service_names() == {"motcua-worker"}
+    assert [(s.service, s.name) for s in collector.spans()] == [
+        ("motcua-worker", "RunActivity:deliver_notice")
+    ]
 
 
 def test_nothing_exported_without_an_endpoint() -> None:
