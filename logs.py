@@ -1,6 +1,7 @@
 """structlog for every motcua process: key-value events, pretty in development, JSON in
 production. Workflow code keeps to `workflow.logger` (stdlib logging, replay-aware); its records
-go through the same renderer here."""
+go through the same renderer here. Every line names the trace, the dossier and its workflow
+where known (telemetry.log_context)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Literal
 
 import structlog
 
+from telemetry.log_context import add_log_context
+
 
 def configure_logging(fmt: Literal["pretty", "json"] = "pretty", level: int = logging.INFO) -> None:
     shared: list[structlog.types.Processor] = [
@@ -17,6 +20,7 @@ def configure_logging(fmt: Literal["pretty", "json"] = "pretty", level: int = lo
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_log_context,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Which of several worker processes this is (`make run` numbers them 1..N): in its identity,
     # and its metrics port is `worker_metrics_address`'s + this index.
     worker_index: int | None = Field(default=None, ge=0)
+    # Traces (telemetry.tracing): the OTLP/HTTP collector's base address (http://jaeger:4318);
+    # unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is honoured; neither, nothing is traced.
+    otlp_endpoint: str | None = None
     # Notices that reach people (activities.delivery). E-mail goes through this SMTP server: the
     # defaults are the local catcher of `make run` (dev.mailcatcher); production names its relay.
     smtp_host: str = "localhost"

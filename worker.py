@@ -31,6 +31,7 @@ from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
 from telemetry.metrics import worker_metrics_address, worker_runtime
+from telemetry.tracing import WORKER_SERVICE, configure_tracing, flush_traces, temporal_plugins
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
@@ -102,6 +103,7 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter,
         runtime=worker_runtime(metrics) if metrics else None,
+        plugins=temporal_plugins(),  # traces, when configured (telemetry.tracing)
     )
 
 
@@ -163,6 +165,7 @@ async def running_worker(
 async def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format)
+    configure_tracing(settings, WORKER_SERVICE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -191,6 +194,7 @@ async def main() -> None:
     async with running_worker(client, settings):
         await stop.wait()
     log.info("worker_stopped")
+    flush_traces()  # `_exit` skips the teardown that would export the last spans
 
 
 def _stop_now() -> None:

@@ -1,5 +1,5 @@
 """The HTTP API of API.md: FastAPI translating HTTP to dossier workflow updates and read-model
-queries, nothing more. Served by `uvicorn --factory api.app:create_app`."""
+queries, nothing more. Served by `uvicorn --factory api.app:process_app`."""
 
 from __future__ import annotations
 
@@ -19,13 +19,16 @@ from activities.calendar_source import CalendarSource
 from api import metrics, openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
+from api.deps import dossier_log_context
 from api.docs import install_docs
 from api.invalid_requests import record_invalid_request
 from api.rate_limits import RateLimiter
 from api.routes import catalogue, dossiers, forms, inbox, notices, operations, public, reports
 from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
+from logs import configure_logging
 from settings import Settings
+from telemetry.tracing import API_SERVICE, configure_tracing, fastapi_telemetry, temporal_plugins
 from web import app as web_app
 from web.assets import install_vendor_assets
 from workflows.converter import data_converter
@@ -43,7 +46,7 @@ API_SHUTDOWN_S = GRACEFUL_SHUTDOWN_S + CLOSE_TIMEOUT_S
 def uvicorn_argv(host: str, port: int) -> list[str]:
     """How the API process is run (`make run`, production): uvicorn with the shutdown bound."""
     return [
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:process_app",
         "--host", host, "--port", str(port),
         "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_S),
     ]  # fmt: skip
@@ -97,6 +100,7 @@ def create_app(
             namespace=settings.temporal_namespace,
             data_converter=data_converter,
             lazy=True,
+            plugins=temporal_plugins(),  # traces, when configured (telemetry.tracing)
         )
         app.state.services = Services(
             settings=settings,
@@ -131,7 +135,8 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # ours, offline: api.docs
         redoc_url=None,
-        dependencies=[Depends(refuse_forbidden_characters)],
+        dependencies=[Depends(refuse_forbidden_characters), Depends(dossier_log_context)],
+        telemetry=fastapi_telemetry(),  # traced once a tracer provider is installed
     )
     app.add_middleware(BodyCap)
     # AuthError is a Problem: 401/403/503 documents too. Unreadable actions are recorded.
@@ -147,3 +152,12 @@ def create_app(
     app.include_router(metrics.router)
     app.add_middleware(metrics.RequestMetrics)  # last, so outermost: it sees every answer
     return app
+
+
+def process_app() -> FastAPI:
+    """The API process's app (uvicorn's factory, `uvicorn_argv`): its logs and traces set up as
+    the worker's, then the app on the environment's settings."""
+    settings = Settings()
+    configure_logging(settings.log_format)
+    configure_tracing(settings, API_SERVICE)
+    return create_app(settings)

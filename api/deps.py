@@ -19,6 +19,7 @@ from api.auth import current_actor
 from api.problems import Problem
 from domain.commands import Actor
 from domain.limits import forbidden_character
+from telemetry.log_context import bind_dossier
 
 if TYPE_CHECKING:
     from api.app import Services
@@ -32,6 +33,16 @@ def client_address(request: Request) -> str:
 
 def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def dossier_log_context(request: Request) -> None:
+    """A dependency of every route: the log lines of a request about one dossier (a path
+    `…/dossiers/{code}…`; not an agency's or a procedure's code) name it and its workflow.
+    Async, so that the binding is made in the request's own context, not a worker thread's."""
+    route = request.scope.get("route")
+    code = request.path_params.get("code")
+    if isinstance(code, str) and "/dossiers/{code}" in getattr(route, "path", ""):
+        bind_dossier(code)
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.common.v1 import Header, Payload, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import Input, Meta, WaitPolicy
 from temporalio.api.update.v1 import Request as UpdateRequest
@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.problems import Problem
 from domain.commands import Command
 from settings import Settings
+from telemetry.tracing import update_sent
 
 T = TypeVar("T")
 
@@ -84,7 +85,9 @@ async def execute(
     expiring = command.model_copy(update={"not_after": datetime.now(UTC) + window})
     give_up = time.monotonic() + (window + WORKFLOW_TASK_TIMEOUT + CLOCK_MARGIN).total_seconds()
     # The update's name is its method's (the workflow names none itself).
-    await call(_until_taken(client, workflow_id, update.__name__, expiring, id, give_up))
+    name = update.__name__
+    with update_sent(name, workflow_id, id) as trace_header:
+        await call(_until_taken(client, workflow_id, name, expiring, id, give_up, trace_header))
     taken = client.get_workflow_handle(workflow_id).get_update_handle_for(update, id)
 
     async def outcome() -> Any:
@@ -99,18 +102,27 @@ async def execute(
 
 
 async def _until_taken(
-    client: Client, workflow_id: str, name: str, command: Command, id: str, give_up: float
+    client: Client,
+    workflow_id: str,
+    name: str,
+    command: Command,
+    id: str,
+    give_up: float,
+    trace_header: Mapping[str, Payload],
 ) -> None:
     """Send the update until the workflow takes it (accepted, or already decided) or `give_up`.
     Without the SDK's own retries, which would hide the server's refusal to admit it (the
-    update-concurrency limit, RESOURCE_EXHAUSTED) until the time is up."""
+    update-concurrency limit, RESOURCE_EXHAUSTED) until the time is up. `trace_header` carries
+    the trace to the workflow (no client interceptor sees this raw call)."""
     request = UpdateWorkflowExecutionRequest(
         namespace=client.namespace,
         workflow_execution=WorkflowExecution(workflow_id=workflow_id),
         request=UpdateRequest(
             meta=Meta(update_id=id, identity=client.identity),
             input=Input(
-                name=name, args=Payloads(payloads=await client.data_converter.encode([command]))
+                header=Header(fields=trace_header),
+                name=name,
+                args=Payloads(payloads=await client.data_converter.encode([command])),
             ),
         ),
         wait_policy=WaitPolicy(lifecycle_stage=_ACCEPTED),

@@ -14,7 +14,7 @@ case "$command" in
     api)
         # As api.app.uvicorn_argv runs it (tests/deploy check the flags), on all interfaces;
         # uvicorn trusts the proxy headers of FORWARDED_ALLOW_IPS (the ingress' addresses).
-        exec python -m uvicorn --factory api.app:create_app \
+        exec python -m uvicorn --factory api.app:process_app \
             --host 0.0.0.0 --port "${MOTCUA_API_PORT:-8000}" \
             --timeout-graceful-shutdown 5 --proxy-headers "$@"
         ;;

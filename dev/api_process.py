@@ -1,4 +1,4 @@
-"""One API process of `make run`: the app `uvicorn --factory api.app:create_app` serves
+"""One API process of `make run`: the app `uvicorn --factory api.app:process_app` serves
 (`api.app.uvicorn_argv`), on a listening socket that dev.run opened and handed down (`--fd`), so
 that several API processes share one port and it stays open while one of them restarts.
 
@@ -21,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     listening = socket.socket(fileno=args.fd)  # the family (AF_INET) read from the socket
     config = uvicorn.Config(
-        "api.app:create_app", factory=True, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+        "api.app:process_app", factory=True, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
     )
     uvicorn.Server(config).run(sockets=[listening])
 

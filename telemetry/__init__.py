@@ -1,1 +1,2 @@
-"""What motcua's processes tell ops about themselves: metrics (`telemetry.metrics`) and traces."""
+"""What motcua's processes tell ops about themselves: metrics (`telemetry.metrics`) and traces
+(`telemetry.tracing`)."""

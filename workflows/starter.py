@@ -19,9 +19,17 @@ from workflows import search_attributes as sa
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.ops_view import static_summary
 
+_WORKFLOW_ID_PREFIX = "dossier-"
+
 
 def workflow_id(code: str) -> str:
-    return f"dossier-{code}"
+    return f"{_WORKFLOW_ID_PREFIX}{code}"
+
+
+def dossier_code(workflow_id: str) -> str | None:
+    """The code of the dossier whose workflow this is; None for another workflow's id."""
+    code = workflow_id.removeprefix(_WORKFLOW_ID_PREFIX)
+    return code if code != workflow_id and code else None
 
 
 def dossier_page_url(pages_url: str, code: str) -> str:
