@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
+import pytest
 import pytest_asyncio
 from playwright.async_api import FrameLocator, Page, expect
 from temporalio.client import Client
@@ -26,8 +27,6 @@ from tests.fixtures.api import Api, free_port
 from tests.fixtures.browser import screenshot
 from tests.fixtures.temporal import start_dev_server
 
-UI_PORT = free_port()
-UI = f"http://127.0.0.1:{UI_PORT}"
 # The README's saved query (section "For ops staff in the Web UI").
 DOSSIERS_ONLY = 'WorkflowType = "DossierWorkflow"'
 # UI 2.54 keeps a saved view in the browser, and refuses a name with diacritics ("Hồ sơ").
@@ -38,9 +37,20 @@ STOP_REASON = "Chờ kết quả xác minh nguồn gốc đất của Văn phòn
 ZONED = re.compile(r"\d\d:\d\d \d\d/\d\d/\d{4} \(UTC\+7\)")
 
 
+@pytest.fixture(scope="module")
+def ui_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def ui(ui_port: int) -> str:
+    """The Web UI's address."""
+    return f"http://127.0.0.1:{ui_port}"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server(ui_port=UI_PORT)
+async def dev_env(ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server(ui_port=ui_port)
     yield env
     await env.shutdown()
 
@@ -61,9 +71,9 @@ def workflow_id(code: str) -> str:
     return f"dossier-{code}"
 
 
-async def current_details(page: Page, code: str) -> FrameLocator:
+async def current_details(page: Page, ui: str, code: str) -> FrameLocator:
     """The dossier's detail page, tab "User Metadata": its Current Details (an iframe)."""
-    await page.goto(f"{UI}/namespaces/default/workflows/{workflow_id(code)}")
+    await page.goto(f"{ui}/namespaces/default/workflows/{workflow_id(code)}")
     await page.get_by_text("User Metadata", exact=True).click()
     details = page.frame_locator("#user-metadata-current-details")
     await expect(details.locator("body")).to_contain_text("Due:", timeout=LOADED_MS)
@@ -71,7 +81,7 @@ async def current_details(page: Page, code: str) -> FrameLocator:
 
 
 async def test_ops_staff_list_dossiers_only_by_the_saved_query_with_their_columns(
-    api: Api, page: Page, dev_env: WorkflowEnvironment
+    api: Api, page: Page, ui: str, dev_env: WorkflowEnvironment
 ) -> None:
     stopped = (await receive(api))["code"]
     assert (await act(api, stopped, "sos", {"action": "stop", "reason": STOP_REASON})).is_success
@@ -80,13 +90,13 @@ async def test_ops_staff_list_dossiers_only_by_the_saved_query_with_their_column
     await a_sweep_has_run(dev_env.client, api.settings.task_queue)
 
     # Everything the namespace runs: the sweep's runs among the dossiers.
-    await page.goto(f"{UI}/namespaces/default/workflows")
+    await page.goto(f"{ui}/namespaces/default/workflows")
     rows = page.get_by_role("row")
     await expect(rows.filter(has_text=SWEEP_RUN).first).to_be_visible(timeout=LOADED_MS)
     await expect(rows.filter(has_text=workflow_id(stopped))).to_be_visible(timeout=LOADED_MS)
 
     # The README's query: dossiers only, kept as a saved view.
-    await page.goto(f"{UI}/namespaces/default/workflows?{urlencode({'query': DOSSIERS_ONLY})}")
+    await page.goto(f"{ui}/namespaces/default/workflows?{urlencode({'query': DOSSIERS_ONLY})}")
     await expect(rows.filter(has_text=workflow_id(consulting))).to_be_visible(timeout=LOADED_MS)
     await expect(rows.filter(has_text=workflow_id(stopped))).to_be_visible()
     await expect(rows.filter(has_text=SWEEP_RUN)).to_have_count(0)
@@ -112,14 +122,14 @@ async def test_ops_staff_list_dossiers_only_by_the_saved_query_with_their_column
 
 
 async def test_ops_staff_read_current_details_spaced_zoned_and_who_stopped_and_why(
-    api: Api, page: Page
+    api: Api, page: Page, ui: str
 ) -> None:
     stopped = (await receive(api))["code"]
     assert (await act(api, stopped, "sos", {"action": "stop", "reason": STOP_REASON})).is_success
     consulting = (await receive(api))["code"]
     await consult(api, consulting, "SNNMT", "CAT")
 
-    details = await current_details(page, consulting)
+    details = await current_details(page, ui, consulting)
     text = await details.locator("body").inner_text()
     assert "consulting · lead agency SXD · procedure DN-XD-001" in text
     assert "Awaiting opinions (2)" in text
@@ -131,7 +141,7 @@ async def test_ops_staff_read_current_details_spaced_zoned_and_who_stopped_and_w
     assert re.search(r"Due: " + ZONED.pattern, text), text
     await screenshot(page, "web-ui-current-details-consulting")
 
-    details = await current_details(page, stopped)
+    details = await current_details(page, ui, stopped)
     text = " ".join((await details.locator("body").inner_text()).split())
     assert "stopped · lead agency SXD" in text
     assert re.search(r"Due: " + ZONED.pattern + ", clock stopped", text), text
