@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import DossierRecord, NoticeRecord
+from db.models import DossierRecord, NoticeDeliveryRecord, NoticeRecord
 from db.types import json_array_contains
 
 APPLICANT = "applicant"  # the `to` of a notice to the dossier's applicant
@@ -53,3 +53,17 @@ async def list_notices(
     if after_id is not None:
         query = query.where(col(NoticeRecord.id) > after_id)
     return list((await session.exec(query)).all())
+
+
+async def deliveries_of(
+    session: AsyncSession, keys: list[str]
+) -> dict[str, list[NoticeDeliveryRecord]]:
+    """How each notice of `keys` reached its recipients (`notice_deliveries`), by notice key:
+    one query for a page of notices. A notice no attempt has finished for has no rows yet."""
+    by_key: dict[str, list[NoticeDeliveryRecord]] = {key: [] for key in keys}
+    if not keys:
+        return by_key
+    query = select(NoticeDeliveryRecord).where(col(NoticeDeliveryRecord.notice_key).in_(keys))
+    for row in (await session.exec(query)).all():
+        by_key[row.notice_key].append(row)
+    return by_key

@@ -16,3 +16,10 @@ def when(at: datetime) -> str:
     """`17:00 ngày 06/01/2027`: how a time reads in a Vietnamese message."""
     local = at.astimezone(VN)
     return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
+
+
+def when_zoned(at: datetime) -> str:
+    """`17:00 06/01/2027 (UTC+7)`: a Vietnam time that says its zone, for screens whose other
+    times are UTC (the Temporal Web UI)."""
+    local = at.astimezone(VN)
+    return f"{local:%H:%M %d/%m/%Y} (UTC+7)"

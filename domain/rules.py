@@ -124,6 +124,13 @@ def sees_every_agency(actor: Actor) -> bool:
     return actor.has(Role.HOME_AFFAIRS) or actor.has(Role.INSPECTOR)
 
 
+def sees_every_notice(actor: Actor) -> bool:
+    """Who reads every notice and how it was delivered: those who see every agency, and admins,
+    who keep the agencies' channels (e-mail, webhook) and so must see where a notice failed to
+    go (issue 11)."""
+    return sees_every_agency(actor) or actor.has(Role.ADMIN)
+
+
 def decide_after_close(status: str, action: Action, cancelled_for: str | None) -> Refusal:
     """An action on a dossier whose workflow has ended: refused as closed, but a consulted
     agency answering a consultation the withdrawal cancelled is told so (`cancelled_for` is that

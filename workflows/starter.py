@@ -14,7 +14,7 @@ from temporalio.common import (
 )
 
 from domain.dossier import DossierDocument
-from domain.localtime import when
+from domain.localtime import when_zoned
 from workflows import search_attributes as sa
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.ops_view import static_summary
@@ -63,7 +63,7 @@ async def start_dossier(
             f"- Procedure: `{procedure.code}`, {procedure.processing_days} working days; "
             f"consultations at most {procedure.max_consultation_days} working days (R2)\n"
             f"- Lead agency: **{procedure.lead_agency}**\n"
-            f"- Received: {when(start.received_at)} by `{start.received_by.user_id}`"
+            f"- Received: {when_zoned(start.received_at)} by `{start.received_by.user_id}`"
             f"{page}"
         ),
         search_attributes=TypedSearchAttributes(

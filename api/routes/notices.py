@@ -1,36 +1,18 @@
-"""Notices (API.md, "Notices"): what the service sent, to whom. Callers see the notices addressed
-or copied to their agency, and those to the applicant of the dossiers their agency leads (sent
-in its name); Home Affairs and inspectors see all."""
+"""Notices (API.md, "Notices"): what the service sent, to whom, and how each was delivered
+(`service.notices`). Callers see the notices addressed or copied to their agency, and those to the
+applicant of the dossiers their agency leads (sent in its name); Home Affairs, inspectors and
+admins see all."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, StrictInt
+from pydantic import StrictInt
 
 from api.deps import ActorDep, Cursor, Limit, SessionDep, decode_cursor, encode_cursor
-from db.notices import list_notices
-from domain import rules
 from domain.notices import NoticeKind
+from service.notices import NoticePage, list_notices
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
-
-
-class NoticeOut(BaseModel):
-    id: int
-    kind: NoticeKind
-    dossier: str
-    to: str
-    cc: list[str]
-    sent_at: datetime
-    subject: str
-    body: str
-
-
-class NoticePage(BaseModel):
-    items: list[NoticeOut]
-    next_cursor: str | None
 
 
 @router.get("/notices")
@@ -43,21 +25,13 @@ async def notices(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> NoticePage:
-    led_by = None
-    if not rules.sees_every_agency(actor):
-        agency = led_by = actor.agency  # whatever was asked: one's own agency's notices only
-    rows = await list_notices(
+    items, more = await list_notices(
         db,
+        actor,
         dossier=dossier,
         agency=agency,
-        led_by=led_by,
-        kind=kind.value if kind else None,
-        limit=limit + 1,
+        kind=kind,
+        limit=limit,
         after_id=decode_cursor(cursor, StrictInt),
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return NoticePage(
-        items=[NoticeOut.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more else None,
-    )
+    return NoticePage(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)

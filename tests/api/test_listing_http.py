@@ -170,7 +170,7 @@ async def test_notice_list_filters_by_dossier_and_kind_and_pages(api: Api) -> No
         for agency in ("CAT", "SNNMT", "UBND-PHUONG-BIENHOA")
     ]
     assert all(
-        set(n) == {"id", "kind", "dossier", "to", "cc", "sent_at", "subject", "body"}
+        set(n) == {"id", "kind", "dossier", "to", "cc", "sent_at", "subject", "body", "delivery"}
         for n in of_first
     )
     pages = await every_page(api, "/api/v1/notices", dossier=first, limit=2)
