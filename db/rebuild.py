@@ -14,6 +14,8 @@ activity wrote. This reads them back from Temporal and writes them with the same
   `push_national_status` (`restore_delivery`, `restore_portal_update`);
 - a running dossier is also asked for its `document` (the query, answered by a worker): its
   state now, with what the read model may not have had yet (a write the database refused);
+  with no worker up (`--no-query`, or the first query unanswered) its history alone, which
+  holds every write that landed;
 - a run ended outside the rules (terminated, failed, timed out) is closed as the sweep of ended
   runs does (`record_abnormal_close`, at its close time);
 - then the report totals are recounted from the rows (`rebuild_report_totals`, as migration
@@ -27,7 +29,8 @@ What Temporal does not hold, and so cannot come back: the refused attempts the A
 itself on dossiers already closed (R9, R12: `record_refusal_after_close`), the idempotency keys,
 catalogue edits made through the API (migrate seeds the file's), each notice's `recorded_at`
 and id order across dossiers, a failed delivery attempt's error and per-recipient attempt counts
-(receipts of completed deliveries restore the rest), and, above all, any run whose history the
+(receipts of completed deliveries restore the rest), the outcome of an activity cut short by a
+terminated run (a push shows pending), and, above all, any run whose history the
 namespace's retention has deleted: closed dossiers older than the retention are gone (README,
 "Rebuilding the read model"; deploy/README.md for backups).
 """
@@ -342,15 +345,23 @@ class Rebuild:
                 done.write(execution.id + "\n")
 
     async def _query(self, execution: WorkflowExecution) -> DossierDocument | None:
-        """A running dossier's document now; None (and its history alone) if no worker answers."""
+        """A running dossier's document now; None (and its history alone) if no worker answers,
+        and then for every dossier after it."""
         handle = self._client.get_workflow_handle(execution.id, run_id=execution.run_id)
         try:
             document: DossierDocument = await handle.query(
                 "document", result_type=DossierDocument, rpc_timeout=QUERY_TIMEOUT
             )
         except Exception as error:
+            # No worker polls (a restore with them stopped): the others would wait as long.
             self.report.query_failed += 1
-            log.warning("dossier_query_failed", workflow=execution.id, error=repr(error))
+            self._query_running = False
+            log.warning(
+                "dossier_query_failed",
+                workflow=execution.id,
+                error=repr(error),
+                then="history only",
+            )
             return None
         self.report.queried += 1
         return document
