@@ -499,6 +499,41 @@ async def _record_delivery(
     return record
 
 
+async def restore_delivery(session: AsyncSession, receipt: DeliveryReceipt) -> None:
+    """Write, in the session's transaction, what a `deliver_notice` that completed achieved, from
+    its receipt in the workflow's history (`db.rebuild`): the notice's summary as the receipt
+    has it, and a row per recipient as the catalogue and the dossier name them now (an address
+    changed since shows the new one). Exact for a notice delivered at its first attempt, the
+    usual case; after retries, each recipient's count and time are the notice's."""
+    record = await _notice(session, receipt.key)
+    addressed = await recipients(session, record)
+    ids = delivery_ids(receipt.key, addressed)
+    for r in addressed:
+        reached = r.channel is not None
+        await session.merge(
+            NoticeDeliveryRecord(
+                notice_key=receipt.key,
+                recipient=r.code,
+                role=r.role,
+                delivery_id=ids[r.code],
+                channel=r.channel.value if r.channel else None,
+                address=r.address,
+                status=(DeliveryStatus.DELIVERED if reached else DeliveryStatus.NO_CHANNEL).value,
+                attempts=receipt.attempts if reached else 0,
+                delivered_at=receipt.delivered_at if reached else None,
+                error=None if reached else r.problem,
+            )
+        )
+    record.delivery_status = receipt.status.value
+    record.delivery_channel = receipt.channel
+    record.delivery_attempts = receipt.attempts
+    record.delivered_at = receipt.delivered_at
+    # As `_record_delivery` leaves a completed delivery: no failure, why some had no channel.
+    problems = [f"{r.code}: {r.problem}" for r in addressed if r.channel is None]
+    record.delivery_error = "; ".join(problems) or None
+    session.add(record)
+
+
 def _delivery_receipt(record: NoticeRecord, sent: list[str]) -> DeliveryReceipt:
     return DeliveryReceipt(
         key=record.key,
@@ -524,6 +559,24 @@ async def _portal_row(session: AsyncSession, update: PortalUpdate) -> PortalUpda
     if PortalUpdate.model_validate(row, from_attributes=True) != update:
         log.warning("national_status_seq_reused", dossier=update.dossier, seq=update.seq)
     return row
+
+
+async def restore_portal_update(
+    session: AsyncSession, update: PortalUpdate, receipt: PortalReceipt | None
+) -> None:
+    """Write, in the session's transaction, a national-status update found in a workflow's
+    history (`db.rebuild`) and, once its `push_national_status` completed, how it ended
+    (`receipt`); without one it stays pending, and the activity still running writes the rest."""
+    row = await _portal_row(session, update)
+    if receipt is None or row.status == PortalStatus.PUSHED.value:
+        return
+    row.status, row.attempts, row.pushed_at = (
+        receipt.status.value,
+        receipt.attempts,
+        receipt.pushed_at,
+    )
+    row.error = None
+    session.add(row)
 
 
 async def _portal_outcome(

@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 from activities.notices import NoticeReceipt, write_notice
 from activities.projection import write_projection
 from domain.excerpts import clean
+from domain.notices import Notice
 from domain.projection import READ_MODEL_REJECTED, Settlement
 
 log = structlog.get_logger(__name__)
@@ -50,8 +51,7 @@ class SettlementActivities:
         attempt = activity.info().attempt
         try:
             async with self._sessions() as session, session.begin():
-                applied = await write_projection(session, projection) if projection else False
-                written = [(n, *await write_notice(session, n)) for n in settlement.notices]
+                applied, written = await write_settlement(session, settlement)
         except Exception as failed:
             if not refused_by_database(failed):
                 raise  # retried with backoff until the database is back
@@ -93,6 +93,17 @@ class SettlementActivities:
             applied=applied,
             notices=[NoticeReceipt(id=i, key=n.key, created=c) for n, i, c in written],
         )
+
+
+async def write_settlement(
+    session: AsyncSession, settlement: Settlement
+) -> tuple[bool, list[tuple[Notice, int, bool]]]:
+    """Write `settlement` in the session's transaction: whether the dossier row was written
+    (`write_projection`), and each notice with its outbox id and whether this call wrote it.
+    The activity's write, and the rebuild's (`db.rebuild`) of the same input from history."""
+    projection = settlement.projection
+    applied = await write_projection(session, projection) if projection else False
+    return applied, [(n, *await write_notice(session, n)) for n in settlement.notices]
 
 
 # SQLSTATE classes of a refusal of the data itself: data exception (an untranslatable character,

@@ -15,7 +15,9 @@ the dossier: a code stays unique and readable, and no unit of the province comes
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import col
@@ -23,7 +25,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import dialect_insert
 from db.models import DossierCodeCounter
+from db.types import larger_of
 from domain.localtime import VN
+
+# A code as `next_dossier_code` makes it: the unit, the local day, the day's sequence.
+_CODE = re.compile(r"^(?P<unit>.+)-(?P<day>\d{6})-(?P<number>\d{4,})$")
 
 # `INSERT … ON CONFLICT DO UPDATE … RETURNING` needs SQLite 3.35 (RETURNING); PostgreSQL 9.5+.
 SQLITE_MINIMUM = (3, 35, 0)
@@ -65,3 +71,27 @@ async def next_dossier_code(session: AsyncSession, unit_id: str, received_at: da
     number: int = (await session.exec(statement)).scalar_one()
     await session.commit()
     return f"{unit_id}-{day}-{number:04d}"
+
+
+async def restore_counters(session: AsyncSession, codes: Iterable[str]) -> int:
+    """Raise each unit's daily counter to the highest sequence number among `codes` (the codes of
+    dossiers rebuilt from Temporal, `db.rebuild`), in the session's transaction, so that a
+    dossier received next never gets a code already given. Codes of another form (given
+    explicitly) are left out; a counter never goes down. Returns the counters written."""
+    highest: dict[tuple[str, str], int] = {}
+    for code in codes:
+        found = _CODE.match(code)
+        if found:
+            key = (found["unit"], found["day"])
+            highest[key] = max(highest.get(key, 0), int(found["number"]))
+    if not highest:
+        return 0
+    connection = await session.connection()
+    insert = dialect_insert(connection.dialect.name)(DossierCodeCounter)
+    statement = insert.on_conflict_do_update(
+        index_elements=[col(DossierCodeCounter.unit_id), col(DossierCodeCounter.day)],
+        set_={"last": larger_of(col(DossierCodeCounter.last), insert.excluded.last)},
+    )
+    rows = [{"unit_id": u, "day": d, "last": n} for (u, d), n in sorted(highest.items())]
+    await connection.execute(statement, rows)
+    return len(rows)

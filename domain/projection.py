@@ -59,3 +59,16 @@ def projection(
         since=since,
         abnormal_close=dossier.abnormal_close,
     )
+
+
+def document_projection(document: DossierDocument) -> DossierProjection:
+    """The whole of `document` (as the workflow's query or result gives it) as one projection:
+    every event, at the version of its latest. How it was ended from outside the rules, which a
+    document does not carry, is read from its last `abnormal_close` event (R5)."""
+    closes = [e.detail.get("how") for e in document.events if e.kind == "abnormal_close"]
+    return DossierProjection(
+        version=max((e.seq for e in document.events), default=0),
+        document=document,
+        since=0,
+        abnormal_close=closes[-1] if closes else None,
+    )
