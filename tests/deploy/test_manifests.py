@@ -329,6 +329,19 @@ def test_two_builds_run_side_by_side_and_share_the_budget_and_the_metrics(
     assert build_ids == {old["metadata"]["labels"][VERSION_LABEL], "0.2.0"}
 
 
+def test_release_steps_apply_every_resource_exactly_once(production: list[Resource]) -> None:
+    """deploy/README.md, "Upgrades": a release applies its render by `-l` selections, the
+    configuration (no `app.kubernetes.io/component`), then the migration, the workers and the
+    API; a resource has one component or none, so each is applied in exactly one step."""
+    components = ("migrate", "worker", "api")
+    assert "-l '!app.kubernetes.io/component'" in README
+    for component in components:
+        assert f"-l app.kubernetes.io/component={component}" in README
+    for resource in production:
+        component = resource["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        assert component in (None, *components), (resource["kind"], resource["metadata"]["name"])
+
+
 @pytest.mark.parametrize(
     ("replacement", "error"),
     [
