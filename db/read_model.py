@@ -166,6 +166,9 @@ async def list_dossiers(
         condition = overdue_condition(now)
         query = query.where(condition if overdue else not_(condition))
     if visible_to_agency is not None:
+        # Not sargable (an OR with a consultation): both databases walk ix_dossiers_received_at_code
+        # newest first until the page is full, quick for an agency with a part in many dossiers,
+        # the whole index for one with a part in few (docs/reads.md).
         consulted = exists().where(
             col(ConsultationRecord.dossier) == col(DossierRecord.code),
             col(ConsultationRecord.agency) == visible_to_agency,
