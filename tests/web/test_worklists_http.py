@@ -9,7 +9,6 @@ withdrawals come from real workflows, and the pages' forms post to the dossier a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -17,7 +16,7 @@ from html import unescape
 import pytest
 import pytest_asyncio
 
-from tests.api.http_helpers import act, consult, dossier, eventually, receive
+from tests.api.http_helpers import act, consult, dossier, eventually, receive, sleep_until
 from tests.api.test_work_lists_http import WITHDRAWAL, inbox_corpus
 from tests.fixtures.api import Api
 from tests.web.page_client import Browser, signed_in
@@ -169,8 +168,8 @@ async def test_r7_a_consulted_agency_replies_late_from_its_inbox(api: Api) -> No
     late = (await receive(api))["code"]
     in_time = (await receive(api))["code"]
     await consult(api, in_time, "CAT", in_seconds=3600)
-    await consult(api, late, "CAT", in_seconds=1)
-    await asyncio.sleep(1.5)
+    [asked] = await consult(api, late, "CAT", in_seconds=3)  # room for a loaded machine
+    await sleep_until(asked["deadline"])
     agency = await signed_in(api, "cat.officer")
     try:
         page = await agency.page("/consultations")
