@@ -113,8 +113,8 @@ async def test_every_form_that_applies_is_linked_one_form_05_per_accepted_stop(
 
 async def test_r7_a_late_reply_needs_its_cause(api: Api) -> None:
     code = (await api.receive())["code"]
-    assert (await api.consult(code, "CAT", in_seconds=1)).status_code == 201
-    await asyncio.sleep(1.5)
+    assert (await api.consult(code, "CAT", in_seconds=3)).status_code == 201  # a loaded CI
+    await asyncio.sleep(3.5)
     agency = await signed_in(api, "cat.officer")
     page = f"/dossiers/{code}"
     try:
