@@ -26,7 +26,6 @@ from activities.planning import PlanningActivities
 from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.engine import create_engine, session_factory
-from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
@@ -35,6 +34,7 @@ from telemetry.tracing import WORKER_SERVICE, configure_tracing, flush_traces, t
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
+from workflows.temporal_setup import ensure_sweep_schedule
 
 log = structlog.get_logger()
 

@@ -21,11 +21,11 @@ from playwright.async_api import FrameLocator, Page, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from dev.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 from tests.api.http_helpers import act, consult, eventually, receive
 from tests.fixtures.api import Api, free_port
 from tests.fixtures.browser import screenshot
 from tests.fixtures.temporal import start_dev_server
+from workflows.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 
 # The README's saved query (section "For ops staff in the Web UI").
 DOSSIERS_ONLY = 'WorkflowType = "DossierWorkflow"'
