@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.catalogue_source import load_catalogue
 from db import reports
 from db.calendar_days import sync_calendar_days
 from db.migrate import seed
@@ -25,6 +24,7 @@ from db.read_model import record_refusal_after_close
 from domain import rules
 from domain.commands import Action, SosAction
 from domain.dossier import Dossier, Phase, refusal_detail
+from sources.catalogue import load_catalogue
 from tests.db.test_read_model import project, view
 from tests.unit.builders import (
     CALENDAR,
