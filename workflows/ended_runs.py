@@ -14,7 +14,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.ended_runs import SweepReport
 
 
-@workflow.defn(name="EndedRunsSweep")
+SWEEP_WORKFLOW = "EndedRunsSweep"
+
+
+@workflow.defn(name=SWEEP_WORKFLOW)
 class EndedRunsSweep:
     @workflow.run
     async def run(self) -> SweepReport:

@@ -26,7 +26,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.ended_runs import EndedRunsSweep
+from workflows.ended_runs import SWEEP_WORKFLOW
 from workflows.search_attributes import ALL
 
 
@@ -82,7 +82,7 @@ async def ensure_sweep_schedule(
     existing schedule, perhaps paused or retimed by ops in the Web UI, is left as it is."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            EndedRunsSweep.run, id=f"{SWEEP_SCHEDULE_ID}-run", task_queue=task_queue
+            SWEEP_WORKFLOW, id=f"{SWEEP_SCHEDULE_ID}-run", task_queue=task_queue
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
