@@ -60,21 +60,21 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.delivery import (
+from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
+from db.deliveries import (
     DeliveryReceipt,
     PortalReceipt,
     restore_delivery,
     restore_portal_update,
 )
-from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
-from activities.notices import write_notice
-from activities.projection import write_projection
-from activities.settlement import write_settlement
 from db.dossier_codes import restore_counters
 from db.engine import create_engine, parse_url, session_factory
 from db.models import DossierRecord
+from db.notices import write_notice
+from db.projection import write_projection
 from db.read_model import record_abnormal_close
 from db.report_totals import rebuild_report_totals
+from db.settlement import write_settlement
 from domain.dossier import DossierDocument
 from domain.national_status import PortalUpdate
 from domain.notices import Notice

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.delivery import Channel, DeliveryStatus
 from db import notices as queries
+from db.deliveries import Channel, DeliveryStatus
 from db.models import NoticeDeliveryRecord, NoticeRecord
 from domain import rules
 from domain.commands import Actor

@@ -58,7 +58,7 @@ def items(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def in_the_read_model(database_url: str, *dossiers: dict[str, Any]) -> None:
-    """Dossiers as the projection writes them (`activities.projection`), without workflows."""
+    """Dossiers as the projection writes them (`db.projection`), without workflows."""
     engine = create_engine(database_url)
     now = datetime.now(UTC)
     try:
