@@ -25,10 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.limits import AS_RECORDED
     from domain.projection import Settlement
     from domain.refusals import Refusal
-    from workflows.dossier import DossierStart, DossierWorkflow
+    from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 
 
-@workflow.defn(name="DossierWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class UnboundedDossierWorkflow(DossierWorkflow):
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:
