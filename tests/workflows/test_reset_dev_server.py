@@ -62,22 +62,21 @@ async def reset_point(handle: Handle) -> int:
 
 
 async def test_readme_reset_brings_back_a_dossier_the_old_code_wedged(
-    dev_client: Client, task_queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dev_client: Client, task_queue: str, tmp_path: Path
 ) -> None:
     settings = await stack_settings(tmp_path, task_queue)
-    monkeypatch.setattr(worker, "DossierWorkflow", UnboundedDossierWorkflow)  # the old code,
-    # and its converter, with no limits: its worker took what any client sent.
+    # The old code, and its converter, with no limits: its worker took what any client sent.
+    old_code = (UnboundedDossierWorkflow, *worker.WORKFLOWS[1:])
     old_client = await Client.connect(
         dev_client.service_client.config.target_host, data_converter=unlimited_data_converter
     )
-    async with running_stack(old_client, settings) as old:
+    async with running_stack(old_client, settings, old_code) as old:
         handle = await old.start(now())
         old.started.clear()  # keep it running past this block
         await consult(FIRE)(handle)
         for n in range(3):
             await refusal_of(huge_stop(HUGE, n)(handle))
         assert await wedged(reply(FIRE)(handle))
-    monkeypatch.undo()
     handle = dev_client.get_workflow_handle_for(DossierWorkflow.run, handle.id)
 
     async with running_stack(dev_client, settings) as fixed:
