@@ -7,7 +7,7 @@ visibility knows it ended; this activity reads the dossier runs that ended so in
 `lookback` and closes each dossier the read model still holds open, as `terminated`, `failed`,
 `timed_out` or `canceled` at the run's close time (`db.read_model.record_abnormal_close`, which
 is idempotent: a second sweep finds them closed and records nothing). Each sweep then records
-when it finished (`db.ops_figures.record_sweep_run`), which the metrics publish.
+when it finished (`db.ops_figures.record_sweep_run`), which the metrics expose.
 
 Runs that continued as new are not ended: their dossier lives on in the next run.
 """

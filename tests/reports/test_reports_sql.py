@@ -39,11 +39,11 @@ from tests.unit.builders import (
     apply,
     confirm_withdrawal,
     consult,
-    deliver_supplement,
     dossier,
     hand_over,
     handover_command,
     officer,
+    receive_supplement,
     record_result,
     remind,
     reply,
@@ -371,7 +371,7 @@ def on_time_corpus() -> list[Dossier]:
 
     supplemented = dossier(code="T-SUPPLEMENTED")  # the clock restarts on 4/3: due on 25/3
     sos(supplemented, SosAction.SUPPLEMENT, at=vn(2025, 3, 3, 10))
-    deliver_supplement(supplemented, at=vn(2025, 3, 4, 9))
+    receive_supplement(supplemented, at=vn(2025, 3, 4, 9))
     record_result(supplemented, at=vn(2025, 3, 19, 9))
     hand_over(supplemented, at=vn(2025, 3, 20, 9))
 

@@ -34,7 +34,7 @@ class UnboundedDossierWorkflow(DossierWorkflow):
     async def run(self, start: DossierStart) -> DossierDocument:
         return await super().run(start)
 
-    async def _settle_activity(self, settlement: Settlement, summary: str) -> None:
+    async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
         await workflow.execute_local_activity(  # inside the change's task, as then
             "settle_dossier",
             settlement,
