@@ -5,6 +5,8 @@
 #   make bench                    lifecycles/s through the API against bare Temporal
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make bench-pages              the pages (inbox, dossier page...) over 20,000 dossiers, p95
+#   make bench-idle               memory, database sizes and creation rate as open dossiers grow
+#   make bench-reads              GET /api/v1/dossiers over 10,000 dossiers: p95, SQL statements
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 #   make openapi                  writes the served OpenAPI document to docs/openapi.json
@@ -16,7 +18,7 @@ NODE_INSTALLED := node_modules/.installed
 PACKAGES  := domain workflows activities sources api service web db dev bench telemetry settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -65,6 +67,16 @@ bench-reports: install bytecode
 # 20,000 dossiers, p95 against issue 9's 150 ms (BENCH_ARGS='--dossiers 50000 --runs 200').
 bench-pages: install bytecode
 	$(PYTHON) -m bench.pages $(BENCH_ARGS)
+
+# Idle capacity (issue 12): dossiers opened in steps, each waiting on a consultation's timer; per
+# step memory, database sizes, creation rate; then a worker restart (BENCH_ARGS='--steps 10000,50000,100000').
+bench-idle: install bytecode
+	$(PYTHON) -m bench.idle $(BENCH_ARGS)
+
+# The reads benchmark on PostgreSQL: the list of dossiers, p50/p95 and SQL statements per request
+# for pages of 50 and 200 over 10,000 dossiers (BENCH_ARGS='--dossiers 50000 --runs 100').
+bench-reads: install bytecode
+	$(PYTHON) -m bench.reads $(BENCH_ARGS)
 
 # The crash harness: 100 dossiers on a fresh PostgreSQL database, the worker SIGKILLed 4 times and
 # the dev server once while reminders fire, then the invariants (CHAOS_ARGS='--dossiers 20').

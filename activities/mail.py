@@ -25,7 +25,7 @@ from domain.notices import Notice
 
 TIMEOUT_S = 30.0
 FOOTER = (
-    "Thư gửi tự động từ phần mềm một cửa tỉnh Đồng Nai; vui lòng không trả lời thư này.\n"
+    "Thư gửi tự động từ phần mềm một cửa Đồng Nai; vui lòng không trả lời thư này.\n"
     "(Automatic message from Đồng Nai's one-stop software; please do not reply.)"
 )
 

@@ -246,6 +246,12 @@ class ChaosStack:
             os.killpg(child.process.pid, signal.SIGKILL)
         await child.wait_exited()
 
+    async def stop_one(self, name: str) -> None:
+        """SIGTERM `name` and wait until it has stopped, as a deploy stops it."""
+        child = self.children.pop(name)
+        self.stack.children.remove(child)
+        await child.stop()
+
     def exited_by_themselves(self) -> list[str]:
         return [
             f"{name} (exit status {c.process.returncode})"

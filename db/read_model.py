@@ -14,6 +14,7 @@ session that read a dossier before a projection changed it never answers from it
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,26 +55,46 @@ def search_key(text: str) -> str:
     return " ".join(bare.casefold().split())
 
 
-async def get_dossier(
-    session: AsyncSession, code: str
-) -> tuple[DossierRecord, list[ConsultationRecord], list[EventRecord]] | None:
+DossierTimeline = tuple[DossierRecord, list[ConsultationRecord], list[EventRecord]]
+
+
+async def get_dossier(session: AsyncSession, code: str) -> DossierTimeline | None:
     """Dossier `code`, its consultations by number and its events by seq; None if unknown."""
     dossier = await session.get(DossierRecord, code, populate_existing=True)
     if dossier is None:
         return None
-    consultations = await session.exec(
+    return (await with_timelines(session, [dossier]))[0]
+
+
+async def with_timelines(
+    session: AsyncSession, dossiers: Sequence[DossierRecord]
+) -> list[DossierTimeline]:
+    """`dossiers` in their order, each with its consultations by number and its events by seq.
+
+    Two statements whatever the number of dossiers (`WHERE dossier IN (…)`, on the primary keys
+    of both tables), assembled here: a page of 200 dossiers is three statements with the page's
+    own, not one per dossier and table.
+    """
+    codes = [dossier.code for dossier in dossiers]
+    if not codes:
+        return []
+    consultations: dict[str, list[ConsultationRecord]] = {code: [] for code in codes}
+    for consultation in await session.exec(
         select(ConsultationRecord)
-        .where(ConsultationRecord.dossier == code)
-        .order_by(col(ConsultationRecord.number))
+        .where(col(ConsultationRecord.dossier).in_(codes))
+        .order_by(col(ConsultationRecord.dossier), col(ConsultationRecord.number))
         .execution_options(**_FRESH)
-    )
-    events = await session.exec(
+    ):
+        consultations[consultation.dossier].append(consultation)
+    events: dict[str, list[EventRecord]] = {code: [] for code in codes}
+    for event in await session.exec(
         select(EventRecord)
-        .where(EventRecord.dossier == code)
-        .order_by(col(EventRecord.seq))
+        .where(col(EventRecord.dossier).in_(codes))
+        .order_by(col(EventRecord.dossier), col(EventRecord.seq))
         .execution_options(**_FRESH)
-    )
-    return dossier, list(consultations.all()), list(events.all())
+    ):
+        events[event.dossier].append(event)
+    return [(d, consultations[d.code], events[d.code]) for d in dossiers]
 
 
 async def parties(session: AsyncSession, code: str) -> Parties | None:
@@ -145,6 +166,9 @@ async def list_dossiers(
         condition = overdue_condition(now)
         query = query.where(condition if overdue else not_(condition))
     if visible_to_agency is not None:
+        # Not sargable (an OR with a consultation): both databases walk ix_dossiers_received_at_code
+        # newest first until the page is full, quick for an agency with a part in many dossiers,
+        # the whole index for one with a part in few (docs/reads.md).
         consulted = exists().where(
             col(ConsultationRecord.dossier) == col(DossierRecord.code),
             col(ConsultationRecord.agency) == visible_to_agency,

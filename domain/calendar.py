@@ -220,10 +220,10 @@ class ScheduleCoverage:
             return None
         years = ", ".join(str(year) for year in self.unconfirmed_years)
         return (
-            f"Năm {years} chưa có lịch nghỉ chính thức trong tệp lịch của tỉnh (confirmed_years); "
-            f"ngày làm việc đang tính theo lịch dự kiến của holidays.VN. / {years}: no confirmed "
-            "schedule in the calendar overrides (confirmed_years); working days follow "
-            "holidays.VN's guess until the province adds the published schedule."
+            f"Năm {years} chưa có lịch nghỉ chính thức trong tệp lịch của Đồng Nai "
+            "(confirmed_years); ngày làm việc đang tính theo lịch dự kiến của holidays.VN. / "
+            f"{years}: no confirmed schedule in the calendar overrides (confirmed_years); "
+            "working days follow holidays.VN's guess until Đồng Nai adds the published schedule."
         )
 
 

@@ -33,7 +33,7 @@ class AgencyKind(StrEnum):
     COMMUNE = "commune"  # a commune's People's Committee (UBND xã), from 1 July 2025
     WARD = "ward"  # a ward's People's Committee (UBND phường), from 1 July 2025
     HOME_AFFAIRS = "home_affairs"  # Sở Nội vụ: copied on reminder 2 (R3), follows delays (R8)
-    PPC_OFFICE = "ppc_office"  # Văn phòng UBND tỉnh: checks the process (R9)
+    PPC_OFFICE = "ppc_office"  # Văn phòng UBND cấp tỉnh: checks the process (R9)
     PUBLIC_ADMIN_CENTER = "public_admin_center"  # Trung tâm Hành chính công: the one-stop desk
 
 

@@ -37,7 +37,7 @@ from domain.legal_frame import CIRCULAR_2018, CIRCULAR_2025, FormNumber, legal_f
 from domain.localtime import VN as _VN
 from domain.localtime import local_date
 
-PLACE = "Đồng Nai"  # the province, in the place-and-date line of every form
+PLACE = "Đồng Nai"  # province, then city from 30/4/2026: the place-and-date line of every form
 DESK = "Bộ phận Tiếp nhận và Trả kết quả"  # the one-stop desk (bộ phận một cửa)
 MISSING = "—"  # a field the applicant did not give
 

@@ -319,11 +319,7 @@ async def list_visible(
     )
     more = len(page) > limit
     page = page[:limit]
-    items = []
-    for dossier in page:
-        found = await read_model.get_dossier(db, dossier.code)
-        if found is not None:
-            items.append(document_of(*found))
+    items = [document_of(*found) for found in await read_model.with_timelines(db, page)]
     last = page[-1] if more and page else None
     return DossierPage(
         items=items,

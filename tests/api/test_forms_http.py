@@ -18,7 +18,7 @@ from tests.forms.pdf_reading import assert_a5, qr_codes, text_of
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PDF = "application/pdf"
 MOTTO = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
-SXD = "Sở Xây dựng tỉnh Đồng Nai"
+SXD = "Sở Xây dựng thành phố Đồng Nai"
 DOCUMENT = "Đơn đề nghị cấp giấy phép xây dựng"  # one of DN-XD-001's required documents
 
 
@@ -75,7 +75,7 @@ async def test_forms_01_and_06_of_a_completed_dossier(api: Api) -> None:
 
     slip = await pdf_text(api, code, "06", "vpubnd.inspector")
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in slip
-    assert "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai" in slip  # the consulted agency by name
+    assert "Sở Nông nghiệp và Môi trường thành phố Đồng Nai" in slip  # the consulted agency by name
     for step in ["Tiếp nhận hồ sơ", "Xin ý kiến phối hợp", "Trả lời xin ý kiến"]:
         assert step in slip
     # The reply came within seconds of the request, before a deadline an hour later (on its day,

@@ -249,7 +249,7 @@ async def test_catalogue_lists_hold_the_seeded_catalogue_page_by_page(api: Api) 
 
 NEW_AGENCY = {
     "code": "SNGV",
-    "name": "Sở Ngoại vụ tỉnh Đồng Nai",
+    "name": "Sở Ngoại vụ thành phố Đồng Nai",
     "kind": "department",
     "unit_id": "000.00.40.H19",
     # where its notices go (activities.delivery): admins set the channel with the agency

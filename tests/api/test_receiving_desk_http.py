@@ -91,7 +91,7 @@ async def test_the_on_time_report_counts_a_desk_dossier_for_its_lead_and_its_des
     assert by_agency["SXD"]["closed"] >= 1 and by_agency["SXD"]["early"] >= 1
     desk = by_desk[DESK]
     assert (desk["closed"], desk["completed"], desk["early"]) == (1, 1, 1)
-    assert desk["desk_name"] == "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+    assert desk["desk_name"] == "Trung tâm Phục vụ hành chính công thành phố Đồng Nai"
     assert "TTHCC" not in by_agency  # it leads none of them
     # the lead and desk tables add up to the same dossiers
     assert sum(r["closed"] for r in by_agency.values()) == sum(

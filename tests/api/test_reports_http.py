@@ -280,7 +280,7 @@ async def completed_at(api: Api, desk_user: str) -> str:
 
 
 DESK_SHEET = "Theo nơi tiếp nhận"
-CENTRE = "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+CENTRE = "Trung tâm Phục vụ hành chính công thành phố Đồng Nai"
 
 
 async def test_r11_on_time_files_count_by_receiving_desk_in_a_sheet_and_a_csv_section(
@@ -298,7 +298,7 @@ async def test_r11_on_time_files_count_by_receiving_desk_in_a_sheet_and_a_csv_se
     header, *rows = [[c.value for c in row] for row in workbook[DESK_SHEET].iter_rows()]
     assert header[:3] == ["Mã nơi tiếp nhận", "Nơi tiếp nhận", "Hồ sơ đã kết thúc"]
     assert [row[:5] for row in rows] == [
-        ["SXD", "Sở Xây dựng tỉnh Đồng Nai", 1, 1, 1],
+        ["SXD", "Sở Xây dựng thành phố Đồng Nai", 1, 1, 1],
         ["TTHCC", CENTRE, 2, 2, 2],
     ]  # code, name, closed, completed, early
     assert workbook[DESK_SHEET]["C2"].number_format == "#,##0"
@@ -309,7 +309,7 @@ async def test_r11_on_time_files_count_by_receiving_desk_in_a_sheet_and_a_csv_se
     section = lines[titles[1] + 1 :]
     assert section[0][:2] == ["Mã nơi tiếp nhận", "Nơi tiếp nhận"]
     assert [line[:3] for line in section[1:]] == [
-        ["SXD", "Sở Xây dựng tỉnh Đồng Nai", "1"],
+        ["SXD", "Sở Xây dựng thành phố Đồng Nai", "1"],
         ["TTHCC", CENTRE, "2"],
     ]
 

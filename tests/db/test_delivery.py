@@ -208,10 +208,10 @@ def agencies(webhook: str | None = None) -> list[Agency]:
         return Agency(code=code, name=name, kind=kind, unit_id=f"000.00.{unit:02}.H19", **extra)
 
     return [
-        agency("SNV", "Sở Nội vụ tỉnh Đồng Nai", 2, email=SNV_MAIL),
-        agency("CAT", "Công an tỉnh Đồng Nai", 13, email=CAT_MAIL),
-        agency("SXD", "Sở Xây dựng tỉnh Đồng Nai", 7, webhook_url=webhook),
-        agency("STP", "Sở Tư pháp tỉnh Đồng Nai", 3),
+        agency("SNV", "Sở Nội vụ thành phố Đồng Nai", 2, email=SNV_MAIL),
+        agency("CAT", "Công an thành phố Đồng Nai", 13, email=CAT_MAIL),
+        agency("SXD", "Sở Xây dựng thành phố Đồng Nai", 7, webhook_url=webhook),
+        agency("STP", "Sở Tư pháp thành phố Đồng Nai", 3),
     ]
 
 
@@ -304,7 +304,7 @@ async def test_r3_reminder_2_is_one_utf8_mail_to_the_agency_copied_to_home_affai
     [mail] = inbox.received
     assert sorted(mail.envelope_to) == sorted([CAT_MAIL, SNV_MAIL])
     assert mail.addresses("To") == [CAT_MAIL] and mail.addresses("Cc") == [SNV_MAIL]
-    assert str(mail.message["To"]) == f"Công an tỉnh Đồng Nai <{CAT_MAIL}>"
+    assert str(mail.message["To"]) == f"Công an thành phố Đồng Nai <{CAT_MAIL}>"
     assert str(mail.message["From"]) == MAIL_FROM
     assert mail.message["Subject"] == sent.subject
     assert sent.body in text(mail.message)

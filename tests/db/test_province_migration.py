@@ -98,6 +98,9 @@ async def test_a_database_with_district_dossiers_moves_to_the_merged_province(
             BIEN_HOA: "Ủy ban nhân dân thành phố Biên Hòa",
             LONG_THANH: "Ủy ban nhân dân huyện Long Thành",
         }  # the forms and reports still name them
+        assert await catalogue_db.agency_names(session, ["SXD"]) == {
+            "SXD": "Sở Xây dựng thành phố Đồng Nai"
+        }  # the same seed gives the city's name (30/4/2026) to a body stored by the province's
         await sync_calendar_days(session, CALENDAR, date(2025, 1, 1), date(2025, 12, 31))
         delays = await reports.agency_delays(
             session, start=date(2025, 3, 1), end=date(2025, 3, 31), now=LATER

@@ -300,25 +300,62 @@ async def test_seeding_the_real_catalogue_twice_gives_the_same_rows(
     assert procedures == sorted((p.model_dump() for p in catalogue.procedures), key=_by_values)
 
 
+def edited_catalogue(tmp_path: Path, text: str) -> Path:
+    """`text` as the catalogue file, with the real file's includes beside it."""
+    (tmp_path / "catalogue.toml").write_text(text, encoding="utf-8")
+    for included in ("units-dong-nai-2025.toml",):
+        shutil.copy(DEFAULT_PATH.parent / included, tmp_path / included)
+    return tmp_path / "catalogue.toml"
+
+
 async def test_edited_catalogue_file_updates_a_name_at_the_next_seed(
     database_url: str, sessions: Sessions, tmp_path: Path
 ) -> None:
     await seed(database_url)
-    original = 'name = "Sở Xây dựng tỉnh Đồng Nai"'
+    original = 'name = "Sở Xây dựng thành phố Đồng Nai"'
     edited = DEFAULT_PATH.read_text(encoding="utf-8").replace(
-        original, 'name = "Sở Xây dựng và Giao thông tỉnh Đồng Nai"'
+        original, 'name = "Sở Xây dựng và Giao thông thành phố Đồng Nai"'
     )
     assert original not in edited
-    (tmp_path / "catalogue.toml").write_text(edited, encoding="utf-8")
-    for included in ("units-dong-nai-2025.toml",):  # the file's includes, beside it
-        shutil.copy(DEFAULT_PATH.parent / included, tmp_path / included)
 
-    report = await seed(database_url, tmp_path / "catalogue.toml")
+    report = await seed(database_url, edited_catalogue(tmp_path, edited))
 
     assert report == catalogue_db.SeedReport(agencies_updated=[LEAD])
     async with sessions() as session:
         agency = await catalogue_db.get_agency(session, LEAD)
-    assert agency is not None and agency.name == "Sở Xây dựng và Giao thông tỉnh Đồng Nai"
+    assert agency is not None and agency.name == "Sở Xây dựng và Giao thông thành phố Đồng Nai"
+
+
+async def test_i10_city_names_reach_a_database_seeded_with_the_province_names(
+    database_url: str, sessions: Sessions, tmp_path: Path
+) -> None:
+    """The agency table holds names, but `python -m db.migrate` applies the file at every
+    start: a database seeded before 30/4/2026 takes the city's names (Nghị quyết 30/2026/QH16)
+    at its next start, by code, with no migration, and its dossiers keep their agency."""
+    province_era = re.sub(  # each name back to the former one its comment records
+        r'^(# former name, until 29/4/2026: "(.+)"\nname = )"(.+?)"',
+        r'\1"\2"',
+        DEFAULT_PATH.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    await seed(database_url, edited_catalogue(tmp_path, province_era))
+    received = dossier(code="000.00.07.H19-260415-0001")  # led by SXD in April 2026
+    await project(sessions, view(received))
+    async with sessions() as session:
+        before = await catalogue_db.agency_names(session, [LEAD, "CAT"])
+    assert before == {LEAD: "Sở Xây dựng tỉnh Đồng Nai", "CAT": "Công an tỉnh Đồng Nai"}
+
+    report = await seed(database_url)
+
+    assert not report.agencies_added and not report.procedures_updated
+    assert len(report.agencies_updated) == 14 and {LEAD, "CAT", "TTHCC"} <= set(
+        report.agencies_updated
+    )
+    async with sessions() as session:
+        after = await catalogue_db.agency_names(session, [LEAD, "CAT"])
+        found = await get_dossier(session, received.code)
+    assert after == {LEAD: "Sở Xây dựng thành phố Đồng Nai", "CAT": "Công an thành phố Đồng Nai"}
+    assert found is not None and found[0].lead_agency == LEAD
 
 
 async def test_entries_dropped_from_the_catalogue_are_kept(sessions: Sessions) -> None:
@@ -419,7 +456,7 @@ async def test_admin_edits_add_and_change_entries(database_url: str, sessions: S
     xd = load_catalogue().procedure("DN-XD-001")
     assert xd is not None
     new_agency = Agency(
-        code="SNGV", name="Sở Ngoại vụ tỉnh Đồng Nai", kind=AgencyKind.DEPARTMENT,
+        code="SNGV", name="Sở Ngoại vụ thành phố Đồng Nai", kind=AgencyKind.DEPARTMENT,
         unit_id="000.00.99.H19",
     )  # fmt: skip
 

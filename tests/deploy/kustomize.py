@@ -3,10 +3,13 @@ kustomize binary (none on the development machines or in CI).
 
 Supported: `resources` (files and folders with their own kustomization), `configMapGenerator`
 (`files`, `literals`) with `generatorOptions.disableNameSuffixHash: true`, `namespace`,
-`images`, `replicas`, and `patches` whose content is a JSON 6902 list of operations (applied
-with `jsonpatch`, as kustomize applies them) targeting a kind and a name. Any other field, or a
-strategic-merge patch, raises `Unsupported`: a kustomization this renderer would read differently
-from kustomize fails the tests instead of passing them.
+`images`, `replicas`, `patches` whose content is a JSON 6902 list of operations (applied
+with `jsonpatch`, as kustomize applies them) targeting a kind and a name, and `replacements`
+from one field of a resource selected by kind and name (with `delimiter` and `index`) into
+existing fields of resources selected the same way, run last as kustomize 5 runs them. Any other
+field, or a strategic-merge patch, raises `Unsupported`: a kustomization this renderer would read
+differently from kustomize fails the tests instead of passing them. What kustomize itself refuses
+(a replacement's source or target field missing) raises `Refused`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ SUPPORTED_FIELDS = frozenset(
         "images",
         "replicas",
         "patches",
+        "replacements",
     }
 )
 CLUSTER_SCOPED = frozenset({"Namespace"})
@@ -38,6 +42,10 @@ SCALABLE = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
 
 class Unsupported(ValueError):
     """The kustomization uses something this renderer does not do as kustomize does."""
+
+
+class Refused(ValueError):
+    """`kustomize build` fails on this kustomization too."""
 
 
 def build(folder: Path) -> list[Resource]:
@@ -65,6 +73,8 @@ def build(folder: Path) -> list[Resource]:
         _set_replicas(resources, replicas)
     for image in kustomization.get("images", []):
         _set_image(resources, image)
+    for replacement in kustomization.get("replacements", []):
+        _replace(folder, resources, replacement)
     return resources
 
 
@@ -139,3 +149,100 @@ def _set_image(resources: list[Resource], image: dict[str, Any]) -> None:
                 new_tag = image.get("newTag", tag)
                 new_name = image.get("newName", name)
                 container["image"] = f"{new_name}:{new_tag}" if new_tag else new_name
+
+
+def _replace(folder: Path, resources: list[Resource], replacement: dict[str, Any]) -> None:
+    """kustomize's replacement filter: the source's value (or its `index`-th part split on
+    `delimiter`) replaces each target field (or that part of it; past the last part, it is
+    appended). Targets are selected by their current name, one after the other."""
+    source = replacement.get("source", {})
+    if set(replacement) != {"source", "targets"} or set(source) - {
+        "kind",
+        "name",
+        "fieldPath",
+        "options",
+    }:
+        raise Unsupported(f"{folder}: replacement {replacement} (only source and targets)")
+    [node] = _targets(resources, source["kind"], source["name"], f"replacement source {source}")
+    [value] = _fields(node, source["fieldPath"])
+    delimiter, index = _options(folder, source)
+    if delimiter:
+        parts = value.split(delimiter)
+        if not 0 <= index < len(parts):
+            raise Refused(f"{folder}: index {index} out of bounds for {value!r}")
+        value = parts[index]
+    for target in replacement["targets"]:
+        select = target.get("select", {})
+        if set(target) - {"select", "fieldPaths", "options"} or set(select) - {"kind", "name"}:
+            raise Unsupported(f"{folder}: replacement target {target} (only select kind, name)")
+        delimiter, index = _options(folder, target)
+        for resource in _targets(resources, select["kind"], select["name"], f"target {target}"):
+            for field_path in target["fieldPaths"]:
+                for parent, key in _field_slots(resource, field_path):
+                    new = value
+                    if delimiter:
+                        parts = str(parent[key]).split(delimiter)
+                        if index < 0:
+                            parts.insert(0, value)
+                        elif index >= len(parts):
+                            parts.append(value)
+                        else:
+                            parts[index] = value
+                        new = delimiter.join(parts)
+                    parent[key] = new
+
+
+def _options(folder: Path, selector: dict[str, Any]) -> tuple[str, int]:
+    options = selector.get("options", {})
+    if set(options) - {"delimiter", "index"}:
+        raise Unsupported(f"{folder}: replacement options {options} (only delimiter, index)")
+    return options.get("delimiter", ""), options.get("index", 0)
+
+
+def _split_field_path(field_path: str) -> list[str]:
+    """kustomize's path splitter: `.` separates, `\\.` is a dot within a key, and a list entry
+    `[name=value]` is one element even with dots in its value."""
+    elements: list[str] = []
+    for part in field_path.split("."):
+        if elements and elements[-1].endswith("\\"):
+            elements[-1] = elements[-1][:-1] + "." + part
+        elif elements and elements[-1].startswith("[") and not elements[-1].endswith("]"):
+            elements[-1] += "." + part
+        else:
+            elements.append(part)
+    for element in elements:
+        if element.startswith("[") and "=" not in element:
+            # A bracketed key: kustomize's versions read it differently; escape the dots instead.
+            raise Unsupported(f"field path {field_path}: write {element} with escaped dots")
+    return elements
+
+
+def _field_slots(resource: Resource, field_path: str) -> list[tuple[Any, Any]]:
+    """(container, key) of every field the path names; kustomize fails when there is none."""
+    *walk, last = _split_field_path(field_path)
+    nodes: list[Any] = [resource]
+    for element in walk:
+        nodes = [child for node in nodes for child in _children(node, element)]
+    slots = [
+        (node, last)
+        for node in nodes
+        if isinstance(node, dict) and last in node and not last.startswith("[")
+    ]
+    if not slots:
+        raise Refused(f"unable to find field {field_path!r} in {resource['metadata']['name']}")
+    return slots
+
+
+def _fields(resource: Resource, field_path: str) -> list[str]:
+    return [str(parent[key]) for parent, key in _field_slots(resource, field_path)]
+
+
+def _children(node: Any, element: str) -> list[Any]:
+    if element.startswith("["):
+        key, _, wanted = element[1:-1].partition("=")
+        if not isinstance(node, list):
+            return []
+        return [item for item in node if isinstance(item, dict) and item.get(key) == wanted]
+    if isinstance(node, dict) and element in node:
+        return [node[element]]
+    return []

@@ -3,10 +3,13 @@ YAML under deploy/; the kustomize base and the production overlay rendered (test
 kustomize.py, no kustomize binary here) and every resource validated against Kubernetes' own
 schemas (`kubernetes-validate`, which ships them; strict: an unknown field is an error); then
 what no schema sees: references between the resources, to the secrets the province creates,
-to the API's routes, to the settings the processes read, and to the Containerfile."""
+to the API's routes, to the settings the processes read, and to the Containerfile; and worker
+versioning's Deployment per build (deploy/README.md, "Upgrades")."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import stat
 import subprocess
 import tomllib
@@ -16,6 +19,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
@@ -23,8 +27,8 @@ from api.app import API_SHUTDOWN_S, create_app
 from api.auth import Authenticator, AuthSettings
 from settings import REPO_ROOT, Settings
 from sources.catalogue import DEFAULT_PATH as CATALOGUE_PATH
-from tests.deploy.kustomize import Resource, Unsupported, build
-from worker import SHUTDOWN_DEADLINE_S
+from tests.deploy.kustomize import Refused, Resource, Unsupported, build
+from worker import SHUTDOWN_DEADLINE_S, deployment_config
 
 DEPLOY = REPO_ROOT / "deploy"
 BASE = DEPLOY / "kubernetes" / "base"
@@ -38,6 +42,11 @@ SECRETS = "motcua-secrets"  # created by the province (deploy/README.md, "Secret
 # Settings read by processes of other branches of issue 11, not yet in settings.py here.
 NOT_MOTCUA_ENV = {"FORWARDED_ALLOW_IPS"}  # uvicorn's own (deploy/entrypoint.sh)
 ENTRYPOINT_COMMANDS = {"worker", "api", "migrate"}
+VERSION_LABEL = "app.kubernetes.io/version"  # the release, hence the worker's build id
+LABEL_FIELD = re.compile(r"metadata\.labels\['([^']+)'\]")  # a downward API fieldRef
+# Kubernetes' own patterns: a label value, and a name (DNS-1123 subdomain).
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def yaml_files() -> list[Path]:
@@ -96,23 +105,30 @@ def test_production_overlay_sets_namespace_image_replicas_and_resources(
             name, _, tag = container["image"].rpartition(":")
             assert name.endswith("/motcua") and tag and tag != "latest", container["image"]
     for name in ("motcua-worker", "motcua-api"):
-        deployment = one(production, "Deployment", name)
-        assert deployment["spec"]["replicas"] > base["Deployment", name]["spec"]["replicas"]
+        base_deployment = base["Deployment", name]
+        deployment = deployment_of(production, base_deployment["metadata"]["labels"])
+        assert deployment["spec"]["replicas"] > base_deployment["spec"]["replicas"]
         requests = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
-        base_container = base["Deployment", name]["spec"]["template"]["spec"]["containers"][0]
+        base_container = base_deployment["spec"]["template"]["spec"]["containers"][0]
         assert requests != base_container["resources"]
 
 
 def test_config_and_secret_references_resolve(rendered: list[Resource]) -> None:
     """Every ConfigMap a pod reads is rendered; every Secret is the province's `motcua-secrets`
-    (or an optional key of it), and each key it is asked for is listed in deploy/README.md."""
+    (or an optional key of it), and each key it is asked for is listed in deploy/README.md;
+    every value from the downward API is a label the pod has."""
     config_maps = {r["metadata"]["name"]: r for r in rendered if r["kind"] == "ConfigMap"}
-    for pod in pod_specs(rendered):
+    for template in pod_templates(rendered):
+        pod = template["spec"]
         for container in pod["containers"]:
             for source in container.get("envFrom", []):
                 assert "secretRef" not in source, "secrets by key, so each is documented"
                 assert source["configMapRef"]["name"] in config_maps
             for variable in container.get("env", []):
+                if "fieldRef" in variable["valueFrom"]:
+                    label = LABEL_FIELD.fullmatch(variable["valueFrom"]["fieldRef"]["fieldPath"])
+                    assert label and label[1] in template["metadata"]["labels"], variable
+                    continue
                 reference = variable["valueFrom"]["secretKeyRef"]
                 assert reference["name"] == SECRETS
                 assert f"`{reference['key']}`" in README, f"{reference['key']} undocumented"
@@ -126,7 +142,8 @@ def test_environment_names_and_values_are_settings_the_processes_read(
     rendered: list[Resource],
 ) -> None:
     """A misspelt variable would be ignored silently (extra="ignore"): each is a field of the
-    settings, and the ConfigMap's values parse as those fields."""
+    settings, and each pod's environment (the ConfigMap's values and its own, the secrets
+    aside) parses as those fields: a process whose settings do not parse does not start."""
     known = {f"MOTCUA_{name.upper()}" for name in AuthSettings.model_fields}
     config = one(rendered, "ConfigMap", "motcua-config")["data"]
     names = set(config)
@@ -135,12 +152,8 @@ def test_environment_names_and_values_are_settings_the_processes_read(
             names |= {variable["name"] for variable in container.get("env", [])}
     unknown = names - known - NOT_MOTCUA_ENV
     assert not unknown, f"not read by any process: {sorted(unknown)}"
-    values = {
-        name.removeprefix("MOTCUA_").lower(): value
-        for name, value in config.items()
-        if name in known
-    }
-    AuthSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    for template in pod_templates(rendered):
+        container_settings(rendered, template)
 
 
 def test_probes_are_routes_of_the_api_on_its_container_port(rendered: list[Resource]) -> None:
@@ -190,7 +203,7 @@ def test_metrics_annotations_and_network_policy_name_real_ports(rendered: list[R
         annotations = pod["metadata"].get("annotations", {})
         ports = container_ports(pod["spec"]).values()
         assert int(annotations["prometheus.io/port"]) in ports
-    worker = one(rendered, "Deployment", "motcua-worker")["spec"]["template"]["spec"]
+    worker = worker_deployment(rendered)["spec"]["template"]["spec"]
     address = one(rendered, "ConfigMap", "motcua-config")["data"]["MOTCUA_WORKER_METRICS_ADDRESS"]
     assert int(address.rpartition(":")[2]) == container_ports(worker)["metrics"]
     all_port_names = {name for pod in pods for name in container_ports(pod["spec"])}
@@ -201,7 +214,7 @@ def test_metrics_annotations_and_network_policy_name_real_ports(rendered: list[R
 
 def test_stopping_fits_in_the_grace_period(rendered: list[Resource]) -> None:
     """The kubelet's SIGKILL comes after the processes' own bounds (README, "Stopping")."""
-    worker = one(rendered, "Deployment", "motcua-worker")["spec"]["template"]["spec"]
+    worker = worker_deployment(rendered)["spec"]["template"]["spec"]
     assert worker["terminationGracePeriodSeconds"] > SHUTDOWN_DEADLINE_S
     api = one(rendered, "Deployment", "motcua-api")["spec"]["template"]["spec"]
     pre_stop = api["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
@@ -240,6 +253,125 @@ def test_data_config_map_is_mounted_where_the_service_reads_its_files(
         [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "data"]
         assert mount["mountPath"] == mount_path
     assert final_stage_instructions("WORKDIR")[-1] == str(APP_ROOT)
+
+
+def test_worker_build_id_is_the_image_tag_in_name_selector_and_settings(
+    production: list[Resource],
+) -> None:
+    """Issue 11, worker versioning: the release's image tag is the worker's build id, its
+    Deployment's name ends with it and its selector includes it; the config names the worker
+    deployment; the worker's settings give the SDK that version."""
+    worker = worker_deployment(production)
+    template = worker["spec"]["template"]
+    [container] = template["spec"]["containers"]
+    tag = container["image"].rpartition(":")[2]
+    assert worker["metadata"]["name"] == f"motcua-worker-{tag}"
+    assert DNS_SUBDOMAIN.fullmatch(worker["metadata"]["name"])
+    assert len(tag) <= 63 and LABEL_VALUE.fullmatch(tag)
+    assert worker["spec"]["selector"]["matchLabels"][VERSION_LABEL] == tag
+    assert template["metadata"]["labels"][VERSION_LABEL] == tag
+    config = one(production, "ConfigMap", "motcua-config")["data"]
+    assert config["MOTCUA_DEPLOYMENT_NAME"] == "motcua"
+    settings = container_settings(production, template)
+    versioning = deployment_config(settings)
+    assert versioning is not None and versioning.use_worker_versioning
+    assert versioning.version.deployment_name == "motcua"
+    assert versioning.version.build_id == tag
+
+
+def test_every_pod_of_a_release_carries_its_tag_and_only_workers_poll(
+    production: list[Resource],
+) -> None:
+    """The API and the migration read the build id too (the two settings go together, and
+    the ConfigMap is shared), but they are Temporal clients: only the worker runs worker.py,
+    and their Deployment's selector leaves the version out, so that a release rolls them."""
+    tag = worker_deployment(production)["metadata"]["labels"][VERSION_LABEL]
+    for template in pod_templates(production):
+        assert template["metadata"]["labels"][VERSION_LABEL] == tag
+        settings = container_settings(production, template)
+        assert (settings.deployment_name, settings.build_id) == ("motcua", tag)
+    api = one(production, "Deployment", "motcua-api")
+    assert VERSION_LABEL not in api["spec"]["selector"]["matchLabels"]
+    commands = {
+        r["metadata"]["labels"]["app.kubernetes.io/component"]: r["spec"]["template"]["spec"][
+            "containers"
+        ][0]["args"]
+        for r in production
+        if r["kind"] in ("Deployment", "Job")
+    }
+    assert commands == {"worker": ["worker"], "api": ["api"], "migrate": ["migrate"]}
+
+
+def test_two_builds_run_side_by_side_and_share_the_budget_and_the_metrics(
+    production: list[Resource], tmp_path: Path
+) -> None:
+    """`kubectl apply` (no --prune) of the next release adds a worker Deployment and replaces
+    everything else in place; the two builds' Deployments select only their own pods, while
+    the disruption budget, the network policy and the metrics annotations cover both."""
+    release = render_release(tmp_path, "0.2.0")
+    old, new = worker_deployment(production), worker_deployment(release)
+    assert new["metadata"]["name"] == "motcua-worker-0.2.0" != old["metadata"]["name"]
+    names = {(r["kind"], r["metadata"]["name"]) for r in production}
+    new_names = {(r["kind"], r["metadata"]["name"]) for r in release}
+    assert new_names - names == {("Deployment", "motcua-worker-0.2.0")}
+    assert names - new_names == {("Deployment", old["metadata"]["name"])}
+    pods = [old["spec"]["template"], new["spec"]["template"]]
+    for deployment, own, other in ((old, pods[0], pods[1]), (new, pods[1], pods[0])):
+        assert selects(deployment["spec"]["selector"]["matchLabels"], own)
+        assert not selects(deployment["spec"]["selector"]["matchLabels"], other)
+    budget = one(release, "PodDisruptionBudget", "motcua-worker")
+    [policy] = [r for r in release if r["kind"] == "NetworkPolicy"]
+    for pod in pods:
+        assert selects(budget["spec"]["selector"]["matchLabels"], pod)
+        assert selects(policy["spec"]["podSelector"]["matchLabels"], pod)
+        assert pod["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    build_ids = {container_settings(release, pod).build_id for pod in pods}
+    assert build_ids == {old["metadata"]["labels"][VERSION_LABEL], "0.2.0"}
+
+
+def test_release_steps_apply_every_resource_exactly_once(production: list[Resource]) -> None:
+    """deploy/README.md, "Upgrades": a release applies its render by `-l` selections, the
+    configuration (no `app.kubernetes.io/component`), then the migration, the workers and the
+    API; a resource has one component or none, so each is applied in exactly one step."""
+    components = ("migrate", "worker", "api")
+    assert "-l '!app.kubernetes.io/component'" in README
+    for component in components:
+        assert f"-l app.kubernetes.io/component={component}" in README
+    for resource in production:
+        component = resource["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        assert component in (None, *components), (resource["kind"], resource["metadata"]["name"])
+
+
+@pytest.mark.parametrize(
+    ("replacement", "error"),
+    [
+        ({"source": {"kind": "ConfigMap", "name": "c", "fieldPath": "data.missing"}}, Refused),
+        ({"source": {"kind": "ConfigMap", "name": "c", "fieldPath": "data.[a.b]"}}, Unsupported),
+        ({"sourceValue": "x"}, Unsupported),
+        ({"targets_options": {"create": True}}, Unsupported),
+        ({"target_path": "data.missing"}, Refused),
+    ],
+    ids=["missing-source", "bracketed-key", "source-value", "create", "missing-target"],
+)
+def test_the_renderer_replaces_only_as_kustomize_does(
+    tmp_path: Path, replacement: dict[str, Any], error: type[Exception]
+) -> None:
+    (tmp_path / "c.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    target: dict[str, Any] = {
+        "select": {"kind": "ConfigMap", "name": "c"},
+        "fieldPaths": [replacement.pop("target_path", "metadata.name")],
+    }
+    if options := replacement.pop("targets_options", None):
+        target["options"] = options
+    entry = {
+        "source": {"kind": "ConfigMap", "name": "c", "fieldPath": "metadata.name"},
+        "targets": [target],
+        **replacement,
+    }
+    kustomization = {"resources": ["c.yaml"], "replacements": [entry]}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    with pytest.raises(error):
+        build(tmp_path)
 
 
 def test_containerfile_pins_its_bases_runs_as_a_user_and_enters_by_the_script() -> None:
@@ -298,15 +430,76 @@ def git_mode(path: Path) -> str:
     return listing.split()[0] if listing else "untracked"
 
 
+def render_release(folder: Path, tag: str) -> list[Resource]:
+    """The production overlay with the image tag of another release, as `kustomize edit set
+    image` leaves it, rendered from a copy (the base reached through a link)."""
+    overlay = folder / "overlays" / "production"
+    shutil.copytree(PRODUCTION, overlay)
+    (folder / "base").symlink_to(BASE)
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    [image] = kustomization["images"]
+    image["newTag"] = tag
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    return build(overlay)
+
+
+def container_settings(resources: list[Resource], template: dict[str, Any]) -> AuthSettings:
+    """The settings the pod's container starts with: its ConfigMaps, its own values and its
+    labels (downward API); the secrets are the province's, unset here."""
+    config_maps = {r["metadata"]["name"]: r for r in resources if r["kind"] == "ConfigMap"}
+    [container] = template["spec"]["containers"]
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environment |= config_maps[source["configMapRef"]["name"]]["data"]
+    for variable in container.get("env", []):
+        if "value" in variable:
+            environment[variable["name"]] = variable["value"]
+        elif field := variable["valueFrom"].get("fieldRef"):
+            label = LABEL_FIELD.fullmatch(field["fieldPath"])
+            assert label, field
+            environment[variable["name"]] = template["metadata"]["labels"][label[1]]
+    values: dict[str, Any] = {
+        name.removeprefix("MOTCUA_").lower(): value
+        for name, value in environment.items()
+        if name.startswith("MOTCUA_")
+    }
+    return AuthSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def selects(match_labels: dict[str, str], template: dict[str, Any]) -> bool:
+    return match_labels.items() <= template["metadata"]["labels"].items()
+
+
+def deployment_of(resources: list[Resource], labels: dict[str, str]) -> Resource:
+    """The one Deployment of a component (`app.kubernetes.io/component`), whatever its name."""
+    component = labels["app.kubernetes.io/component"]
+    [deployment] = [
+        r
+        for r in resources
+        if r["kind"] == "Deployment"
+        and r["metadata"]["labels"]["app.kubernetes.io/component"] == component
+    ]
+    return deployment
+
+
+def worker_deployment(resources: list[Resource]) -> Resource:
+    return deployment_of(resources, {"app.kubernetes.io/component": "worker"})
+
+
 def one(resources: list[Resource], kind: str, name: str) -> Resource:
     [resource] = [r for r in resources if r["kind"] == kind and r["metadata"]["name"] == name]
     return resource
 
 
-def pod_specs(resources: list[Resource]) -> Iterator[dict[str, Any]]:
+def pod_templates(resources: list[Resource]) -> Iterator[dict[str, Any]]:
     for resource in resources:
         if resource["kind"] in ("Deployment", "Job"):
-            yield resource["spec"]["template"]["spec"]
+            yield resource["spec"]["template"]
+
+
+def pod_specs(resources: list[Resource]) -> Iterator[dict[str, Any]]:
+    for template in pod_templates(resources):
+        yield template["spec"]
 
 
 def container_ports(pod: dict[str, Any]) -> dict[str, int]:

@@ -60,9 +60,9 @@ from tests.unit.builders import (
 )
 
 NAMES = {
-    LEAD: "Sở Xây dựng tỉnh Đồng Nai",
+    LEAD: "Sở Xây dựng thành phố Đồng Nai",
     FIRE: "Phòng Cảnh sát PCCC và CNCH",
-    ENV: "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai",
+    ENV: "Sở Nông nghiệp và Môi trường thành phố Đồng Nai",
     DISTRICT: "UBND thành phố Biên Hòa",
 }
 SXD = NAMES[LEAD]

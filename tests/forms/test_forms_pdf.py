@@ -31,7 +31,7 @@ from tests.unit.builders import (
     vn,
 )
 
-NAMES = {LEAD: "Sở Xây dựng tỉnh Đồng Nai", FIRE: "Phòng Cảnh sát PCCC và CNCH"}
+NAMES = {LEAD: "Sở Xây dựng thành phố Đồng Nai", FIRE: "Phòng Cảnh sát PCCC và CNCH"}
 PAGES = "https://motcua.dongnai.gov.vn"  # where the pages are: form 01's QR code leads there
 LOOK_UP = f"{PAGES}/lookup?code={CODE}"
 PRINTED = vn(2025, 4, 1, 8)
@@ -74,7 +74,7 @@ def test_each_form_is_an_a5_pdf_with_its_title_motto_code_and_applicant(
     assert_a5(document)
     text = text_of(document)
     title = FRAME_2018.form(number).title
-    for expected in [title, *MOTTO, CODE, "Nguyễn Thị Hoa", "Sở Xây dựng tỉnh Đồng Nai"]:
+    for expected in [title, *MOTTO, CODE, "Nguyễn Thị Hoa", "Sở Xây dựng thành phố Đồng Nai"]:
         assert expected in text, (expected, text)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import unicodedata
 from collections import Counter
 from datetime import date
@@ -41,14 +42,34 @@ def _read_real() -> Catalogue:
 def test_real_catalogue_has_exactly_one_home_affairs_agency(real: Catalogue) -> None:
     home_affairs = [a for a in real.agencies if a.kind is AgencyKind.HOME_AFFAIRS]
     assert [a.code for a in home_affairs] == ["SNV"]
-    assert real.home_affairs.name == "Sở Nội vụ tỉnh Đồng Nai"
+    assert real.home_affairs.name == "Sở Nội vụ thành phố Đồng Nai"
 
 
 def test_real_catalogue_has_the_oversight_agencies(real: Catalogue) -> None:
     ppc_office, center = real.agency("VPUBND"), real.agency("TTHCC")
     assert ppc_office is not None and ppc_office.kind is AgencyKind.PPC_OFFICE
     assert center is not None and center.kind is AgencyKind.PUBLIC_ADMIN_CENTER
-    assert center.name == "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+    assert center.name == "Trung tâm Phục vụ hành chính công thành phố Đồng Nai"
+
+
+def test_i10_provincial_bodies_carry_the_city_name_since_30_april_2026(real: Catalogue) -> None:
+    """Nghị quyết 30/2026/QH16: Đồng Nai is a centrally-run city from 30/4/2026. Its bodies
+    carry the city's name, no agency keeps the province's, the codes are those dossiers already
+    use, and each renamed body has its former name in a comment right above its name."""
+    city = {a.code: a.name for a in real.agencies if a.name.endswith(" thành phố Đồng Nai")}
+    assert sorted(city) == sorted(
+        ["VPUBND", "TTHCC", "SNV", "STP", "STC", "SCT", "SNNMT", "SXD", "SKHCN", "SGDDT", "SYT",
+         "SVHTTDL", "SDTTG", "CAT"]
+    )  # fmt: skip
+    assert not [a.code for a in real.agencies if "tỉnh Đồng Nai" in a.name]
+    former = re.findall(
+        r'^# former name, until 29/4/2026: "(.+)"\nname = "(.+?)"',
+        CATALOGUE.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    assert sorted(name for _, name in former) == sorted(city.values())
+    for old, name in former:
+        assert old == name.removesuffix("thành phố Đồng Nai") + "tỉnh Đồng Nai"
 
 
 def test_real_catalogue_keeps_dong_nais_cities_and_districts_inactive(real: Catalogue) -> None:

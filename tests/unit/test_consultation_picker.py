@@ -14,9 +14,9 @@ def test_agencies_grouped_by_kind_sorted_by_name_diacritics_aside() -> None:
             ("UBND-XA-BUDANG", "Ủy ban nhân dân xã Bù Đăng", "commune"),
             ("UBND-XA-EA", "Ủy ban nhân dân xã Ea Súp", "commune"),
             ("UBND-ABC", "Ủy ban nhân dân huyện Mẫu", "district"),
-            ("SYT", "Sở Y tế tỉnh Đồng Nai", "department"),
-            ("CAT", "Công an tỉnh Đồng Nai", "department"),
-            ("VPUBND", "Văn phòng Ủy ban nhân dân tỉnh Đồng Nai", "ppc_office"),
+            ("SYT", "Sở Y tế thành phố Đồng Nai", "department"),
+            ("CAT", "Công an thành phố Đồng Nai", "department"),
+            ("VPUBND", "Văn phòng Ủy ban nhân dân thành phố Đồng Nai", "ppc_office"),
         ]
     )
 
@@ -24,9 +24,9 @@ def test_agencies_grouped_by_kind_sorted_by_name_diacritics_aside() -> None:
         AgencyGroup(
             "provincial",
             [
-                ("CAT", "Công an tỉnh Đồng Nai"),
-                ("SYT", "Sở Y tế tỉnh Đồng Nai"),
-                ("VPUBND", "Văn phòng Ủy ban nhân dân tỉnh Đồng Nai"),
+                ("CAT", "Công an thành phố Đồng Nai"),
+                ("SYT", "Sở Y tế thành phố Đồng Nai"),
+                ("VPUBND", "Văn phòng Ủy ban nhân dân thành phố Đồng Nai"),
             ],
         ),
         AgencyGroup(

@@ -61,5 +61,5 @@ def test_small_counts_are_drawn_on_an_axis_of_five_and_no_category_is_an_empty_c
 
 
 def test_long_names_are_cut_with_an_ellipsis() -> None:
-    assert shorten("Sở Nông nghiệp và Môi trường tỉnh Đồng Nai", 20) == "Sở Nông nghiệp và M…"
+    assert shorten("Sở Nông nghiệp và Môi trường thành phố Đồng Nai", 20) == "Sở Nông nghiệp và M…"
     assert shorten("Sở Tư pháp", 20) == "Sở Tư pháp"

@@ -39,7 +39,7 @@ async def test_the_page_shows_header_consultations_clock_timeline_and_links(
     assert "Lê Văn Cường" in page  # the applicant
     assert "Đang xin ý kiến cơ quan liên quan" in page  # the status as a word
     assert "còn " in page and " ngày làm việc" in page  # working days left
-    assert "Công an tỉnh Đồng Nai" in page  # CAT by its name, in the panel
+    assert "Công an thành phố Đồng Nai" in page  # CAT by its name, in the panel
     assert "Đang chờ trả lời" in page
     assert "Tiếp nhận hồ sơ; thời hạn giải quyết" in page  # the timeline
     assert "Nguyễn Văn An" in page  # who acted, by name
@@ -51,7 +51,7 @@ async def test_the_page_shows_header_consultations_clock_timeline_and_links(
     assert f"/namespaces/default/workflows/{workflow_id(code)}" in page
     # R4 shown before the click: the awaited agency beside the SOS buttons
     warning = page[page.index('id="sos-warning"') :]
-    assert "Công an tỉnh Đồng Nai" in warning[:600]
+    assert "Công an thành phố Đồng Nai" in warning[:600]
     pdf = await officer.http.get(f"/dossiers/{code}/forms/01")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
@@ -69,7 +69,7 @@ async def test_r4_stop_while_consulting_is_refused_named_and_recorded(
     shown = await officer.page(page)
     flash = shown[shown.index('class="flash flash-error"') :][:1500]
     assert "Không được dừng" in flash
-    assert "Công an tỉnh Đồng Nai" in flash and "Sở Nông nghiệp và Môi trường" in flash
+    assert "Công an thành phố Đồng Nai" in flash and "Sở Nông nghiệp và Môi trường" in flash
     assert "Chờ thẩm định" in shown  # what was typed is filled in again
     assert "Bị từ chối: SOS: Dừng xử lý." in shown  # in the timeline
     events = (await api.get(f"/api/v1/dossiers/{code}")).json()["events"]

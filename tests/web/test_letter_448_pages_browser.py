@@ -22,8 +22,8 @@ from tests.fixtures.api import Api
 from tests.fixtures.browser import assert_accessible, pick_agency, screenshot, sign_in
 from tests.forms.pdf_reading import qr_codes
 
-SNNMT = "Sở Nông nghiệp và Môi trường tỉnh Đồng Nai"
-CAT = "Công an tỉnh Đồng Nai"
+SNNMT = "Sở Nông nghiệp và Môi trường thành phố Đồng Nai"
+CAT = "Công an thành phố Đồng Nai"
 PHONE = "0912 345 678"
 
 

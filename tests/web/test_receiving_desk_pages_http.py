@@ -12,7 +12,7 @@ from tests.api.http_helpers import receive
 from tests.fixtures.api import APPLICANT, Api
 from tests.web.page_client import signed_in
 
-CENTRE = "Trung tâm Phục vụ hành chính công tỉnh Đồng Nai"
+CENTRE = "Trung tâm Phục vụ hành chính công thành phố Đồng Nai"
 
 
 async def test_a_desk_officer_receives_any_procedure_and_the_page_names_the_desk(
@@ -22,7 +22,7 @@ async def test_a_desk_officer_receives_any_procedure_and_the_page_names_the_desk
     try:
         form = await desk.page("/receive")
         assert 'value="DN-XD-001"' in form and 'value="DN-LLTP-001"' in form  # SXD's, STP's
-        assert '<optgroup label="Sở Xây dựng tỉnh Đồng Nai">' in form
+        assert '<optgroup label="Sở Xây dựng thành phố Đồng Nai">' in form
         assert 'value="DN-TM-002-BIENHOA"' not in form  # an abolished district's: none
         answer = await desk.post(
             "/receive", {"procedure_code": "DN-XD-001", **APPLICANT}, token_from="/receive"
@@ -76,8 +76,8 @@ async def test_a_desk_switches_its_inbox_to_the_dossiers_received_here_keeping_t
         received = await ward.page(here)
         assert for_sxd in received and for_stp in received and own not in received
         assert "2 hồ sơ tiếp nhận tại đây đang giải quyết." in received
-        assert "Cơ quan chủ trì: Sở Xây dựng tỉnh Đồng Nai" in received
-        assert "Cơ quan chủ trì: Sở Tư pháp tỉnh Đồng Nai" in received
+        assert "Cơ quan chủ trì: Sở Xây dựng thành phố Đồng Nai" in received
+        assert "Cơ quan chủ trì: Sở Tư pháp thành phố Đồng Nai" in received
         assert "Nơi tiếp nhận:" not in received  # the reader is the desk
         assert '<input type="hidden" name="received_here" value="true">' in received
         # a search within it: the counts of both lists follow it

@@ -149,12 +149,12 @@ async def test_a_desk_switches_to_the_dossiers_received_here_and_its_screenshot(
     await page.wait_for_url(lambda url: "received_here=true" in url and for_sxd in url)
     rows = page.locator("table.inbox tbody tr")
     await expect(rows).to_have_count(1)
-    await expect(rows.first).to_contain_text("Cơ quan chủ trì: Sở Xây dựng tỉnh Đồng Nai")
+    await expect(rows.first).to_contain_text("Cơ quan chủ trì: Sở Xây dựng thành phố Đồng Nai")
     await expect(page.locator("#inbox-q")).to_have_value(for_sxd)
 
     await page.locator("#inbox-q").fill("")
     await expect(rows).to_have_count(2)
-    await expect(rows.filter(has_text=for_stp)).to_contain_text("Sở Tư pháp tỉnh Đồng Nai")
+    await expect(rows.filter(has_text=for_stp)).to_contain_text("Sở Tư pháp thành phố Đồng Nai")
     await expect(page.locator("#inbox-summary")).to_have_text(
         "2 hồ sơ tiếp nhận tại đây đang giải quyết."
     )

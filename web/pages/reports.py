@@ -123,7 +123,7 @@ CHART_NAME_CHARS = 46  # an agency's name left of its bars, its code after it
 
 
 def agency_label(code: str, name: str | None, limit: int | None = None) -> str:
-    """`Công an tỉnh Đồng Nai (CAT)`, the name cut to `limit` characters if given; the code
+    """`Công an thành phố Đồng Nai (CAT)`, the name cut to `limit` characters if given; the code
     alone for an agency the catalogue lacks."""
     if not name:
         return code
