@@ -15,7 +15,7 @@ VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
-PACKAGES  := domain workflows activities api service web db dev bench telemetry settings.py worker.py logs.py
+PACKAGES  := domain workflows activities sources api service web db dev bench telemetry settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
 .PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads
@@ -39,7 +39,7 @@ $(NODE_INSTALLED): package-lock.json
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
 # workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
 bytecode: install
-	$(PYTHON) -m compileall -q domain workflows activities api service web db dev bench telemetry worker.py settings.py logs.py
+	$(PYTHON) -m compileall -q domain workflows activities sources api service web db dev bench telemetry worker.py settings.py logs.py
 
 run: install bytecode
 	$(PYTHON) -m dev.run

@@ -18,7 +18,6 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.calendar_source import CalendarSource
 from activities.delivery import DeliveryActivities
 from activities.ended_runs import EndedRunsActivities
 from activities.notices import NoticeActivities
@@ -26,15 +25,16 @@ from activities.planning import PlanningActivities
 from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.engine import create_engine, session_factory
-from dev.temporal_setup import ensure_sweep_schedule
 from domain.calendar import parse_grace
 from logs import configure_logging
 from settings import Settings
+from sources.calendar import CalendarSource
 from telemetry.metrics import worker_metrics_address, worker_runtime
 from telemetry.tracing import WORKER_SERVICE, configure_tracing, flush_traces, temporal_plugins
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
+from workflows.temporal_setup import ensure_sweep_schedule
 
 log = structlog.get_logger()
 

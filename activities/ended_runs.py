@@ -7,7 +7,7 @@ visibility knows it ended; this activity reads the dossier runs that ended so in
 `lookback` and closes each dossier the read model still holds open, as `terminated`, `failed`,
 `timed_out` or `canceled` at the run's close time (`db.read_model.record_abnormal_close`, which
 is idempotent: a second sweep finds them closed and records nothing). Each sweep then records
-when it finished (`db.ops_figures.record_sweep_run`), which the metrics publish.
+when it finished (`db.ops_figures.record_sweep_run`), which the metrics expose.
 
 Runs that continued as new are not ended: their dossier lives on in the next run.
 """
@@ -25,6 +25,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from db.ops_figures import ENDED_RUNS_SWEEP, record_sweep_run
 from db.read_model import record_abnormal_close
+from workflows.starter import dossier_code, dossier_runs, visibility_time
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,6 @@ _VISIBILITY_NAMES = {
     WorkflowExecutionStatus.TIMED_OUT: "TimedOut",
     WorkflowExecutionStatus.CANCELED: "Canceled",
 }
-WORKFLOW_ID_PREFIX = "dossier-"  # workflows.starter.workflow_id
 
 
 class SweepReport(BaseModel):
@@ -66,9 +66,9 @@ class EndedRunsActivities:
         """The visibility query of the dossier runs of this task queue that ended outside the
         rules since `now - lookback`."""
         statuses = ", ".join(f"'{name}'" for name in _VISIBILITY_NAMES.values())
-        since = (now - self._lookback).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = visibility_time(now - self._lookback)
         return (
-            f"WorkflowType = 'DossierWorkflow' AND TaskQueue = '{self._task_queue}' "
+            f"{dossier_runs(self._task_queue)} "
             f"AND ExecutionStatus IN ({statuses}) AND CloseTime > '{since}'"
         )
 
@@ -77,9 +77,9 @@ class EndedRunsActivities:
         listed, closed = 0, []
         async for run in activity.client().list_workflows(self.query(datetime.now(UTC))):
             listed += 1
-            if run.status not in ENDED_OUTSIDE_THE_RULES or run.close_time is None:
+            code = dossier_code(run.id)
+            if run.status not in ENDED_OUTSIDE_THE_RULES or run.close_time is None or not code:
                 continue  # visibility lags: listed as ended, described as running
-            code = run.id.removeprefix(WORKFLOW_ID_PREFIX)
             async with self._sessions() as session:
                 how = ENDED_OUTSIDE_THE_RULES[run.status]
                 if await record_abnormal_close(session, code, run.close_time, how):

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from activities.calendar_source import CalendarSource
 from api import metrics, openapi, problems
 from api.auth import Authenticator
 from api.boundary import BodyCap, refuse_forbidden_characters
@@ -28,6 +27,7 @@ from db.engine import create_engine, session_factory
 from domain.limits import BODY_MAX_BYTES
 from logs import configure_logging
 from settings import Settings
+from sources.calendar import CalendarSource
 from telemetry.tracing import API_SERVICE, configure_tracing, fastapi_telemetry, temporal_plugins
 from web import app as web_app
 from web.assets import install_vendor_assets

@@ -48,6 +48,7 @@ from settings import REPO_ROOT
 
 SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 AGENCIES = ["CAT", "SNNMT", "SYT"]
+APPLICANT = {"name": "Bench", "phone": "0900000000"}  # of every dossier the bench receives
 USERS = {u.id: u for u in load_users()}
 BARE_QUEUE = "bench-bare"
 
@@ -140,7 +141,7 @@ class FullStack:
     async def lifecycle(self) -> None:
         created = await self.post(
             "/api/v1/dossiers",
-            {"procedure_code": "DN-XD-001", "applicant": {"name": "Bench", "phone": "0900000000"}},
+            {"procedure_code": "DN-XD-001", "applicant": APPLICANT},
             "sxd.officer",
         )
         code = created.json()["code"]
@@ -262,7 +263,7 @@ async def refusal_latency(full: FullStack, count: int) -> list[float]:
     """Milliseconds of `POST …/sos {stop}` refused by R4, one request at a time (at idle)."""
     created = await full.post(
         "/api/v1/dossiers",
-        {"procedure_code": "DN-XD-001", "applicant": {"name": "Bench", "phone": "0900000000"}},
+        {"procedure_code": "DN-XD-001", "applicant": APPLICANT},
         "sxd.officer",
     )
     base = f"/api/v1/dossiers/{created.json()['code']}"

@@ -77,7 +77,6 @@ from dev.run import (
     temporal_server_argv,
     wait_listening,
 )
-from dev.temporal_setup import ensure_search_attributes
 from dev.tokens import load_users, mint_token
 from domain.calendar import parse_grace
 from domain.dossier import DossierDocument
@@ -85,6 +84,7 @@ from logs import configure_logging
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.starter import workflow_id
+from workflows.temporal_setup import ensure_search_attributes
 
 PROCEDURE = "DN-XD-001"  # a building permit: SXD leads, consults other departments
 LEAD = "sxd.officer"

@@ -3,7 +3,7 @@
 Drops and recreates the target PostgreSQL database, prepares it as `python -m db.migrate` does
 (schema, catalogue, working-day calendar), then loads `--dossiers` dossiers received over
 `--year`, with their consultations and events, in the shapes the workflow's projection writes
-(`activities.projection`): the same columns, statuses, event kinds and event details, down to
+(`db.projection`): the same columns, statuses, event kinds and event details, down to
 the refusal details built by `domain.dossier.refusal_detail` itself.
 
 Each dossier's life is drawn from a `random.Random` seeded per day of receipt, so the data

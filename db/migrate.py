@@ -22,8 +22,6 @@ import structlog
 from alembic import command
 from alembic.config import Config
 
-from activities.calendar_source import CalendarSource
-from activities.catalogue_source import load_catalogue
 from db.calendar_days import sync_calendar_days
 from db.catalogue import SeedReport, seed_catalogue
 from db.engine import create_engine, parse_url, session_factory
@@ -31,6 +29,8 @@ from db.report_totals import rebuild_report_totals
 from domain.calendar import ScheduleCoverage
 from domain.localtime import local_date
 from settings import Settings
+from sources.calendar import CalendarSource
+from sources.catalogue import load_catalogue
 
 # The reports' calendar starts here: no dossier of the one-stop system is older.
 CALENDAR_FIRST = date(2015, 1, 1)

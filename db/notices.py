@@ -1,15 +1,67 @@
-"""Queries on the notice outbox, for the API's `GET /api/v1/notices` and the dossier timeline."""
+"""The notice outbox: a notice composed by the workflow written once, by its key (`write_notice`,
+for the `settle_dossier` and `record_notice` activities and `db.rebuild`); queries for the API's
+`GET /api/v1/notices` and the dossier timeline.
+
+Activities run at least once: a worker may write the row and die before Temporal hears of it,
+and the retry comes with the same notice. Its business key (`Notice.key`, unique in the table)
+makes that retry harmless, and survives continue-as-new and resets, which run and activity ids
+do not (TEMPORAL.md §2; R3: exactly one reminder of each level, R12: every notice is kept).
+"""
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
+import structlog
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import dialect_insert
 from db.models import DossierRecord, NoticeDeliveryRecord, NoticeRecord
 from db.types import json_array_contains
+from domain.notices import APPLICANT, Notice
 
-APPLICANT = "applicant"  # the `to` of a notice to the dossier's applicant
+log = structlog.get_logger(__name__)
+
+
+async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool]:
+    """Write `notice` in the session's transaction unless its key is there already: its id,
+    and whether this call wrote it.
+
+    `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id` returns a row only to the call that
+    wrote it. A concurrent writer of the same key cannot slip in between: PostgreSQL makes the
+    second insert wait for the first one's commit, SQLite lets one writer at a time; the loser
+    then reads the winner's row in the same transaction.
+    """
+    connection = await session.connection()
+    statement = _insert_notice(connection.dialect.name)
+    notice_id: int | None = (
+        await connection.execute(statement, notice.model_dump())
+    ).scalar_one_or_none()
+    if notice_id is not None:
+        return notice_id, True
+    existing = (
+        await session.exec(select(NoticeRecord).where(NoticeRecord.key == notice.key))
+    ).one()
+    assert existing.id is not None
+    if Notice.model_validate(existing, from_attributes=True) != notice:
+        # The same key for other content means two notices were given one identity: the first
+        # is kept, and the second would be lost without this trace.
+        log.warning("notice_key_reused", key=notice.key, dossier=notice.dossier, id=existing.id)
+    return existing.id, False
+
+
+@cache
+def _insert_notice(dialect: str) -> Any:
+    """`INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`, built and compiled once."""
+    notices = NoticeRecord.__table__  # type: ignore[attr-defined]
+    return (
+        dialect_insert(dialect)(notices)
+        .on_conflict_do_nothing(index_elements=[notices.c.key])
+        .returning(notices.c.id)
+    )
 
 
 async def list_notices(

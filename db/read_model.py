@@ -3,7 +3,7 @@ timeline, filtered lists by keyset, the citizens' look-up, and the one write the
 itself (a refused attempt on a dossier whose workflow has ended, R9, R12) or the sweep of ended
 runs makes (the abnormal close of a workflow terminated from outside, R5).
 
-The rows are written by `activities.projection` as the workflows project them; while a dossier's
+The rows are written by `db.projection` as the workflows project them; while a dossier's
 workflow runs it remains the source of truth, and these rows follow it within the handler that
 changed it (the workflow awaits the projection before answering).
 

@@ -60,21 +60,21 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.delivery import (
+from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
+from db.deliveries import (
     DeliveryReceipt,
     PortalReceipt,
     restore_delivery,
     restore_portal_update,
 )
-from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
-from activities.notices import write_notice
-from activities.projection import write_projection
-from activities.settlement import write_settlement
 from db.dossier_codes import restore_counters
 from db.engine import create_engine, parse_url, session_factory
 from db.models import DossierRecord
+from db.notices import write_notice
+from db.projection import write_projection
 from db.read_model import record_abnormal_close
 from db.report_totals import rebuild_report_totals
+from db.settlement import write_settlement
 from domain.dossier import DossierDocument
 from domain.national_status import PortalUpdate
 from domain.notices import Notice
@@ -82,7 +82,8 @@ from domain.projection import Settlement, document_projection, projection
 from logs import configure_logging
 from settings import Settings
 from workflows.converter import data_converter
-from workflows.dossier import WORKFLOW_NAME, DossierStart
+from workflows.dossier import DossierStart
+from workflows.starter import dossier_runs, visibility_time
 
 log = structlog.get_logger(__name__)
 
@@ -132,12 +133,9 @@ def dossier_runs_query(task_queue: str, since: datetime | None = None) -> str:
     """The visibility query of the dossier runs to rebuild: the last run of each dossier of the
     task queue (those that continued as new are read through it); with `since`, only those
     running or closed since then (a backup of that time restored first)."""
-    query = (
-        f"WorkflowType = '{WORKFLOW_NAME}' AND TaskQueue = '{task_queue}' "
-        "AND ExecutionStatus != 'ContinuedAsNew'"
-    )
+    query = f"{dossier_runs(task_queue)} AND ExecutionStatus != 'ContinuedAsNew'"
     if since is not None:
-        at = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = visibility_time(since)
         query += f" AND (ExecutionStatus = 'Running' OR CloseTime >= '{at}')"
     return query
 

@@ -15,7 +15,7 @@ can no longer change:
   never change. `dossiers.events_counted` is the seq up to which a dossier's events are taken.
 
 Each projection counts what it made final in its own transaction (`count_changes`, called by
-`activities.projection.write_projection` and by the API when it records a refusal on a closed
+`db.projection.write_projection` and by the API when it records a refusal on a closed
 dossier), with the same statements that `rebuild_statements` runs over the whole table. A
 retried projection finds the rows marked and adds nothing; two projections of one dossier queue
 on its row's lock (taken first by the projection).

@@ -22,6 +22,7 @@ import httpx
 from api.auth import AuthSettings
 from dev.tokens import NoDevSecret, dev_secret, load_users, mint_token
 from domain.localtime import VN
+from workflows.starter import workflow_id
 
 OFFICER = "sxd.officer"
 PROCEDURE = "DN-XD-001"
@@ -100,9 +101,9 @@ async def run(settings: AuthSettings) -> None:
             f"{refusal.get('detail_vi', refusal['detail'])}"
         )
 
-    ui = f"http://localhost:{settings.temporal_ui_port}"
+    ui = f"http://localhost:{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}"
     print(f"its page:      {api}/dossiers/{code}  (sign in as {OFFICER} at {api}/signin)")
-    print(f"in the Web UI: {ui}/namespaces/{settings.temporal_namespace}/workflows/dossier-{code}")
+    print(f"in the Web UI: {ui}/workflows/{workflow_id(code)}")
     print(f"the citizen:   {api}/lookup?code={code}  (phone {APPLICANT['phone']})")
 
 

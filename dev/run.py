@@ -33,12 +33,12 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
 from api.app import API_SHUTDOWN_S
-from dev.temporal_setup import SearchAttributeConflict, ensure_search_attributes
 from dev.tokens import ensure_dev_secret
 from logs import configure_logging
 from settings import REPO_ROOT, Settings
 from telemetry.metrics import worker_metrics_address
 from worker import SHUTDOWN_DEADLINE_S as WORKER_SHUTDOWN_S
+from workflows.temporal_setup import SearchAttributeConflict, ensure_search_attributes
 
 # Port + 10 is 7243, the frontend HTTP port of Temporal's own server configs; +11 is next to it.
 # Not +1000: that is where the dev server puts the Web UI by default.

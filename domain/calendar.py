@@ -4,7 +4,7 @@ Time on a dossier is counted in working days of the Vietnamese civil service, in
 `Asia/Ho_Chi_Minh`: weekends off, public holidays off (Labour Code 2019 art. 112, lunar Tết
 included), and the yearly official swaps (a worked Saturday for a bridge weekday off). The
 baseline is `holidays.VN`; the province adds its own days off and working days on top
-(`CalendarOverrides`, read from `data/calendar-overrides.toml` by `activities.calendar_source`).
+(`CalendarOverrides`, read from `data/calendar-overrides.toml` by `sources.calendar`).
 For a year whose official schedule the file holds in full (`confirmed_years`), the file alone
 decides: holidays.VN is a guess for the years nobody has published yet, and it was wrong on two
 days of 2026 (2/1 off, 10/1 worked: Government Office document 12729/VPCP-KGVX, 25/12/2025).

@@ -3,7 +3,7 @@
 The catalogue is reviewable data (`data/catalogue.toml`), not code, because the organisation and
 the published procedures change by decision of the province. This module is pure: it parses the
 text and checks it, so a bad edit is refused with a message naming the entry instead of reaching
-a running dossier. Reading the file is `activities.catalogue_source`'s job.
+a running dossier. Reading the file is `sources.catalogue`'s job.
 
 Each dossier keeps a copy of its `Procedure` as it was at receipt, so an edit here changes only
 dossiers received afterwards.

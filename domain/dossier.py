@@ -456,7 +456,7 @@ class Dossier(BaseModel):
         )
         return []
 
-    def send_reminder(self, number: int, level: Literal[1, 2], now: datetime) -> list[Notice]:
+    def issue_reminder(self, number: int, level: Literal[1, 2], now: datetime) -> list[Notice]:
         c = self.consultation(number)
         cc = [self.home_affairs_agency] if level == 2 else []
         c.reminders.append(Reminder(level=level, sent_at=now, cc=cc))
@@ -488,7 +488,7 @@ class Dossier(BaseModel):
         self._close(Phase.RETURNED, now)
         return [notices.return_notice(self, event, reason, now)]
 
-    def deliver_supplement(self, cmd: SupplementDelivery, now: datetime) -> list[Notice]:
+    def receive_supplement(self, cmd: SupplementDelivery, now: datetime) -> list[Notice]:
         assert self.supplement is not None
         self.supplement.delivered_at, self.supplement.documents = now, list(cmd.documents)
         self.phase = Phase.PROCESSING

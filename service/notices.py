@@ -14,9 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.delivery import Channel, DeliveryStatus
 from db import notices as queries
+from db.deliveries import Channel, DeliveryStatus
 from db.models import NoticeDeliveryRecord, NoticeRecord
+from db.pages import Page, beyond
 from domain import rules
 from domain.commands import Actor
 from domain.notices import NoticeKind
@@ -91,13 +92,12 @@ async def list_notices(
         agency=agency,
         led_by=led_by,
         kind=kind.value if kind else None,
-        limit=limit + 1,
+        limit=beyond(limit),
         after_id=after_id,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    deliveries = await queries.deliveries_of(session, [row.key for row in rows])
-    return [_notice_out(row, deliveries[row.key]) for row in rows], more
+    page = Page.of(rows, limit)
+    deliveries = await queries.deliveries_of(session, [row.key for row in page.rows])
+    return [_notice_out(row, deliveries[row.key]) for row in page.rows], page.more
 
 
 def _notice_out(row: NoticeRecord, recipients: list[NoticeDeliveryRecord]) -> NoticeOut:

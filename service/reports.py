@@ -27,6 +27,7 @@ from api.problems import Problem
 from api.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, Table, csv_bytes, xlsx_bytes
 from db import catalogue as catalogue_db
 from db import reports
+from db.pages import Page, beyond
 from domain.commands import Actor, Role
 from domain.dossier import STATUS_LABELS_VI, DossierStatus
 from domain.localtime import when
@@ -238,11 +239,12 @@ async def sos_audit(
     asked = period(start, end)
     after = decode_cursor(cursor, tuple[AwareDatetime, StrictStr, StrictInt])
     audit = await _figures(
-        reports.sos_audit(db, start=start, end=end, rejected_limit=limit + 1, rejected_after=after)
+        reports.sos_audit(
+            db, start=start, end=end, rejected_limit=beyond(limit), rejected_after=after
+        )
     )
-    more = len(audit.rejected) > limit
-    audit.rejected = audit.rejected[:limit]
-    last = audit.rejected[-1] if more else None
+    rejected = Page.of(audit.rejected, limit)
+    audit.rejected, last = rejected.rows, rejected.last
     return SosAuditPage(
         **asked.model_dump(),
         **audit.model_dump(),
@@ -371,14 +373,13 @@ async def late_without_apology(
     asked = period(start, end)
     after = decode_cursor(cursor, tuple[AwareDatetime, StrictStr])
     rows = await _figures(
-        reports.late_without_apology(db, start=start, end=end, limit=limit + 1, after=after)
+        reports.late_without_apology(db, start=start, end=end, limit=beyond(limit), after=after)
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if more else None
+    page = Page.of(rows, limit)
+    last = page.last
     return LateWithoutApologyPage(
         **asked.model_dump(),
-        items=rows,
+        items=page.rows,
         next_cursor=encode_cursor([last.late_at.isoformat(), last.dossier]) if last else None,
     )
 

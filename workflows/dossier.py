@@ -292,7 +292,7 @@ class DossierWorkflow:
             async with self._lock:
                 if consultation.next_reminder() != due:
                     continue
-                sent = d.send_reminder(number, due.level, workflow.now())
+                sent = d.issue_reminder(number, due.level, workflow.now())
                 self._publish()
             await self._settle(sent)
 
@@ -779,15 +779,15 @@ class DossierWorkflow:
             if workflow.patched(READ_MODEL_PATCH):
                 landed = await self._write_read_model(notices)
             else:  # runs started before the read model existed: notices only
-                await self._deliver(notices)
+                await self._record_notices(notices)
                 landed = notices
         finally:
             self._in_flight -= 1
         if workflow.patched(DELIVERY_PATCH):
-            self._send(landed)
+            self._start_deliveries(landed)
 
-    def _send(self, notices: list[Notice]) -> None:
-        """Once the notices are in the outbox: send each to its people, and push a changed
+    def _start_deliveries(self, notices: list[Notice]) -> None:
+        """Once the notices are in the outbox: deliver each to its people, and push a changed
         national status to the portal, in the background (a handler does not wait for mail);
         the run waits for them before it ends."""
         for notice in notices:
@@ -847,7 +847,7 @@ class DossierWorkflow:
         settlement = Settlement(projection=fresh, notices=pending)
         summary = f"read model ← event {view.version}, {len(pending)} notice(s)"
         try:
-            await self._settle_activity(settlement, summary)
+            await self._settle_dossier(settlement, summary)
         except (ActivityError, ApplicationError) as failed:
             # a local activity's failure may come as the activity's own error
             cause = failed.cause if isinstance(failed, ActivityError) else failed
@@ -868,7 +868,7 @@ class DossierWorkflow:
             self._publish()
         return pending
 
-    async def _settle_activity(self, settlement: Settlement, summary: str) -> None:
+    async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
         if workflow.patched(SETTLE_AFTER_COMMIT):
             # A local activity runs inside the workflow task that made the change, before the
             # server has that task: a worker killed then has the task done again, later and
@@ -924,7 +924,7 @@ class DossierWorkflow:
             if self._failure is not None:
                 await self._settle([])
 
-    async def _deliver(self, notices: list[Notice]) -> None:
+    async def _record_notices(self, notices: list[Notice]) -> None:
         """Write each notice to the outbox, an activity each (how runs started before the read
         model keep doing it); its business key makes a retry harmless (R3)."""
         await asyncio.gather(
@@ -976,7 +976,7 @@ _APPLY: dict[Action, Callable[..., list[Notice]]] = {
     Action.CONSULT: Dossier.consult,
     Action.REPLY: Dossier.reply,
     Action.SOS: Dossier.sos,
-    Action.SUPPLEMENT: Dossier.deliver_supplement,
+    Action.SUPPLEMENT: Dossier.receive_supplement,
     Action.RESUME: Dossier.resume,
     Action.APOLOGY: lambda d, cmd, now, *_working_day: d.give_apology(cmd, now),  # fact: rules'
     Action.WITHDRAWAL: Dossier.request_withdrawal,

@@ -1,5 +1,5 @@
 """EndedRunsSweep: a short workflow, started every few minutes by a Temporal Schedule
-(`dev.temporal_setup.ensure_sweep_schedule`), that closes the dossiers whose workflow was
+(`workflows.temporal_setup.ensure_sweep_schedule`), that closes the dossiers whose workflow was
 terminated, failed or timed out (R5; `activities.ended_runs`). Ops staff see each sweep, and
 what it closed, in the Web UI under the schedule `motcua-ended-runs-sweep`."""
 
@@ -14,7 +14,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.ended_runs import SweepReport
 
 
-@workflow.defn(name="EndedRunsSweep")
+SWEEP_WORKFLOW = "EndedRunsSweep"
+
+
+@workflow.defn(name=SWEEP_WORKFLOW)
 class EndedRunsSweep:
     @workflow.run
     async def run(self) -> SweepReport:

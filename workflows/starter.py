@@ -3,6 +3,7 @@ second (summary, details, search attributes). The API, tests and tools all start
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
@@ -16,20 +17,32 @@ from temporalio.common import (
 from domain.dossier import DossierDocument
 from domain.localtime import when_zoned
 from workflows import search_attributes as sa
-from workflows.dossier import DossierStart, DossierWorkflow
+from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 from workflows.ops_view import static_summary
 
-_WORKFLOW_ID_PREFIX = "dossier-"
+WORKFLOW_ID_PREFIX = "dossier-"
 
 
 def workflow_id(code: str) -> str:
-    return f"{_WORKFLOW_ID_PREFIX}{code}"
+    """The id of dossier `code`'s workflow."""
+    return f"{WORKFLOW_ID_PREFIX}{code}"
 
 
 def dossier_code(workflow_id: str) -> str | None:
     """The code of the dossier whose workflow this is; None for another workflow's id."""
-    code = workflow_id.removeprefix(_WORKFLOW_ID_PREFIX)
+    code = workflow_id.removeprefix(WORKFLOW_ID_PREFIX)
     return code if code != workflow_id and code else None
+
+
+def dossier_runs(task_queue: str) -> str:
+    """The visibility query of the dossier runs of `task_queue`, for callers to add to with
+    `AND`."""
+    return f"WorkflowType = '{WORKFLOW_NAME}' AND TaskQueue = '{task_queue}'"
+
+
+def visibility_time(at: datetime) -> str:
+    """`at` as visibility queries compare times (`CloseTime > '…'`): UTC, to the second."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dossier_page_url(pages_url: str, code: str) -> str:

@@ -36,7 +36,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from activities.catalogue_source import load_catalogue
 from api import problems
 from api.auth import (
     AuthConfigError,
@@ -49,6 +48,7 @@ from api.auth import (
 from dev import tokens
 from domain.commands import Actor, Role
 from settings import REPO_ROOT
+from sources.catalogue import load_catalogue
 
 SECRET = "a-development-secret-of-at-least-32-bytes"
 ISSUER = "https://sso.dongnai.gov.vn/realms/motcua"

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from activities.calendar_source import CalendarSource
 from settings import Settings
+from sources.calendar import CalendarSource
 from tests.api.http_helpers import (
     act,
     assert_problem,

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ended_runs import SweepReport
-from dev.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 from domain.localtime import local_date
 from tests.api.http_helpers import receive
 from tests.fixtures.api import Api
 from workflows.ended_runs import EndedRunsSweep
 from workflows.starter import workflow_id
+from workflows.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 
 
 async def sweep(env: WorkflowEnvironment, api: Api, run: str) -> SweepReport:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.catalogue_source import load_catalogue
+from sources.catalogue import load_catalogue
 from tests.api.http_helpers import (
     act,
     assert_problem,

@@ -33,6 +33,7 @@ from telemetry.log_context import add_log_context
 from telemetry.tracing import install, tracing_on
 from tests.fixtures.api import Api, running_service
 from worker import connect
+from workflows.starter import workflow_id
 
 CONSULT = "request_consultation"
 
@@ -140,7 +141,7 @@ async def test_consultation_request_traced_from_http_through_update_to_deliverie
     assert response.status_code == 201, response.text
 
     t = await finished_trace(exporter, trace_id, delivered(2))
-    run = f"dossier-{code}"
+    run = workflow_id(code)
     # the HTTP server span continues the caller's trace
     http = t.one("POST /api/v1/dossiers/{code}/consultations")
     assert http.kind == trace.SpanKind.SERVER
@@ -226,7 +227,7 @@ async def test_log_lines_carry_trace_id_dossier_and_workflow_id(
     traced_api: Api, traced_client: Client, exporter: InMemorySpanExporter
 ) -> None:
     code = (await traced_api.receive())["code"]
-    run = f"dossier-{code}"
+    run = workflow_id(code)
     path = f"/api/v1/dossiers/{code}/consultations"
     consulted, _, consulted_header = traceparent()
     refused, _, refused_header = traceparent()

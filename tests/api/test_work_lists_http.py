@@ -14,11 +14,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activities.calendar_source import CalendarSource
 from db.engine import create_engine, session_factory
 from db.models import DossierRecord
 from db.read_model import search_key
 from domain.urgency import UrgencyBounds
+from sources.calendar import CalendarSource
 from tests.api.http_helpers import (
     act,
     assert_problem,
@@ -58,7 +58,7 @@ def items(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def in_the_read_model(database_url: str, *dossiers: dict[str, Any]) -> None:
-    """Dossiers as the projection writes them (`activities.projection`), without workflows."""
+    """Dossiers as the projection writes them (`db.projection`), without workflows."""
     engine = create_engine(database_url)
     now = datetime.now(UTC)
     try:

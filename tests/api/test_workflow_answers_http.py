@@ -34,6 +34,7 @@ from tests.workflows.harness import officer as officer_actor
 from tests.workflows.harness import refusal_of, running_stack, stack_settings
 from worker import running_worker
 from workflows.dossier import DossierWorkflow
+from workflows.starter import workflow_id
 
 ACCEPT_WINDOW_S = 1.0
 # The API gives a command up only once it can no longer be taken: its window, the workflow
@@ -91,7 +92,7 @@ async def test_issue8_a_503_changes_nothing_ever_and_a_busy_dossier_is_429(
         assert time.monotonic() - started >= GIVE_UP_S - 0.5
 
         async with running_worker(one_update_env.client, settings):
-            handle = one_update_env.client.get_workflow_handle(f"dossier-{code}")
+            handle = one_update_env.client.get_workflow_handle(workflow_id(code))
             # A query waits for the pending workflow task: the one the expired command came in.
             taken = await handle.query("document")
             assert taken["status"] == "processing" and [e["kind"] for e in taken["events"]] == [

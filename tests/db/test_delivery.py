@@ -37,9 +37,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.delivery import DeliveryActivities, DeliveryReceipt, PortalReceipt
+from activities.delivery import DeliveryActivities
 from activities.notices import NoticeActivities
 from db.catalogue import seed_catalogue
+from db.deliveries import DeliveryReceipt, PortalReceipt
 from db.models import DossierRecord, NoticeDeliveryRecord, NoticeRecord, PortalUpdateRecord
 from domain.catalogue import Agency, AgencyKind, Catalogue
 from domain.national_status import PortalUpdate, portal_update

@@ -31,7 +31,6 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.testing import ActivityEnvironment
 
-from activities.catalogue_source import DEFAULT_PATH, load_catalogue
 from activities.settlement import SettlementActivities
 from db import catalogue as catalogue_db
 from db.dossier_codes import next_dossier_code
@@ -50,6 +49,7 @@ from domain.dossier import Applicant, Dossier, Procedure
 from domain.limits import AS_RECORDED
 from domain.projection import DossierProjection, Settlement, projection
 from domain.refusals import Code, refuse
+from sources.catalogue import DEFAULT_PATH, load_catalogue
 from tests.unit.builders import (
     APPLICANT,
     DEADLINE,

@@ -23,10 +23,10 @@ import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from activities.catalogue_source import DEFAULT_PATH as CATALOGUE_PATH
 from api.app import API_SHUTDOWN_S, create_app
 from api.auth import Authenticator, AuthSettings
 from settings import REPO_ROOT, Settings
+from sources.catalogue import DEFAULT_PATH as CATALOGUE_PATH
 from tests.deploy.kustomize import Refused, Resource, Unsupported, build
 from worker import SHUTDOWN_DEADLINE_S, deployment_config
 
@@ -240,7 +240,7 @@ def test_data_config_map_is_mounted_where_the_service_reads_its_files(
     rendered: list[Resource],
 ) -> None:
     """The catalogue (with the files it includes) and the calendar overrides, unchanged, at the
-    paths settings.py and activities/catalogue_source.py give under the image's /app."""
+    paths settings.py and sources/catalogue.py give under the image's /app."""
     data = one(rendered, "ConfigMap", "motcua-data")["data"]
     catalogue = tomllib.loads(data[CATALOGUE_PATH.name])
     for name in [CATALOGUE_PATH.name, *catalogue.get("include", [])]:

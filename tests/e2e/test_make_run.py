@@ -35,6 +35,7 @@ from domain.localtime import VN
 from settings import REPO_ROOT, Settings
 from workflows.dossier import DossierWorkflow
 from workflows.search_attributes import ALL
+from workflows.starter import workflow_id
 
 pytestmark = pytest.mark.timeout(240)  # two starts and two stops of the whole stack, ~40 s
 
@@ -310,7 +311,9 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
         demo_code = page_link[1]
         today = datetime.now(VN).strftime("%y%m%d")
         assert re.fullmatch(rf"[\w.]+-{today}-\d{{4}}", demo_code), demo_code  # daily sequence
-        assert f"/workflows/dossier-{demo_code}" in out and "sos_rejected_awaiting_replies" in out
+        assert (
+            f"/workflows/{workflow_id(demo_code)}" in out and "sos_rejected_awaiting_replies" in out
+        )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api}", timeout=30) as http:
             listed = await http.get("/api/v1/dossiers", headers=auth)
             assert listed.status_code == 200, listed.text
@@ -332,7 +335,7 @@ async def test_make_run_serves_stops_cleanly_and_keeps_workflows(tmp_path: Path)
             lambda: http_ok(f"http://127.0.0.1:{api}/healthz"),
         )
         client = await connect()
-        again = client.get_workflow_handle_for(DossierWorkflow.run, f"dossier-{received['code']}")
+        again = client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(received["code"]))
         doc = await second.eventually(
             "the first run's dossier, served by the new worker",
             lambda: again.query(DossierWorkflow.document),

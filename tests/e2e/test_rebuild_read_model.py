@@ -41,6 +41,7 @@ from tests.api.http_helpers import (
 )
 from tests.fixtures.api import SECRET, Api
 from tests.fixtures.databases import _create_database, _drop_database
+from workflows.starter import workflow_id
 
 STOP = {"action": "stop", "reason": "Chờ kết quả thẩm định"}
 RESULT = {"outcome": "approved", "document_no": "123/GPXD", "summary": "Cấp phép"}
@@ -190,12 +191,12 @@ async def drive(api: Api, dev_env: WorkflowEnvironment) -> list[str]:
     confirmed = await act(api, withdrawn, "withdrawal/confirm", SIGNED, "sxd.head")
     assert confirmed.json()["status"] == "withdrawn", confirmed.text
 
-    handle = dev_env.client.get_workflow_handle(f"dossier-{cancelled}")
+    handle = dev_env.client.get_workflow_handle(workflow_id(cancelled))
     await handle.cancel()
     for code in (completed, withdrawn, cancelled):
         # a closed dossier's run ends once its last write landed
         await eventually(
-            dev_env.client.get_workflow_handle(f"dossier-{code}").describe,
+            dev_env.client.get_workflow_handle(workflow_id(code)).describe,
             lambda d: d.close_time is not None,
             within=30,
             what=f"the end of {code}'s run",
@@ -245,7 +246,7 @@ async def test_issue_11_read_model_dropped_then_rebuilt_from_temporal_is_the_sam
 
         assert '"rebuild_finished"' in output, output
         assert differences(before, await snapshot(url)) == []
-        assert sorted(progress.read_text().split()) == sorted(f"dossier-{c}" for c in codes)
+        assert sorted(progress.read_text().split()) == sorted(workflow_id(c) for c in codes)
         async with serving(create_app(settings, Authenticator.with_secret(SECRET))) as http:
             assert await through_the_api(http, api, codes) == seen_before
 

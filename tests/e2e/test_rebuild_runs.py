@@ -22,6 +22,7 @@ from tests.api.http_helpers import eventually
 from tests.e2e.test_rebuild_read_model import differences, snapshot
 from tests.workflows.harness import Stack, running_stack, stack_settings
 from tests.workflows.scenarios import letter_448
+from workflows.starter import WORKFLOW_ID_PREFIX
 
 # The tables of one dossier's own record (the rest: notices, totals).
 DOSSIER_TABLES = ("dossiers", "consultations", "events")
@@ -66,13 +67,16 @@ async def test_issue_11_rebuild_reads_every_run_and_closes_terminated_dossiers(
     try:
         # what the sweep of ended runs does with it
         async with session_factory(engine)() as session:
-            code = terminated.id.removeprefix("dossier-")
+            code = terminated.id.removeprefix(WORKFLOW_ID_PREFIX)
             assert await record_abnormal_close(session, code, ended.close_time, "terminated")
     finally:
         await engine.dispose()
 
     async def deliveries_over() -> list[str]:
-        return [n.delivery_status for n in await stack.notices(continued.id[len("dossier-") :])]
+        return [
+            n.delivery_status
+            for n in await stack.notices(continued.id.removeprefix(WORKFLOW_ID_PREFIX))
+        ]
 
     await eventually(
         deliveries_over,

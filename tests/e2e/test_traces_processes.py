@@ -23,6 +23,7 @@ from dev.tokens import mint_token
 from tests.e2e.test_shutdown import output, start, stopped_within, wait_for_line
 from tests.fixtures.api import APPLICANT, SECRET, USERS, free_port
 from tests.fixtures.otlp import ReceivedSpan, running_collector
+from workflows.starter import workflow_id
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(150)]
 
@@ -79,7 +80,7 @@ async def test_one_request_traced_across_the_api_and_worker_processes_to_an_otlp
                 lambda s: s.name == "RunActivity:deliver_notice" and s.trace_id == request.trace_id,
             )
             assert delivery.service == "motcua-worker"
-            assert delivery.attributes["temporalWorkflowID"] == f"dossier-{code}"
+            assert delivery.attributes["temporalWorkflowID"] == workflow_id(code)
             assert set(collector.paths) == {"/v1/traces"}
 
             delivered = [
@@ -90,7 +91,7 @@ async def test_one_request_traced_across_the_api_and_worker_processes_to_an_otlp
             ]
             assert delivered, output(worker_log)
             assert delivered[0]["dossier"] == code
-            assert delivered[0]["workflow_id"] == f"dossier-{code}"
+            assert delivered[0]["workflow_id"] == workflow_id(code)
         finally:
             for process, log in ((api, api_log), (worker, worker_log)):
                 if process.poll() is None:

@@ -45,9 +45,9 @@ from tests.unit.builders import (
     confirm_withdrawal,
     consult,
     decide,
-    deliver_supplement,
     dossier,
     hand_over,
+    receive_supplement,
     record_result,
     remind,
     reply,
@@ -222,7 +222,7 @@ def test_form_02_supplement_request_lists_the_documents_to_supply_and_the_reason
 def test_form_02_after_the_supplement_arrived_says_when() -> None:
     d = dossier()
     sos(d, SosAction.SUPPLEMENT)
-    deliver_supplement(d, at=vn(2025, 3, 5, 14, 30))
+    receive_supplement(d, at=vn(2025, 3, 5, 14, 30))
 
     fields = form(FormNumber.SUPPLEMENT_REQUEST, d).fields()
 
@@ -265,7 +265,7 @@ def every_form_applies(at: datetime = NOW) -> Dossier:
     and a return, a working day or more apart."""
     d = dossier(at=at)
     sos(d, SosAction.SUPPLEMENT, at=at + timedelta(hours=1))
-    deliver_supplement(d, at=at + timedelta(days=1))
+    receive_supplement(d, at=at + timedelta(days=1))
     sos(d, SosAction.STOP, at=at + timedelta(days=1, hours=1))
     resume(d, at=at + timedelta(days=2))
     apologise(d, (at + timedelta(days=30)).date(), at=at + timedelta(days=3))
@@ -494,7 +494,7 @@ def test_form_06_judges_the_result_against_the_due_date_in_force_when_it_came() 
     # 1/4 is early against the due date in force, though later than both earlier ones.
     d = dossier()
     sos(d, SosAction.SUPPLEMENT, at=SOON)
-    deliver_supplement(d, at=vn(2025, 3, 5, 9))
+    receive_supplement(d, at=vn(2025, 3, 5, 9))
     apologise(d, date(2025, 4, 4), at=vn(2025, 3, 20, 9))
     record_result(d, at=vn(2025, 4, 1, 9))
 

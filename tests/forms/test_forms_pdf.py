@@ -23,8 +23,8 @@ from tests.unit.builders import (
     PROCEDURE,
     apologise,
     consult,
-    deliver_supplement,
     dossier,
+    receive_supplement,
     reply,
     resume,
     sos,
@@ -57,7 +57,7 @@ def everything() -> Dossier:
     consult(d)
     reply(d)
     sos(d, SosAction.SUPPLEMENT, at=vn(2025, 3, 4, 10))
-    deliver_supplement(d, at=vn(2025, 3, 5, 9))
+    receive_supplement(d, at=vn(2025, 3, 5, 9))
     sos(d, SosAction.STOP, at=vn(2025, 3, 6, 9))
     resume(d, at=vn(2025, 3, 7, 9))
     apologise(d, date(2025, 4, 4), at=vn(2025, 3, 20, 9))
@@ -185,7 +185,7 @@ def test_a_2026_dossiers_forms_print_circular_03s_number_title_and_basis(
 ) -> None:
     d = dossier(at=RECEIVED_2026)
     sos(d, SosAction.SUPPLEMENT, at=vn(2026, 3, 3, 10))
-    deliver_supplement(d, at=vn(2026, 3, 4, 9))
+    receive_supplement(d, at=vn(2026, 3, 4, 9))
     sos(d, SosAction.STOP, at=vn(2026, 3, 4, 10))
     resume(d, at=vn(2026, 3, 5, 9))
     apologise(d, date(2026, 4, 10), at=vn(2026, 3, 20, 9))

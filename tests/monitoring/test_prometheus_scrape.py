@@ -26,12 +26,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import uvicorn_argv
 from db.migrate import seed, upgrade
-from dev.temporal_setup import SWEEP_SCHEDULE_ID
 from dev.tokens import mint_token
 from settings import REPO_ROOT
 from tests.fixtures.api import APPLICANT, SECRET, USERS, free_port
 from tests.fixtures.temporal import start_dev_server
 from tests.monitoring.tools import DEPLOY, tool
+from workflows.temporal_setup import SWEEP_SCHEDULE_ID
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
 

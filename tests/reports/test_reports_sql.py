@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.catalogue_source import load_catalogue
 from db import reports
 from db.calendar_days import sync_calendar_days
 from db.migrate import seed
@@ -25,6 +24,7 @@ from db.read_model import record_refusal_after_close
 from domain import rules
 from domain.commands import Action, SosAction
 from domain.dossier import Dossier, Phase, refusal_detail
+from sources.catalogue import load_catalogue
 from tests.db.test_read_model import project, view
 from tests.unit.builders import (
     CALENDAR,
@@ -39,11 +39,11 @@ from tests.unit.builders import (
     apply,
     confirm_withdrawal,
     consult,
-    deliver_supplement,
     dossier,
     hand_over,
     handover_command,
     officer,
+    receive_supplement,
     record_result,
     remind,
     reply,
@@ -371,7 +371,7 @@ def on_time_corpus() -> list[Dossier]:
 
     supplemented = dossier(code="T-SUPPLEMENTED")  # the clock restarts on 4/3: due on 25/3
     sos(supplemented, SosAction.SUPPLEMENT, at=vn(2025, 3, 3, 10))
-    deliver_supplement(supplemented, at=vn(2025, 3, 4, 9))
+    receive_supplement(supplemented, at=vn(2025, 3, 4, 9))
     record_result(supplemented, at=vn(2025, 3, 19, 9))
     hand_over(supplemented, at=vn(2025, 3, 20, 9))
 

@@ -309,7 +309,7 @@ ACTION_OF: dict[type[Command], Action] = {
 _APPLY: dict[type[Command], Callable[[Dossier, Any, datetime], list[Notice]]] = {
     Reply: Dossier.reply,
     SosRequest: Dossier.sos,
-    SupplementDelivery: Dossier.deliver_supplement,
+    SupplementDelivery: Dossier.receive_supplement,
     ResumeRequest: Dossier.resume,
     ApologyRequest: Dossier.give_apology,
     WithdrawalRequest: Dossier.request_withdrawal,
@@ -367,7 +367,7 @@ def sos(
     return apply(d, sos_command(action, missing_documents=missing_documents), at)
 
 
-def deliver_supplement(d: Dossier, *, at: datetime = LATER) -> list[Notice]:
+def receive_supplement(d: Dossier, *, at: datetime = LATER) -> list[Notice]:
     return apply(d, supplement_command(), at)
 
 
@@ -398,12 +398,12 @@ def hand_over(d: Dossier, *, at: datetime = LATER) -> list[Notice]:
 
 
 def remind(d: Dossier, number: int, *, at: datetime | None = None) -> list[Notice]:
-    """Send the reminder consultation `number` is owed (R3), when it is due or at `at`."""
+    """Issue the reminder consultation `number` is owed (R3), when it is due or at `at`."""
     due = d.consultation(number).next_reminder()
     assert due is not None, f"consultation {number} is owed no reminder"
     when = at or due.at
     assert when >= due.at, f"reminder {due.level} is due at {due.at}, not yet at {when}"
-    return d.send_reminder(number, due.level, when)
+    return d.issue_reminder(number, due.level, when)
 
 
 def ring(d: Dossier, *, at: datetime | None = None) -> list[Notice]:

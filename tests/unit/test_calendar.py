@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from activities.calendar_source import CalendarSource
 from domain.calendar import (
     ZONE,
     CalendarOverrides,
@@ -25,6 +24,7 @@ from domain.calendar import (
     WorkingCalendar,
     parse_grace,
 )
+from sources.calendar import CalendarSource
 
 REPO = Path(__file__).resolve().parents[2]
 

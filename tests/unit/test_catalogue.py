@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from activities.catalogue_source import load_catalogue
 from domain.catalogue import AgencyKind, Catalogue, is_one_stop_desk, parse_catalogue
+from sources.catalogue import load_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = REPO / "data" / "catalogue.toml"

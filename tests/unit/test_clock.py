@@ -26,8 +26,8 @@ from tests.unit.builders import (
     OVERDUE,
     apologise,
     consult,
-    deliver_supplement,
     dossier,
+    receive_supplement,
     reply,
     resume,
     sos,
@@ -182,7 +182,7 @@ def test_r11_supplement_through_the_dossier() -> None:
     d = dossier()
     sos(d, SosAction.SUPPLEMENT, at=vn(2025, 3, 5, 10))
     assert d.due_at is None and d.reading is not None and not d.reading.running
-    deliver_supplement(d, at=vn(2025, 3, 10, 10))
+    receive_supplement(d, at=vn(2025, 3, 10, 10))
     assert d.due_at == vn(2025, 3, 31, 17)
     assert [e.kind for e in d.clock.entries] == ["start", "suspension", "start"]
 

@@ -56,12 +56,12 @@ from tests.unit.builders import (
     consultation_request,
     consulting,
     decide,
-    deliver_supplement,
     dossier,
     hand_over,
     handover_command,
     officer,
     read,
+    receive_supplement,
     record_result,
     remind,
     reply,
@@ -116,7 +116,7 @@ STATUSES = [
         id="awaiting-supplement",
     ),
     pytest.param(
-        (lambda d: sos(d, SosAction.SUPPLEMENT), deliver_supplement),
+        (lambda d: sos(d, SosAction.SUPPLEMENT), receive_supplement),
         DossierStatus.PROCESSING,
         id="supplement-delivered",
     ),
@@ -282,7 +282,7 @@ EVENTS: list[Any] = [
         id="r11-resume",
     ),
     pytest.param(
-        (lambda d: sos(d, SosAction.SUPPLEMENT), deliver_supplement),
+        (lambda d: sos(d, SosAction.SUPPLEMENT), receive_supplement),
         [
             ("supplement", LEAD_OFFICER, {"documents": [DOCUMENTS[3]]}),
             (
@@ -623,7 +623,7 @@ def test_notices_of_a_dossier_received_from_1_july_2025_cite_circular_03() -> No
     d = dossier(at=vn(2026, 3, 3, 9))
     sent = [
         *sos(d, SosAction.SUPPLEMENT, at=vn(2026, 3, 3, 10)),
-        *deliver_supplement(d, at=vn(2026, 3, 4, 9)),
+        *receive_supplement(d, at=vn(2026, 3, 4, 9)),
         *apologise(d, date(2026, 4, 10), at=vn(2026, 3, 20, 9)),
         *sos(d, SosAction.RETURN, at=vn(2026, 3, 23, 9)),
     ]
@@ -984,7 +984,7 @@ def _long_life() -> Dossier:
     reply(d, FIRE, at=vn(2025, 3, 11, 9), late_reason="Chờ kiểm tra hiện trường")
     reply(d, ENV, at=vn(2025, 3, 11, 10), late_reason="Thiếu cán bộ")
     sos(d, SosAction.SUPPLEMENT, at=vn(2025, 3, 11, 11))
-    deliver_supplement(d, at=vn(2025, 3, 12, 9))
+    receive_supplement(d, at=vn(2025, 3, 12, 9))
     sos(d, SosAction.STOP, at=vn(2025, 3, 13, 9))
     resume(d, at=vn(2025, 3, 17, 9))
     assert d.next_clock_alarm() == ClockAlarm(kind="apology_due", at=vn(2025, 4, 3, 7))

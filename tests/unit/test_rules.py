@@ -55,13 +55,13 @@ from tests.unit.builders import (
     consultation_request,
     consulting,
     decide,
-    deliver_supplement,
     dossier,
     handover_command,
     head,
     officer,
     processing,
     read,
+    receive_supplement,
     record_result,
     reply,
     reply_command,
@@ -843,7 +843,7 @@ SOS = [
     ),
     case(
         "r10-second-supplement-after-delivery",
-        then(awaiting_supplement, lambda d: deliver_supplement(d, at=SOON)),
+        then(awaiting_supplement, lambda d: receive_supplement(d, at=SOON)),
         lambda: sos_command(SosAction.SUPPLEMENT),
         Code.SUPPLEMENT_ALREADY_REQUESTED,
         {},
@@ -871,7 +871,7 @@ SOS = [
     ),
     case(
         "stop-after-the-supplement-came",
-        then(awaiting_supplement, deliver_supplement),
+        then(awaiting_supplement, receive_supplement),
         lambda: sos_command(SosAction.STOP),
     ),
 ]
@@ -1692,6 +1692,6 @@ def test_r11_supplement_restart_needs_a_read_clock() -> None:
     """After delivery the clock restarts; the builders read it as the workflow does."""
     d = awaiting_supplement()
     assert d.due_at is None
-    deliver_supplement(d, at=LATER)
+    receive_supplement(d, at=LATER)
     assert read(d).due_at == CALENDAR.due_at(LATER, 15)
     assert rules.decide_apology(d, apology_command(date(2025, 4, 30)), LATER) is None

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import httpx
 
-from activities.calendar_source import CalendarSource
 from domain.localtime import VN
 from settings import Settings
+from sources.calendar import CalendarSource
 from tests.api.http_helpers import act, consult, receive, reply, when
 from tests.fixtures.api import APPLICANT, Api
 

@@ -18,6 +18,7 @@ from tests.api.http_helpers import act, eventually
 from tests.fixtures.api import Api
 from tests.forms.pdf_reading import text_of
 from tests.web.page_client import Browser, signed_in
+from workflows.starter import workflow_id
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -47,7 +48,7 @@ async def test_the_page_shows_header_consultations_clock_timeline_and_links(
     assert "Biểu mẫu (Thông tư số 03/2025/TT-VPCP)" in page
     assert re.findall(rf"/dossiers/{code}/forms/(\d\d)", page) == ["01", "06"]
     assert "Mẫu 06: Phiếu kiểm soát quá trình giải quyết hồ sơ" in page
-    assert f"/namespaces/default/workflows/dossier-{code}" in page
+    assert f"/namespaces/default/workflows/{workflow_id(code)}" in page
     # R4 shown before the click: the awaited agency beside the SOS buttons
     warning = page[page.index('id="sos-warning"') :]
     assert "Công an thành phố Đồng Nai" in warning[:600]
@@ -198,7 +199,7 @@ async def test_the_web_ui_details_link_back_to_the_dossier_page(
     api: Api, dev_env: WorkflowEnvironment
 ) -> None:
     code = (await api.receive())["code"]
-    described = await dev_env.client.get_workflow_handle(f"dossier-{code}").describe()
+    described = await dev_env.client.get_workflow_handle(workflow_id(code)).describe()
     assert code in (await described.static_summary() or "")
     details = await described.static_details() or ""
     assert f"[{code}]({api.settings.pages_address}/dossiers/{code})" in details

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from activities.catalogue_source import load_catalogue
+from sources.catalogue import load_catalogue
 from tests.api.http_helpers import assert_problem
 from tests.fixtures.api import APPLICANT, Api
 from tests.web.page_client import signed_in

@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from domain.localtime import VN
-from tests.fixtures.api import Api
+from tests.fixtures.api import APPLICANT, Api
 from tests.web.page_client import signed_in
-
-APPLICANT = {"name": "Trần Thị Lan", "phone": "0903 111 222", "id_number": "075199000111"}
 
 
 async def test_an_officer_receives_a_dossier_and_lands_on_its_page(api: Api) -> None:
@@ -27,9 +25,9 @@ async def test_an_officer_receives_a_dossier_and_lands_on_its_page(api: Api) -> 
     today = datetime.now(UTC).astimezone(VN)
     assert f"-{today:%y%m%d}-" in code  # the unit's daily sequence
     page = await officer.page(f"/dossiers/{code}")
-    assert "Đã tiếp nhận hồ sơ" in page and "Trần Thị Lan" in page
+    assert "Đã tiếp nhận hồ sơ" in page and APPLICANT["name"] in page
     dossier = (await api.get(f"/api/v1/dossiers/{code}")).json()
-    assert dossier["applicant"]["phone"] == "0903 111 222"
+    assert dossier["applicant"]["phone"] == APPLICANT["phone"]
     assert dossier["events"][0]["actor"] == "sxd.officer"
     await officer.http.aclose()
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 
 from tests.api.http_helpers import receive
-from tests.fixtures.api import Api
+from tests.fixtures.api import APPLICANT, Api
 from tests.web.page_client import signed_in
 
-APPLICANT = {"name": "Trần Thị Lan", "phone": "0903 111 222", "id_number": "075199000111"}
 CENTRE = "Trung tâm Phục vụ hành chính công thành phố Đồng Nai"
 
 

@@ -21,11 +21,12 @@ from playwright.async_api import FrameLocator, Page, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from dev.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 from tests.api.http_helpers import act, consult, eventually, receive
 from tests.fixtures.api import Api, free_port
 from tests.fixtures.browser import screenshot
 from tests.fixtures.temporal import start_dev_server
+from workflows.starter import workflow_id
+from workflows.temporal_setup import SWEEP_SCHEDULE_ID, ensure_sweep_schedule
 
 # The README's saved query (section "For ops staff in the Web UI").
 DOSSIERS_ONLY = 'WorkflowType = "DossierWorkflow"'
@@ -65,10 +66,6 @@ async def a_sweep_has_run(client: Client, task_queue: str) -> None:
         return (await client.count_workflows('WorkflowType = "EndedRunsSweep"')).count
 
     await eventually(sweeps, lambda n: n > 0, within=30, what="sweep run listed")
-
-
-def workflow_id(code: str) -> str:
-    return f"dossier-{code}"
 
 
 async def current_details(page: Page, ui: str, code: str) -> FrameLocator:

@@ -23,13 +23,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.catalogue_source import load_catalogue
 from db.engine import create_engine, session_factory
 from db.migrate import prepare
 from db.models import NoticeRecord
 from domain.commands import Actor, Role
 from domain.dossier import Applicant, DossierDocument, Procedure
 from settings import Settings
+from sources.catalogue import load_catalogue
 from worker import WORKFLOWS, running_worker
 from workflows.dossier import DossierStart, DossierWorkflow
 from workflows.starter import start_dossier

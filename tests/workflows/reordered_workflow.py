@@ -11,10 +11,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.clock import ClockLedger, ClockReading
     from domain.dossier import DossierDocument
-    from workflows.dossier import DossierStart, DossierWorkflow
+    from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 
 
-@workflow.defn(name="DossierWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class ReorderedDossierWorkflow(DossierWorkflow):
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:

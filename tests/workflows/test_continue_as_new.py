@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.fixtures.temporal import TINY_HISTORY
 from tests.workflows.harness import ENV, FIRE, Stack, running_stack, stack_settings
 from tests.workflows.scenarios import letter_448
+from workflows.starter import WORKFLOW_ID_PREFIX
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -42,7 +43,7 @@ async def test_letter_448_over_several_runs_keeps_the_whole_dossier(stack: Stack
     by_agency = {c.agency: c for c in final.consultations}
     assert by_agency[FIRE].status == "answered" and by_agency[ENV].status == "answered_late"
     assert [r.level for r in by_agency[ENV].reminders] == [1, 2]
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     assert [n.kind for n in await stack.notices(code) if n.to == ENV] == [
         "consultation_request",
         "reminder_1",

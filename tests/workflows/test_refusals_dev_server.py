@@ -56,6 +56,7 @@ from tests.workflows.steps import (
 )
 from workflows import search_attributes as sa
 from workflows.dossier import DossierWorkflow
+from workflows.starter import WORKFLOW_ID_PREFIX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -248,7 +249,7 @@ async def test_r6_confirmed_withdrawal_cancels_open_consultations_with_notices(
     doc = await confirm()(handle)
     assert doc.status == "withdrawn"
     assert {c.status for c in doc.consultations} == {"cancelled"}
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     cancelled = await stack.notices(code, "consultation_cancelled")
     assert sorted(n.to for n in cancelled) == sorted([FIRE, ENV])
     assert [n.to for n in await stack.notices(code, "withdrawal_notice")] == ["applicant"]
@@ -281,7 +282,7 @@ async def test_ops_staff_see_status_awaiting_agencies_and_details_in_the_ui(stac
     assert attributes.get(sa.PROCEDURE) == PROCEDURE.code
     assert attributes.get(sa.LATE) is False
     assert attributes.get(sa.DUE_AT) is not None
-    assert handle.id.removeprefix("dossier-") in (await described.static_summary() or "")
+    assert handle.id.removeprefix(WORKFLOW_ID_PREFIX) in (await described.static_summary() or "")
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert "consulting" in metadata.current_details
     assert FIRE in metadata.current_details and ENV in metadata.current_details

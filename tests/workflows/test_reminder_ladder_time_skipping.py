@@ -28,6 +28,7 @@ from tests.workflows.harness import (
 )
 from workflows import search_attributes as sa
 from workflows.dossier import DossierWorkflow
+from workflows.starter import WORKFLOW_ID_PREFIX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -98,7 +99,7 @@ async def test_r3_reminders_at_the_deadline_and_after_the_grace_over_a_holiday(
             actor=officer(), agencies=[FIRE], content="Ý kiến về PCCC", deadline=deadline
         ),
     )
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
 
     await skip_to(env, deadline - timedelta(seconds=1))
     assert await stack.notices(code, "reminder_1") == []
@@ -154,7 +155,7 @@ async def test_r3_no_reminder_after_an_answer_on_time(
         DossierWorkflow.reply, Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý")
     )
     await env.sleep(timedelta(days=30).total_seconds())
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     assert [n.kind for n in await stack.notices(code) if n.to == FIRE] == ["consultation_request"]
     [consultation] = (await handle.query(DossierWorkflow.document)).consultations
     assert consultation.status == "answered" and consultation.reminders == []
@@ -175,7 +176,7 @@ async def test_r13_apology_due_a_working_day_before_then_late_at_the_due_date(
     notice_at = datetime.combine(day_before, time(7, 0), ZONE)
     doc = await handle.query(DossierWorkflow.document)
     assert doc.due_at == due and not doc.late
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
 
     await skip_to(env, notice_at - timedelta(seconds=1))
     assert await stack.notices(code, "apology_due") == []

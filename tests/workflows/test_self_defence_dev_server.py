@@ -51,7 +51,7 @@ from tests.workflows.harness import (
 )
 from tests.workflows.steps import Handle, Step, consult, now, sos
 from workflows.dossier import DossierWorkflow
-from workflows.starter import start_dossier
+from workflows.starter import WORKFLOW_ID_PREFIX, start_dossier
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.postgres]
 
@@ -78,7 +78,7 @@ async def sql(stack: Stack, statement: str, *args: Any) -> list[asyncpg.Record]:
 
 
 async def read_model_events(stack: Stack, handle: Handle) -> list[asyncpg.Record]:
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     return await sql(
         stack, "SELECT seq, kind, actor, detail FROM events WHERE dossier = $1 ORDER BY seq", code
     )

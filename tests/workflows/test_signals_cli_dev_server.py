@@ -18,6 +18,7 @@ from tests.fixtures.temporal import binary
 from tests.workflows.harness import FIRE, Stack, running_stack, stack_settings
 from tests.workflows.steps import consult, now
 from workflows.dossier import DossierWorkflow
+from workflows.starter import WORKFLOW_ID_PREFIX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -85,7 +86,7 @@ async def test_item7_every_readme_signal_example_reads_and_acts(stack: Stack) ->
     ]
     handle = await stack.start(now())
     await consult(FIRE)(handle)
-    code = handle.id.removeprefix("dossier-")
+    code = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     for line in lines:
         await cli_signal(stack, *shlex.split(line.replace("<code>", code))[1:])
     for _ in range(50):

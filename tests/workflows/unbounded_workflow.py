@@ -25,16 +25,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.limits import AS_RECORDED
     from domain.projection import Settlement
     from domain.refusals import Refusal
-    from workflows.dossier import DossierStart, DossierWorkflow
+    from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 
 
-@workflow.defn(name="DossierWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class UnboundedDossierWorkflow(DossierWorkflow):
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:
         return await super().run(start)
 
-    async def _settle_activity(self, settlement: Settlement, summary: str) -> None:
+    async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
         await workflow.execute_local_activity(  # inside the change's task, as then
             "settle_dossier",
             settlement,

@@ -9,13 +9,13 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.commands import ConsultationRequest
     from domain.dossier import ConsultationPlan, DossierDocument
-    from workflows.dossier import DossierStart, DossierWorkflow
+    from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 
 BUILD_2_PATCH = "rolling-upgrade-test-build-2"
 PLANNED_BY = "planned_by_build"
 
 
-@workflow.defn(name="DossierWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class UpgradedDossierWorkflow(DossierWorkflow):
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:

@@ -1,7 +1,7 @@
 """The one-stop desk that received a dossier for its lead agency (issue 10: Decree 118/2025 lets
 a dossier be received at any desk of the province): `dossiers.receiving_desk`, the desk's agency
 code. Every dossier stored before was received by its lead agency: filled with it here, and by
-every projection after (`activities.projection`), so lists and reports by desk need no
+every projection after (`db.projection`), so lists and reports by desk need no
 fallback. Indexed with the receipt time for the desk's lists.
 
 `closed_dossier_totals` gets the desk as part of its key, so the on-time report counts by

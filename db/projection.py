@@ -1,5 +1,6 @@
 """Writing a dossier's projection to the read model: after each change, its workflow sends its
-current document and the events the read model has not seen yet (activities/settlement.py).
+current document and the events the read model has not seen yet, and the `settle_dossier`
+activity writes them here (`db.settlement`); `db.rebuild` writes the same from history.
 
 The workflow is the source of truth while it runs; the SQL rows are a copy for lists, searches,
 reports and reading a dossier without waking its workflow (TEMPORAL.md §2). Activities run at

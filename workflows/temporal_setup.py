@@ -1,6 +1,7 @@
-"""One-time setup of a Temporal namespace for motcua, shared by the local stack (`dev.run`) and
-production deploys: registering the custom search attributes that ops staff filter on, and the
-schedule of the sweep of ended runs (R5; the worker ensures it at every start)."""
+"""One-time setup of a Temporal namespace for motcua, shared by the local stack (`dev.run`), the
+worker and production deploys: registering the custom search attributes that ops staff filter
+on, and the schedule of the sweep of ended runs (R5; the worker ensures it at every start).
+Production code, not development tooling: `worker.py` runs it at every start."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.ended_runs import SWEEP_WORKFLOW
 from workflows.search_attributes import ALL
 
 
@@ -80,7 +82,7 @@ async def ensure_sweep_schedule(
     existing schedule, perhaps paused or retimed by ops in the Web UI, is left as it is."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            "EndedRunsSweep", id=f"{SWEEP_SCHEDULE_ID}-run", task_queue=task_queue
+            SWEEP_WORKFLOW, id=f"{SWEEP_SCHEDULE_ID}-run", task_queue=task_queue
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
