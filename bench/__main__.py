@@ -414,6 +414,7 @@ CPU_ROWS = (
     ("CPU benchmark client", "benchmark client", "benchmark client"),
 )
 EVENT_TYPES_SHOWN = 14
+EVENT_BYTES_SHOWN = 6
 
 
 def per_lifecycle_lines(args: argparse.Namespace, figures: Figures) -> list[str]:
@@ -454,6 +455,10 @@ def per_lifecycle_lines(args: argparse.Namespace, figures: Figures) -> list[str]
     rest = [sum(n for t, n in h.by_type.items() if t not in shown) for h in (full, bare)]
     if any(rest):
         row("other types", full.per_lifecycle(rest[0]), bare.per_lifecycle(rest[1]), "", 1)
+    lines.append("  history KB by type, per lifecycle (the largest, inputs and results included):")
+    for name, _ in (full.bytes_by_type + bare.bytes_by_type).most_common(EVENT_BYTES_SHOWN):
+        row(name, full.per_lifecycle(full.bytes_by_type[name]) / 1024,
+            bare.per_lifecycle(bare.bytes_by_type[name]) / 1024, "", 1)  # fmt: skip
     load = " → ".join(" ".join(f"{x:.1f}" for x in at) for at in figures.load)
     lines.append(f"  load average (1, 5, 15 min) at start → at end: {load}")
     return lines

@@ -27,6 +27,7 @@ class HistoryFigures:
     events: int = 0
     size_bytes: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
+    bytes_by_type: Counter[str] = field(default_factory=Counter)
 
     def per_lifecycle(self, total: float) -> float:
         return total / self.sampled if self.sampled else 0.0
@@ -62,5 +63,8 @@ async def histories(client: Client, workflow_ids: list[str]) -> HistoryFigures:
         figures.events += len(history.events)
         # The events as the server stores them (serialized protobuf), as `describe` counts them.
         figures.size_bytes += sum(event.ByteSize() for event in history.events)
-        figures.by_type.update(event_type_name(event.event_type) for event in history.events)
+        for event in history.events:
+            name = event_type_name(event.event_type)
+            figures.by_type[name] += 1
+            figures.bytes_by_type[name] += event.ByteSize()
     return figures

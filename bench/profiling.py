@@ -122,6 +122,27 @@ AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("threads (executors, locks)", ("concurrent/", "threading.py", "queue.py")),
 )
 OTHER = "other"
+# Tasks of the worker, each the samples with a frame of it anywhere on the stack (they overlap).
+# SQLAlchemy's async sessions run their statements in greenlets, whose stacks py-spy shows apart
+# from the activity that awaits them: an activity's share leaves its SQL out (that is in "SQL").
+TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("workflow activations (all: decode, run in the sandbox, encode)",
+     ("_WorkflowWorker._handle_activation ",)),
+    ("  a new run's sandbox: the workflow module imported again",
+     ("_WorkflowWorker._create_workflow_instance ",)),
+    ("  payload visiting (serialization context, in the sandbox)",
+     ("temporalio/bridge/_visitor",)),
+    ("activity tasks (all, without their greenlet SQL)",
+     ("_ActivityWorker._handle_start_activity_task ",)),
+    ("  settle_dossier (read model and outbox)", ("SettlementActivities.settle_dossier ",)),
+    ("  deliver_notice (recipients, delivery rows)", ("DeliveryActivities.deliver_notice ",)),
+    ("  e-mail of a notice (compose, SMTP)", ("DeliveryActivities._mail ",)),
+    ("  push_national_status (the portal's row)", ("DeliveryActivities.push_national_status ",)),
+    ("  plan_consultation", ("PlanningActivities.plan_consultation ",)),
+    ("SQL in greenlets (SQLAlchemy's async sessions)", ("greenlet_spawn ",)),
+    ("pydantic (validation and serialisation)", ("pydantic",)),
+    ("protobuf across the bridge (polls and completions)", ("Worker.complete_", "Worker.poll_")),
+)  # fmt: skip
 OURS = ("activities/", "db/", "workflows/", "domain/", "worker.py", "settings.py")
 
 
@@ -276,6 +297,12 @@ def summary(profile: Profile, title: str, top: int = 25) -> str:
     for area, count in areas.most_common():
         ms = count / total * python_cpu * 1000 / per if total else 0.0
         lines.append(f"  {ms:7.1f} ms/lifecycle  {_share(count, total)}  {area}")
+
+    lines += ["", "Samples by task (a frame of the task anywhere on the stack; tasks overlap):"]
+    for label, markers in TASKS:
+        count = sum(n for st, n in profile.stacks.items() if any(m in st for m in markers))
+        ms = count / total * python_cpu * 1000 / per if total else 0.0
+        lines.append(f"  {ms:7.1f} ms/lifecycle  {_share(count, total)}  {label}")
 
     self_samples: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
