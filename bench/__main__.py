@@ -48,7 +48,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.bare_workflow import BareDossier
 from bench.histories import HistoryFigures, histories, wait_closed
-from bench.profiling import SAMPLE_RATE, Profile, Sampler, summary
+from bench.profiling import PY_SPY_OPTIONS, SAMPLE_RATE, Profile, Sampler, summary
 from dev.run import free_ports
 from dev.tokens import load_users, mint_token
 from settings import REPO_ROOT
@@ -500,8 +500,8 @@ def write_profile(args: argparse.Namespace, figures: Figures) -> None:
         f"python -m bench --profile: {args.rounds} rounds × {args.lifecycles} lifecycles, "
         f"{args.clients} clients, {figures.workers} worker process(es) a side, app database: "
         f"{database}, {os.cpu_count()} cores, load average (1, 5, 15 min) {load}",
-        f"sampled with py-spy record --rate {SAMPLE_RATE} --function (blocking: the profiled "
-        f"rates are lower than an unprofiled run's) during the rounds of each side; "
+        f"sampled with py-spy record --rate {SAMPLE_RATE} --function {' '.join(PY_SPY_OPTIONS)} "
+        "during the rounds of each side (bench/profiling.py); "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         *(line.strip() for line in per_lifecycle_lines(args, figures)),
