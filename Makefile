@@ -3,6 +3,7 @@
 #   make demo                     (with make run up) a dossier of letter 448's scenario
 #   make test PYTEST_ARGS='-x -k r4'
 #   make bench                    lifecycles/s through the API against bare Temporal
+#   make bench-profile            the same, with the workers sampled by py-spy: bench/profiles/
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make bench-pages              the pages (inbox, dossier page...) over 20,000 dossiers, p95
 #   make bench-idle               memory, database sizes and creation rate as open dossiers grow
@@ -18,7 +19,7 @@ NODE_INSTALLED := node_modules/.installed
 PACKAGES  := domain workflows activities sources api service web db dev bench telemetry settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads bench-profile
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -58,6 +59,11 @@ test: install
 # The lifecycle benchmark: full stack through HTTP against bare Temporal (BENCH_ARGS='--clients 4').
 bench: install bytecode
 	$(PYTHON) -m bench $(BENCH_ARGS)
+
+# The same with the worker processes sampled by py-spy: the breakdown of where their time goes in
+# bench/profiles/<date>-worker.txt (docs/performance.md).
+bench-profile: install bytecode
+	$(PYTHON) -m bench --profile $(BENCH_ARGS)
 
 # The report benchmark on PostgreSQL: seeds a year of dossiers once (BENCH_ARGS='--dossiers 100000').
 bench-reports: install bytecode

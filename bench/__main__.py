@@ -12,6 +12,11 @@ same dev server. Then, with the same number of concurrent clients:
 
 It prints both rates (lifecycles per second), their ratio, and the latency of an SOS stop refused
 by R4 at idle (p50, p99 over sequential requests). Targets (issue 3): ratio >= 0.8, p50 < 50 ms.
+Beside them, per lifecycle on each side (issue 12): the CPU of each process (median over the
+rounds; a round's CPU counts until its workflows have ended), and the history a lifecycle writes
+(events, bytes, and events by type, from `--history-sample` closed workflows of the last round).
+`--profile` also samples the worker processes with py-spy during their side's rounds and writes
+where their time goes as text (bench/profiling.py; `make bench-profile`).
 Options: `--lifecycles N` per round, `--clients C`, `--rounds R` (alternating full and bare
 rounds, so drift of the machine falls on both), `--refusals N`, `--workers N` (issue 11: the
 figures with 1 worker process, then with N, each side with as many workers: motcua's started by
@@ -42,9 +47,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.bare_workflow import BareDossier
+from bench.histories import HistoryFigures, histories, wait_closed
+from bench.profiling import PY_SPY_OPTIONS, SAMPLE_RATE, Profile, Sampler, summary
 from dev.run import free_ports
 from dev.tokens import load_users, mint_token
 from settings import REPO_ROOT
+from workflows.starter import workflow_id
 
 SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 AGENCIES = ["CAT", "SNNMT", "SYT"]
@@ -126,6 +134,7 @@ class FullStack:
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
+        self.workflow_ids: list[str] = []  # of the lifecycles started, for their histories
         self.auth: dict[str, dict[str, str]] = {
             user: {"Authorization": f"Bearer {mint_token(USERS[user], SECRET, hours=2)}"}
             for user in ("sxd.officer", "cat.officer", "snnmt.officer", "syt.officer")
@@ -145,6 +154,7 @@ class FullStack:
             "sxd.officer",
         )
         code = created.json()["code"]
+        self.workflow_ids.append(workflow_id(code))
         base = f"/api/v1/dossiers/{code}"
         deadline = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         await self.post(
@@ -166,9 +176,11 @@ class Bare:
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.workflow_ids: list[str] = []
 
     async def lifecycle(self) -> None:
         code = f"bare-{uuid.uuid4()}"
+        self.workflow_ids.append(code)
         operation = WithStartWorkflowOperation(
             BareDossier.run,
             code,
@@ -197,19 +209,27 @@ ROLES = {
 }
 
 
-def cpu_seconds(stack: LocalStack) -> dict[str, float]:
-    """CPU seconds used so far by each role's processes of `stack` (not those of anyone else on
-    the machine), and by this benchmark's client."""
-    used: dict[str, float] = {"benchmark client": _cpu_of(os.getpid())}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in _descendants({p.pid for p in stack.processes}):
+def role_pids(stack: LocalStack) -> dict[str, list[int]]:
+    """The processes of `stack` (not those of anyone else on the machine) by role."""
+    pids: dict[str, list[int]] = {}
+    for pid in sorted(_descendants({p.pid for p in stack.processes})):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         for marker, role in ROLES.items():
             if marker in command:
-                used[role] = used.get(role, 0.0) + _cpu_of(pid, tick)
+                pids.setdefault(role, []).append(pid)
+    return pids
+
+
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds used so far by each role's processes of `stack`, and by this benchmark's
+    client."""
+    used: dict[str, float] = {"benchmark client": _cpu_of(os.getpid())}
+    tick = os.sysconf("SC_CLK_TCK")
+    for role, pids in role_pids(stack).items():
+        used[role] = sum(_cpu_of(pid, tick) for pid in pids)
     return used
 
 
@@ -238,9 +258,11 @@ def _cpu_of(pid: int, tick: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / (tick or os.sysconf("SC_CLK_TCK"))
 
 
-def cpu_per_lifecycle(before: dict[str, float], after: dict[str, float], count: int) -> str:
-    spent = {role: (after.get(role, 0.0) - before.get(role, 0.0)) / count for role in after}
-    return ", ".join(f"{role} {ms * 1000:.0f} ms" for role, ms in spent.items() if ms > 0.0005)
+def cpu_per_lifecycle(
+    before: dict[str, float], after: dict[str, float], count: int
+) -> dict[str, float]:
+    """Milliseconds of CPU per lifecycle, by role."""
+    return {role: (after[role] - before.get(role, 0.0)) * 1000 / count for role in after}
 
 
 async def rate(lifecycle: Callable[[], Awaitable[None]], count: int, clients: int) -> float:
@@ -293,8 +315,16 @@ class Figures:
     workers: int
     full_rates: list[float] = field(default_factory=list)
     bare_rates: list[float] = field(default_factory=list)
-    cpu: dict[str, list[str]] = field(default_factory=lambda: {"full": [], "bare": []})
+    # side ("full", "bare") → one {role: ms per lifecycle} per round
+    cpu: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"full": [], "bare": []})
+    history: dict[str, HistoryFigures] = field(default_factory=dict)
     timings: list[float] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)  # side → its worker's profile
+    load: list[tuple[float, float, float]] = field(default_factory=list)  # at start, at end
+
+    def cpu_ms(self, side: str, role: str) -> float:
+        """Median over the rounds of `role`'s CPU per lifecycle on `side`."""
+        return statistics.median(r.get(role, 0.0) for r in self.cpu[side])
 
     @property
     def full_rate(self) -> float:
@@ -305,9 +335,13 @@ class Figures:
         return statistics.median(self.bare_rates)
 
 
+# The worker of each side, whose time --profile breaks down.
+PROFILED = {"full": "motcua worker", "bare": "bare worker"}
+
+
 async def measure(args: argparse.Namespace, workers: int) -> Figures:
     """The rounds on a fresh stack with `workers` worker processes on each side."""
-    figures = Figures(workers)
+    figures = Figures(workers, load=[os.getloadavg()])
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         stack = LocalStack(Path(tmp), workers)
         try:
@@ -318,19 +352,36 @@ async def measure(args: argparse.Namespace, workers: int) -> Figures:
                 full, bare = FullStack(http), Bare(client)
                 await rate(full.lifecycle, args.clients, args.clients)  # warm-up: caches, imports
                 await rate(bare.lifecycle, args.clients, args.clients)
+                await wait_closed(client, full.workflow_ids + bare.workflow_ids)
+                if args.profile:
+                    figures.profiles = {side: Profile() for side in PROFILED}
                 for _ in range(args.rounds):
                     for name, runner, rates in (
                         ("full", full, figures.full_rates),
                         ("bare", bare, figures.bare_rates),
                     ):
+                        runner.workflow_ids.clear()
+                        sampler = None
+                        if name in figures.profiles:
+                            sampler = Sampler(figures.profiles[name], Path(tmp))
+                            sampler.start(role_pids(stack).get(PROFILED[name], []))
                         before = cpu_seconds(stack)
+                        started = time.perf_counter()
                         rates.append(await rate(runner.lifecycle, args.lifecycles, args.clients))
+                        # What a lifecycle leaves running after its last update is its cost too.
+                        await wait_closed(client, runner.workflow_ids)
                         spent = cpu_per_lifecycle(before, cpu_seconds(stack), args.lifecycles)
+                        if sampler is not None:
+                            sampler.stop(args.lifecycles, time.perf_counter() - started)
                         figures.cpu[name].append(spent)
+                for name, runner in (("full", full), ("bare", bare)):
+                    sample = runner.workflow_ids[: args.history_sample]
+                    figures.history[name] = await histories(client, sample)
                 await asyncio.sleep(1)  # idle again
                 figures.timings = await refusal_latency(full, args.refusals)
         finally:
             stack.stop()
+    figures.load.append(os.getloadavg())
     return figures
 
 
@@ -352,9 +403,66 @@ def report(args: argparse.Namespace, figures: Figures) -> None:
     )
     print(f"  SOS refusal (R4), idle  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
           f"over {len(timings)} requests (target p50 < 50 ms)")  # fmt: skip
-    print("  CPU per lifecycle, last round:")
-    print(f"    full stack:    {figures.cpu['full'][-1]}")
-    print(f"    bare Temporal: {figures.cpu['bare'][-1]}")
+    for line in per_lifecycle_lines(args, figures):
+        print(line)
+
+
+# Rows of the per-lifecycle table: a label, the role on the full side, the role on the bare side.
+CPU_ROWS = (
+    ("CPU Temporal dev server", "Temporal dev server", "Temporal dev server"),
+    ("CPU worker (motcua / bare)", "motcua worker", "bare worker"),
+    ("CPU motcua API", "motcua API", None),
+    ("CPU benchmark client", "benchmark client", "benchmark client"),
+)
+EVENT_TYPES_SHOWN = 14
+EVENT_BYTES_SHOWN = 6
+
+
+def per_lifecycle_lines(args: argparse.Namespace, figures: Figures) -> list[str]:
+    """Per lifecycle, side by side: each process's CPU, the history's events and bytes, and the
+    events by type."""
+    full, bare = figures.history["full"], figures.history["bare"]
+    lines = [
+        f"  per lifecycle (CPU: median of {args.rounds} rounds)  full stack  bare Temporal   ratio"
+    ]
+
+    def row(label: str, on_full: float, on_bare: float | None, unit: str, digits: int) -> None:
+        ratio = f"{on_full / on_bare:7.1f}×" if on_bare else "        "
+        shown_bare = f"{on_bare:11.{digits}f} {unit:2}" if on_bare is not None else " " * 14
+        lines.append(f"    {label:40} {on_full:8.{digits}f} {unit:2} {shown_bare} {ratio}")
+
+    for label, full_role, bare_role in CPU_ROWS:
+        row(
+            label,
+            figures.cpu_ms("full", full_role),
+            figures.cpu_ms("bare", bare_role) if bare_role else None,
+            "ms",
+            0,
+        )
+    cpu = {side: sum(figures.cpu_ms(side, role) for role in ROLES.values()) for side in PROFILED}
+    row("CPU, all of the above", cpu["full"] + figures.cpu_ms("full", "benchmark client"),
+        cpu["bare"] + figures.cpu_ms("bare", "benchmark client"), "ms", 0)  # fmt: skip
+    row("history events", full.per_lifecycle(full.events), bare.per_lifecycle(bare.events), "", 1)
+    row("history KB", full.per_lifecycle(full.size_bytes) / 1024,
+        bare.per_lifecycle(bare.size_bytes) / 1024, "", 1)  # fmt: skip
+    lines.append(
+        f"  history events by type, per lifecycle ({full.sampled} and {bare.sampled} closed "
+        "workflows of the last round):"
+    )
+    shown = [name for name, _ in (full.by_type + bare.by_type).most_common(EVENT_TYPES_SHOWN)]
+    for name in shown:
+        row(name, full.per_lifecycle(full.by_type[name]), bare.per_lifecycle(bare.by_type[name]),
+            "", 1)  # fmt: skip
+    rest = [sum(n for t, n in h.by_type.items() if t not in shown) for h in (full, bare)]
+    if any(rest):
+        row("other types", full.per_lifecycle(rest[0]), bare.per_lifecycle(rest[1]), "", 1)
+    lines.append("  history KB by type, per lifecycle (the largest, inputs and results included):")
+    for name, _ in (full.bytes_by_type + bare.bytes_by_type).most_common(EVENT_BYTES_SHOWN):
+        row(name, full.per_lifecycle(full.bytes_by_type[name]) / 1024,
+            bare.per_lifecycle(bare.bytes_by_type[name]) / 1024, "", 1)  # fmt: skip
+    load = " → ".join(" ".join(f"{x:.1f}" for x in at) for at in figures.load)
+    lines.append(f"  load average (1, 5, 15 min) at start → at end: {load}")
+    return lines
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -369,6 +477,8 @@ async def run(args: argparse.Namespace) -> None:
         figures = await measure(args, workers)
         print(f"with {workers} worker process{'es' if workers > 1 else ''} on each side:")
         report(args, figures)
+        if figures.profiles:
+            write_profile(args, figures)
         measured.append(figures)
     if len(measured) > 1:
         one, many = measured
@@ -377,6 +487,35 @@ async def run(args: argparse.Namespace) -> None:
             f"{many.full_rate / one.full_rate:.2f}×, bare Temporal "
             f"{many.bare_rate / one.bare_rate:.2f}×"
         )
+
+
+def write_profile(args: argparse.Namespace, figures: Figures) -> None:
+    """The text breakdown of each side's worker into one file, and their collapsed stacks beside
+    it (`<date>-worker[-N].txt`, `….full.folded`, `….bare.folded`)."""
+    args.profile_dir.mkdir(parents=True, exist_ok=True)
+    suffix = f"-{figures.workers}" if figures.workers > 1 else ""
+    path = args.profile_dir / f"{datetime.now():%Y-%m-%d}-worker{suffix}.txt"
+    database = os.environ.get("MOTCUA_BENCH_DATABASE_URL", "SQLite file")
+    load = " → ".join(" ".join(f"{x:.1f}" for x in at) for at in figures.load)
+    head = [
+        f"python -m bench --profile: {args.rounds} rounds × {args.lifecycles} lifecycles, "
+        f"{args.clients} clients, {figures.workers} worker process(es) a side, app database: "
+        f"{database}, {os.cpu_count()} cores, load average (1, 5, 15 min) {load}",
+        f"sampled with py-spy record --rate {SAMPLE_RATE} --function {' '.join(PY_SPY_OPTIONS)} "
+        "during the rounds of each side (bench/profiling.py); "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        *(line.strip() for line in per_lifecycle_lines(args, figures)),
+    ]
+    parts = ["\n".join(head) + "\n"]
+    for side, role in PROFILED.items():
+        profile = figures.profiles[side]
+        title = f"==== {role} ({'full stack' if side == 'full' else 'bare Temporal'} rounds) ===="
+        parts.append(summary(profile, title))
+        folded = path.with_suffix(f".{side}.folded")
+        folded.write_text("".join(f"{k} {n}\n" for k, n in sorted(profile.stacks.items())))
+    path.write_text("\n".join(parts))
+    print(f"  profile: {path} (collapsed stacks: {path.with_suffix('.full.folded').name}, …)")
 
 
 def main() -> None:
@@ -388,6 +527,16 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes: figures with 1, then with N"
     )
+    parser.add_argument(
+        "--history-sample", type=int, default=10, help="closed workflows whose history is counted"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the workers with py-spy, write the profile"
+    )
+    parser.add_argument(
+        "--profile-dir", type=Path, default=REPO_ROOT / "bench" / "profiles",
+        help="where --profile writes <date>-worker.txt",
+    )  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 
 
