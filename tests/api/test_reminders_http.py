@@ -36,7 +36,11 @@ async def test_r3_reminder_1_then_reminder_2_copied_to_home_affairs(api: Api) ->
 
     sent = await eventually(
         lambda: notices(api, dossier=code),
-        lambda sent: "reminder_2" in kinds(sent),
+        # ... and delivered, so that every later read shows the same notices (their `delivery`).
+        lambda sent: (
+            "reminder_2" in kinds(sent)
+            and all(n["delivery"]["status"] == "delivered" for n in sent)
+        ),
         within=WITHIN,
         what="reminder_2",
     )
