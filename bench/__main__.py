@@ -66,7 +66,9 @@ class LocalStack:
 
     def __init__(self, data_dir: Path, workers: int) -> None:
         self.workers = workers
-        grpc, ui, http_api, metrics, api = free_ports(5)
+        # Every port its own, the mail catcher's and the workers' metrics too: what the
+        # environment names may be taken (a test session's own catcher sets MOTCUA_SMTP_PORT).
+        grpc, ui, http_api, metrics, api, smtp, worker_metrics = free_ports(7)
         self.api_url = f"http://127.0.0.1:{api}"
         self.target = f"127.0.0.1:{grpc}"
         self.env = {
@@ -77,6 +79,8 @@ class LocalStack:
             "MOTCUA_TEMPORAL_HTTP_PORT": str(http_api),
             "MOTCUA_TEMPORAL_METRICS_PORT": str(metrics),
             "MOTCUA_API_PORT": str(api),
+            "MOTCUA_SMTP_PORT": str(smtp),
+            "MOTCUA_WORKER_METRICS_ADDRESS": f"127.0.0.1:{worker_metrics}",  # worker-n at + n
             "MOTCUA_JWT_SECRET": SECRET,
             "MOTCUA_LOG_FORMAT": "json",
             "MOTCUA_WORKER_PROCESSES": str(workers),
