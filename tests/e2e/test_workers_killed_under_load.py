@@ -151,7 +151,9 @@ async def test_issue11_one_of_two_workers_killed_under_load_nothing_lost_the_oth
                 if not killed_at and len(handed_over) >= KILL_AFTER:
                     # Mid-way, and while worker-1 serves this dossier, its replies still to come
                     # (other lifecycles in flight too): kill it.
-                    if (await workflow_task_identities(client, code))[-1][1] == victim:
+                    serving = (await workflow_task_identities(client, code))[-1][1]
+                    # Checked again after the await: another lifecycle may have killed it since.
+                    if serving == victim and not killed_at:
                         killed_at.append(datetime.now(UTC))
                         worker_1.send_signal(signal.SIGKILL)
                 for agency, user in CONSULTED.items():
