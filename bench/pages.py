@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from bench.reports import free_port, wait_until_up
-from bench.seed_reports import dsn_of, ensure_seeded
+from bench.seed_reports import dsn_of, ensure_seeded, seeded_bench_parser
 from db.engine import parse_url
 from dev.tokens import load_users
 from domain.commands import Role
@@ -174,15 +174,13 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.pages", description=__doc__.split("\n\n")[0]
+    parser = seeded_bench_parser(
+        "python -m bench.pages",
+        __doc__.split("\n\n")[0],
+        dossiers=20_000,
+        runs=100,
+        database_url=DEFAULT_URL,
     )
-    parser.add_argument("--dossiers", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--reseed", action="store_true", help="seed even if already seeded")
-    parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--seed", type=int, default=448)
-    parser.add_argument("--year", type=int, default=2026)
     asyncio.run(run(parser.parse_args(argv)))
     return 0
 

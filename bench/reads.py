@@ -30,7 +30,7 @@ from api.app import create_app
 from api.auth import Authenticator
 from bench.pages import officers
 from bench.reports import free_port
-from bench.seed_reports import dsn_of, ensure_seeded
+from bench.seed_reports import dsn_of, ensure_seeded, seeded_bench_parser
 from db.engine import parse_url
 from dev.tokens import load_users, mint_token
 from settings import Settings
@@ -137,15 +137,13 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.reads", description=__doc__.split("\n\n")[0]
+    parser = seeded_bench_parser(
+        "python -m bench.reads",
+        __doc__.split("\n\n")[0],
+        dossiers=10_000,
+        runs=50,
+        database_url=DEFAULT_URL,
     )
-    parser.add_argument("--dossiers", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--reseed", action="store_true", help="seed even if already seeded")
-    parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--seed", type=int, default=448)
-    parser.add_argument("--year", type=int, default=2026)
     asyncio.run(run(parser.parse_args(argv)))
     return 0
 

@@ -1381,3 +1381,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def seeded_bench_parser(
+    prog: str, description: str, *, dossiers: int, runs: int, database_url: str
+) -> argparse.ArgumentParser:
+    """The options every benchmark over a seeded read model takes (bench.pages, bench.reads)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--dossiers", type=int, default=dossiers)
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--reseed", action="store_true", help="seed even if already seeded")
+    parser.add_argument("--database-url", default=database_url)
+    parser.add_argument("--seed", type=int, default=448)
+    parser.add_argument("--year", type=int, default=2026)
+    return parser
