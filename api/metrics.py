@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -24,6 +25,8 @@ from api.deps import ServicesDep
 from api.problems import Problem
 from db.ops_figures import OpsFigures, read_ops_figures
 from telemetry.metrics import REQUEST_SECONDS, REQUESTS, UNMATCHED_ROUTE, scrape
+
+Family = TypeVar("Family", GaugeMetricFamily, CounterMetricFamily)
 
 log = structlog.get_logger()
 
@@ -57,37 +60,39 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
 
 def ops_metrics(figures: OpsFigures, now: datetime) -> Iterator[Metric]:
     """The read model's figures as metrics, each family present even when it has no sample."""
-    open_dossiers = GaugeMetricFamily(
-        "motcua_open_dossiers",
-        "Dossiers not closed, by status and lead agency",
-        labels=["status", "lead_agency"],
+    yield labelled(
+        GaugeMetricFamily(
+            "motcua_open_dossiers",
+            "Dossiers not closed, by status and lead agency",
+            labels=["status", "lead_agency"],
+        ),
+        figures.open_dossiers,
     )
-    for (status, agency), count in sorted(figures.open_dossiers.items()):
-        open_dossiers.add_metric([status, agency], count)
-    yield open_dossiers
-    overdue = GaugeMetricFamily(
-        "motcua_overdue_consultations",
-        "Consultations awaited past their deadline, by consulted agency (R3)",
-        labels=["agency"],
+    yield labelled(
+        GaugeMetricFamily(
+            "motcua_overdue_consultations",
+            "Consultations awaited past their deadline, by consulted agency (R3)",
+            labels=["agency"],
+        ),
+        figures.overdue_consultations,
     )
-    for agency, count in sorted(figures.overdue_consultations.items()):
-        overdue.add_metric([agency], count)
-    yield overdue
     # A count of rows that only grows: a counter, so rate() and increase() apply.
-    reminders = CounterMetricFamily(
-        "motcua_reminders_sent", "Reminders recorded in the outbox, by kind (R3)", labels=["kind"]
+    yield labelled(
+        CounterMetricFamily(
+            "motcua_reminders_sent",
+            "Reminders recorded in the outbox, by kind (R3)",
+            labels=["kind"],
+        ),
+        figures.reminders_sent,
     )
-    for kind, count in sorted(figures.reminders_sent.items()):
-        reminders.add_metric([kind], count)
-    yield reminders
-    undelivered = GaugeMetricFamily(
-        "motcua_undelivered_notices",
-        "Notices not delivered yet, by delivery status (pending, failed_attempt)",
-        labels=["delivery_status"],
+    yield labelled(
+        GaugeMetricFamily(
+            "motcua_undelivered_notices",
+            "Notices not delivered yet, by delivery status (pending, failed_attempt)",
+            labels=["delivery_status"],
+        ),
+        figures.undelivered_notices,
     )
-    for status, count in sorted(figures.undelivered_notices.items()):
-        undelivered.add_metric([status], count)
-    yield undelivered
     oldest = GaugeMetricFamily(
         "motcua_oldest_undelivered_notice_age_seconds",
         "Age of the oldest notice not delivered yet (0 when none)",
@@ -102,6 +107,14 @@ def ops_metrics(figures: OpsFigures, now: datetime) -> Iterator[Metric]:
         )
         sweep.add_metric([], figures.sweep_finished_at.timestamp())
         yield sweep
+
+
+def labelled(family: Family, counts: Mapping[str, int] | Mapping[tuple[str, str], int]) -> Family:
+    """`family` with one sample per entry of `counts`, keyed by its label value (or values)."""
+    for key, count in sorted(counts.items()):
+        values = [key] if isinstance(key, str) else list(key)
+        family.add_metric(values, count)
+    return family
 
 
 class RequestMetrics:
