@@ -22,6 +22,10 @@ The notice's row sums it up: `delivery_status` is `pending` until the first atte
 retries it with backoff), `delivered` once every recipient with a channel has it, `no_channel`
 when nobody it names has one (nothing to retry: the activity returns).
 
+Since v7 a workflow sends everything one change brings with one activity, `send_change`
+(`ChangeSends`: the notices' keys and the national-status update, if any), which does what the
+two activities below do for each; runs from before v7 keep calling them one by one.
+
 `push_national_status(update)` records each change of a dossier's national status in
 `portal_updates` (by dossier and seq) and pushes it once to the portal target the settings
 choose: a signed JSON webhook at `MOTCUA_PORTAL_URL`, or, without one, nothing (recorded only,
@@ -31,10 +35,12 @@ choose: a signed JSON webhook at `MOTCUA_PORTAL_URL`, or, without one, nothing (
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from email.utils import parseaddr
 from typing import Protocol
 
 import structlog
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -126,6 +132,23 @@ def portal_target(settings: Settings, sender: WebhookSender) -> PortalTarget:
 # --- the activities ----------------------------------------------------------------------------
 
 
+class ChangeSends(BaseModel):
+    """Input of `send_change`: what one change of a dossier sends, once its settlement put the
+    notices in the outbox: the notices' keys, and the national-status update if the change
+    brought one."""
+
+    notices: list[str] = []
+    portal: PortalUpdate | None = None
+
+
+class ChangeSendReceipt(BaseModel):
+    """What `send_change` achieved: each notice's delivery receipt, and the portal's (what
+    `db.rebuild` restores from the history)."""
+
+    deliveries: list[DeliveryReceipt]
+    portal: PortalReceipt | None
+
+
 class DeliveryActivities:
     """Sending notices and national-status updates, sharing the worker's database sessions.
 
@@ -157,11 +180,42 @@ class DeliveryActivities:
 
     # --- deliver_notice ---------------------------------------------------------------------
 
+    @activity.defn(name="send_change")
+    async def send_change(self, sends: ChangeSends) -> ChangeSendReceipt:
+        """Everything one change of a dossier sends (v7): its notices, each to whoever has not
+        got it yet, and its national-status update, at once. Raises ApplicationError
+        `change_send_failed` (retried) while any of them did not land, after each one's outcome
+        is recorded; a retry sends only what is still missing (the delivered notices and a
+        pushed update are not sent again)."""
+        sending: list[Awaitable[object]] = [self._deliver(key) for key in sends.notices]
+        if sends.portal is not None:
+            sending.append(self._push(sends.portal))
+        outcomes = await asyncio.gather(*sending, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        for failure in failures:
+            if not isinstance(failure, ApplicationError):
+                raise failure
+        if failures:
+            raise ApplicationError(
+                "; ".join(str(f) for f in failures),
+                type="change_send_failed",
+                # a notice missing from the outbox is a bug no retry mends
+                non_retryable=all(f.non_retryable for f in failures),  # type: ignore[attr-defined]
+            )
+        return ChangeSendReceipt(
+            deliveries=[o for o in outcomes if isinstance(o, DeliveryReceipt)],
+            portal=next((o for o in outcomes if isinstance(o, PortalReceipt)), None),
+        )
+
     @activity.defn(name="deliver_notice")
     async def deliver_notice(self, key: str) -> DeliveryReceipt:
-        """Send the outbox's notice `key` to whoever has not got it yet (module docstring).
-        Raises ApplicationError `notice_delivery_failed` (retried) while a recipient could not
-        be reached, and `notice_not_found` (not retried) when no notice has that key."""
+        """Send the outbox's notice `key` to whoever has not got it yet (module docstring); one
+        activity per notice in runs from before v7. Raises ApplicationError
+        `notice_delivery_failed` (retried) while a recipient could not be reached, and
+        `notice_not_found` (not retried) when no notice has that key."""
+        return await self._deliver(key)
+
+    async def _deliver(self, key: str) -> DeliveryReceipt:
         async with self._sessions() as session:
             record = await find_notice(session, key)
             if record is None:
@@ -275,8 +329,12 @@ class DeliveryActivities:
     @activity.defn(name="push_national_status")
     async def push_national_status(self, update: PortalUpdate) -> PortalReceipt:
         """Record `update` (once per dossier and seq: the first recorded wins) and push it to
-        the portal target unless it was pushed already. Raises ApplicationError
-        `portal_push_failed` (retried) when the target could not take it."""
+        the portal target unless it was pushed already; one activity per update in runs from
+        before v7. Raises ApplicationError `portal_push_failed` (retried) when the target could
+        not take it."""
+        return await self._push(update)
+
+    async def _push(self, update: PortalUpdate) -> PortalReceipt:
         async with self._sessions() as session, session.begin():
             row = await record_portal_update(session, update)
         if row.status == PortalStatus.PUSHED.value:

@@ -34,6 +34,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.delivery import ChangeSends
     from domain import rules
     from domain.clock import ClockLedger, ClockReading
     from domain.commands import (
@@ -66,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.excerpts import FIELD_KEPT, ITEMS_KEPT, clean
     from domain.limits import AS_RECORDED
-    from domain.national_status import national_status, portal_update
+    from domain.national_status import PortalUpdate, national_status, portal_update
     from domain.notices import Notice
     from domain.ops import OperatorNote, OperatorRequest, is_ops_identity
     from domain.projection import READ_MODEL_REJECTED, ReadModelFailure, Settlement, projection
@@ -97,6 +98,11 @@ UPDATES_PER_RUN = "updates-per-run"
 # ... and the read model written only with what the history holds: each change's write is an
 # activity, which runs once the workflow task that made the change is complete.
 SETTLE_AFTER_COMMIT = "settle-after-commit"
+# v7 (issue 12): one marker for all of the above. A new run records this one patch instead of
+# each of them (a marker and a `TemporalChangeVersion` upsert each: 8 history events per
+# lifecycle); runs from before v7 find no such marker and ask each patch as they always did
+# (`_since`). Also v7: the notices and the portal update of one change sent by one activity.
+LEAN_HISTORY = "lean-history"
 # The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
 # well before, leaving room for those in flight while the run winds down.
 _UPDATES_BEFORE_CONTINUING = 1000
@@ -194,13 +200,20 @@ class DossierWorkflow:
         self._repair: asyncio.Task[None] | None = None
         self._updates = 0  # updates handled by this run
 
+    def _since(self, patch: str) -> bool:
+        """Whether this run takes the path `patch` introduced: always in a run of v7 or later
+        (one marker, `LEAN_HISTORY`); in an older run, as that patch's own marker says. The SDK
+        memoises each answer for the run, and every run asks in its first workflow task (`run`),
+        so a run from before v7 answers False to `LEAN_HISTORY` for good while replaying it."""
+        return workflow.patched(LEAN_HISTORY) or workflow.patched(patch)
+
     # --- the run: the clock, the chasers, and the end ------------------------------------------
 
     @workflow.run
     async def run(self, start: DossierStart) -> DossierDocument:
         d = self._dossier
         clock: asyncio.Task[None] | None = None
-        counts_updates = workflow.patched(UPDATES_PER_RUN)
+        counts_updates = self._since(UPDATES_PER_RUN)
         try:
             async with self._lock:
                 await self._clock_read()
@@ -396,7 +409,7 @@ class DossierWorkflow:
         new_date = cmd.new_due_date
         facts = None
         # v5: the new date must be a working day; runs from before ask no calendar here.
-        if new_date is not None and workflow.patched(APOLOGY_WORKING_DAY):
+        if new_date is not None and self._since(APOLOGY_WORKING_DAY):
 
             async def is_working_day() -> bool:
                 return await self._is_working_day(new_date)
@@ -483,7 +496,7 @@ class DossierWorkflow:
             return
         async with self._lock:
             self._dossier.record_invalid_request(
-                request, workflow.now(), bounded=workflow.patched(BOUNDED_REFUSALS)
+                request, workflow.now(), bounded=self._since(BOUNDED_REFUSALS)
             )
             self._publish()
         await self._settle([])
@@ -543,7 +556,7 @@ class DossierWorkflow:
 
     @workflow.signal(dynamic=True, description="Any other signal: refused and recorded.")
     async def unknown_signal(self, name: str, inputs: Sequence[RawValue]) -> None:
-        if not workflow.patched(SIGNAL_ACCOUNTING):
+        if not self._since(SIGNAL_ACCOUNTING):
             return
         excerpt = [clean(bytes(i.payload.data).decode("utf-8", "replace")) for i in inputs]
         async with self._lock:
@@ -579,7 +592,7 @@ class DossierWorkflow:
         before v6 read their inputs as the SDK did, without today's limits (`AS_RECORDED`):
         only inputs of the models of their day ever reached them, and a replay must decide as
         they did."""
-        strict = workflow.patched(SIGNAL_ACCOUNTING)
+        strict = self._since(SIGNAL_ACCOUNTING)
         errors: list[str]
         if len(inputs) == 1:
             try:
@@ -625,7 +638,7 @@ class DossierWorkflow:
         by_ops = isinstance(sent, dict) and (
             "operator" in sent or (isinstance(user_id, str) and is_ops_identity(user_id))
         )
-        if isinstance(sent, dict) and by_ops and workflow.patched(SIGNAL_ACCOUNTING):
+        if isinstance(sent, dict) and by_ops and self._since(SIGNAL_ACCOUNTING):
             ops = f"ops:{sent['operator']}" if "operator" in sent else str(user_id)
             refusal = refuse(Code.FORBIDDEN)
             async with self._lock:
@@ -699,7 +712,7 @@ class DossierWorkflow:
         await self._settle([])
 
     def _refusal(self, cmd: Command, action: Action, refusal: Refusal, via: str) -> None:
-        bounded = workflow.patched(BOUNDED_REFUSALS)
+        bounded = self._since(BOUNDED_REFUSALS)
         now = workflow.now()
         self._counted(self._dossier.record_refusal(cmd, action.value, refusal, now, via, bounded))
 
@@ -776,20 +789,39 @@ class DossierWorkflow:
         returns only once they are durable, so what its caller reads next reflects it."""
         self._in_flight += 1
         try:
-            if workflow.patched(READ_MODEL_PATCH):
+            if self._since(READ_MODEL_PATCH):
                 landed = await self._write_read_model(notices)
             else:  # runs started before the read model existed: notices only
                 await self._record_notices(notices)
                 landed = notices
         finally:
             self._in_flight -= 1
-        if workflow.patched(DELIVERY_PATCH):
+        if self._since(DELIVERY_PATCH):
             self._start_deliveries(landed)
 
     def _start_deliveries(self, notices: list[Notice]) -> None:
         """Once the notices are in the outbox: deliver each to its people, and push a changed
         national status to the portal, in the background (a handler does not wait for mail);
-        the run waits for them before it ends."""
+        the run waits for them before it ends. One activity for all a change sends (v7), each
+        activity's scheduling, start and completion being history events and a workflow task."""
+        d = self._dossier
+        status = national_status(d.status.value)
+        update = None
+        if status.code != self._portal_status:
+            self._portal_status = status.code
+            update = portal_update(d.code, len(d.events), d.status.value, workflow.now())
+        if self._since(LEAN_HISTORY):
+            if notices or update is not None:
+                self._in_background(
+                    workflow.execute_activity(
+                        "send_change",
+                        ChangeSends(notices=[n.key for n in notices], portal=update),
+                        summary=_sends_summary(notices, update),
+                        start_to_close_timeout=_SEND_TIMEOUT,
+                        retry_policy=_SEND_RETRY,
+                    )
+                )
+            return
         for notice in notices:
             self._in_background(
                 workflow.execute_activity(
@@ -800,11 +832,7 @@ class DossierWorkflow:
                     retry_policy=_SEND_RETRY,
                 )
             )
-        d = self._dossier
-        status = national_status(d.status.value)
-        if status.code != self._portal_status:
-            self._portal_status = status.code
-            update = portal_update(d.code, len(d.events), d.status.value, workflow.now())
+        if update is not None:
             self._in_background(
                 workflow.execute_activity(
                     "push_national_status",
@@ -854,7 +882,7 @@ class DossierWorkflow:
             if not (
                 isinstance(cause, ApplicationError)
                 and cause.type == READ_MODEL_REJECTED
-                and workflow.patched(READ_MODEL_FAILURE)
+                and self._since(READ_MODEL_FAILURE)
             ):
                 raise
             self._unsettled = [*pending, *self._unsettled]
@@ -869,7 +897,7 @@ class DossierWorkflow:
         return pending
 
     async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
-        if workflow.patched(SETTLE_AFTER_COMMIT):
+        if self._since(SETTLE_AFTER_COMMIT):
             # A local activity runs inside the workflow task that made the change, before the
             # server has that task: a worker killed then has the task done again, later and
             # perhaps with its messages in another order, and the read model kept what never
@@ -988,6 +1016,14 @@ _APPLY: dict[Action, Callable[..., list[Notice]]] = {
 _MOVES_CLOCK = frozenset(
     {Action.SOS, Action.SUPPLEMENT, Action.RESUME, Action.APOLOGY, Action.CONFIRM_WITHDRAWAL}
 )
+
+
+def _sends_summary(notices: list[Notice], update: PortalUpdate | None) -> str:
+    """What the Web UI shows for a `send_change`."""
+    parts = [f"send {n.kind.value} → {n.to}" for n in notices]
+    if update is not None:
+        parts.append(f"portal ← {update.code} {update.label}")
+    return "; ".join(parts)
 
 
 def _as_error(refusal: Refusal) -> ApplicationError:

@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.delivery import DeliveryActivities
+from activities.delivery import ChangeSendReceipt, ChangeSends, DeliveryActivities
 from activities.notices import NoticeActivities
 from db.catalogue import seed_catalogue
 from db.deliveries import DeliveryReceipt, PortalReceipt
@@ -686,6 +686,73 @@ def test_portal_url_needs_the_webhook_secret_and_tls() -> None:
         DeliveryActivities(
             async_sessionmaker(class_=AsyncSession), settings(portal_url="http://portal.test/")
         )
+
+
+# --- one change's sends together (v7) ----------------------------------------------------------
+
+
+async def send_change(activities: DeliveryActivities, sends: ChangeSends) -> ChangeSendReceipt:
+    result: ChangeSendReceipt = await ActivityEnvironment().run(activities.send_change, sends)
+    return result
+
+
+async def test_one_change_sends_its_notices_and_its_portal_update_by_one_activity(
+    sessions: Sessions, inbox: Inbox, receiver: Receiver
+) -> None:
+    """v7: a change's notices (by e-mail and by webhook) and its status update, in one call; a
+    second call (Temporal's retry of a completed attempt) sends nothing again."""
+    await prepare(sessions, webhook=receiver.url)
+    to_cat = await record(sessions, notice("CAT", cc=["SNV"]))
+    to_sxd = await record(sessions, notice("SXD", kind=NoticeKind.APOLOGY_DUE))
+    activities = DeliveryActivities(sessions, settings(inbox.port, portal_url=receiver.url))
+    sends = ChangeSends(notices=[to_cat.key, to_sxd.key], portal=status_update())
+
+    receipt = await send_change(activities, sends)
+    again = await send_change(activities, sends)
+
+    assert [(d.key, d.status) for d in receipt.deliveries] == [
+        (to_cat.key, "delivered"),
+        (to_sxd.key, "delivered"),
+    ]
+    assert receipt.portal is not None and receipt.portal.status == "pushed"
+    assert [d.sent for d in again.deliveries] == [[], []] and again.portal == receipt.portal
+    assert [r.envelope_to for r in inbox.accepted] == [[CAT_MAIL, SNV_MAIL]]
+    assert sorted(receiver.delivered_ids) == sorted([to_sxd.key, "HS-001/status/4"])
+
+
+async def test_one_send_failing_fails_the_change_for_a_retry_that_sends_only_it(
+    sessions: Sessions, inbox: Inbox, receiver: Receiver
+) -> None:
+    """The portal away: the notice is delivered and recorded all the same, the activity fails
+    (retried with backoff by Temporal), and the retry pushes the update alone."""
+    await prepare(sessions)
+    to_cat = await record(sessions, notice("CAT", cc=["SNV"]))
+    activities = DeliveryActivities(sessions, settings(inbox.port, portal_url=receiver.url))
+    sends = ChangeSends(notices=[to_cat.key], portal=status_update())
+    receiver.answers = [503]
+
+    with pytest.raises(ApplicationError, match="HTTP 503") as failed:
+        await send_change(activities, sends)
+    assert failed.value.type == "change_send_failed" and not failed.value.non_retryable
+    assert (await notice_row(sessions, to_cat.key)).delivery_status == "delivered"
+
+    receipt = await send_change(activities, sends)
+
+    assert receipt.portal is not None and (receipt.portal.status, receipt.portal.attempts) == (
+        "pushed",
+        2,
+    )
+    assert len(inbox.accepted) == 1  # the notice was not sent a second time
+    assert [r.status for r in receiver.requests] == [503, 200]
+
+
+async def test_a_change_naming_no_notice_of_the_outbox_is_not_retried(
+    sessions: Sessions,
+) -> None:
+    activities = DeliveryActivities(sessions, settings())
+    with pytest.raises(ApplicationError) as failed:
+        await send_change(activities, ChangeSends(notices=["HS-001/none/CAT/1"]))
+    assert failed.value.type == "change_send_failed" and failed.value.non_retryable
 
 
 # --- the mail catcher of `make run` ------------------------------------------------------------
