@@ -103,6 +103,19 @@ SETTLE_AFTER_COMMIT = "settle-after-commit"
 # lifecycle); runs from before v7 find no such marker and ask each patch as they always did
 # (`_since`). Also v7: the notices and the portal update of one change sent by one activity.
 LEAN_HISTORY = "lean-history"
+_PATCHES_OF_LEAN_HISTORY = frozenset(
+    {
+        READ_MODEL_PATCH,
+        DELIVERY_PATCH,
+        APOLOGY_WORKING_DAY,
+        BOUNDED_REFUSALS,
+        SIGNAL_ACCOUNTING,
+        READ_MODEL_FAILURE,
+        UPDATES_PER_RUN,
+        SETTLE_AFTER_COMMIT,
+        LEAN_HISTORY,
+    }
+)
 # The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
 # well before, leaving room for those in flight while the run winds down.
 _UPDATES_BEFORE_CONTINUING = 1000
@@ -204,7 +217,10 @@ class DossierWorkflow:
         """Whether this run takes the path `patch` introduced: always in a run of v7 or later
         (one marker, `LEAN_HISTORY`); in an older run, as that patch's own marker says. The SDK
         memoises each answer for the run, and every run asks in its first workflow task (`run`),
-        so a run from before v7 answers False to `LEAN_HISTORY` for good while replaying it."""
+        so a run from before v7 answers False to `LEAN_HISTORY` for good while replaying it.
+        Only for the patches `LEAN_HISTORY` stands for: a later patch is asked with
+        `workflow.patched` itself (a v7 run started before it must not take its path)."""
+        assert patch in _PATCHES_OF_LEAN_HISTORY, patch
         return workflow.patched(LEAN_HISTORY) or workflow.patched(patch)
 
     # --- the run: the clock, the chasers, and the end ------------------------------------------
