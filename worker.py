@@ -52,6 +52,7 @@ PASSTHROUGH = (
     "pydantic",
     "pydantic_core",
     "annotated_types",
+    "workflows.contract",
     "workflows.ops_view",
     "workflows.search_attributes",
 )

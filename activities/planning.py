@@ -8,18 +8,27 @@ keeps their answers; the workflow runs them as local activities, since they are 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 
 import structlog
+from pydantic import BaseModel
 from temporalio import activity
 
 from domain import rules
 from domain.calendar import Grace, WorkingCalendar
 from domain.clock import ClockLedger, ClockReading, read_clock
 from domain.dossier import ConsultationPlan
-from workflows.dossier import PlanRequest
 
 log = structlog.get_logger()
+
+
+class PlanRequest(BaseModel):
+    """Input of the `plan_consultation` activity."""
+
+    requested_at: datetime
+    deadline: datetime | None
+    max_consultation_days: int
+    agencies: list[str]
 
 
 class PlanningActivities:

@@ -26,7 +26,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
@@ -35,12 +35,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import ChangeSends
+    from activities.planning import PlanRequest
     from domain import rules
     from domain.clock import ClockLedger, ClockReading
     from domain.commands import (
         SYSTEM,
         Action,
-        Actor,
         ApologyRequest,
         Command,
         ConsultationRequest,
@@ -55,13 +55,10 @@ with workflow.unsafe.imports_passed_through():
         WithdrawalRequest,
     )
     from domain.dossier import (
-        Applicant,
         ConsultationPlan,
-        ConsultationView,
         Dossier,
         DossierDocument,
         Event,
-        Procedure,
         receive,
         refused_detail,
     )
@@ -73,6 +70,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.projection import READ_MODEL_REJECTED, ReadModelFailure, Settlement, projection
     from domain.refusals import Code, Refusal, refuse
     from workflows import search_attributes as sa
+    from workflows.contract import (
+        ConsultationsRequested,
+        DossierStart,
+        WithdrawalPending,
+    )
     from workflows.ops_view import current_details
 
 WORKFLOW_NAME = "DossierWorkflow"
@@ -129,51 +131,6 @@ _SEND_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(hours=1),
 )
-
-
-class DossierStart(BaseModel):
-    """The workflow's input: the dossier as received, or its whole state carried through
-    continue-as-new."""
-
-    # Decoded as recorded (workflows.converter): a state accepted under older limits carries on.
-    LIMITS_AS_RECORDED: ClassVar[bool] = True
-
-    code: str
-    procedure: Procedure
-    applicant: Applicant
-    home_affairs_agency: str  # the catalogue's home-affairs agency, copied on reminder 2 (R3)
-    received_at: datetime
-    received_by: Actor
-    # The one-stop desk that received it for the lead agency (issue 10); None: the lead agency
-    # itself, as in every history recorded before. State only: no command depends on it.
-    receiving_desk: str | None = None
-    carried: Dossier | None = None
-    projected_through: int = 0  # carried too: the last event seq the read model has
-    portal_status: int | None = None  # carried too: the national status last pushed
-    # carried too (v6): events the read model has in an older form (refusals counted again),
-    # notices not in the outbox yet, and the read-model write failing since
-    revised: list[int] = []
-    unsettled: list[Notice] = []
-    read_model_failure: ReadModelFailure | None = None
-
-
-class PlanRequest(BaseModel):
-    """Input of the `plan_consultation` activity."""
-
-    requested_at: datetime
-    deadline: datetime | None
-    max_consultation_days: int
-    agencies: list[str]
-
-
-class ConsultationsRequested(BaseModel):
-    # recorded state, not new input: read without today's limits
-    LIMITS_AS_RECORDED: ClassVar[bool] = True
-    consultations: list[ConsultationView]
-
-
-class WithdrawalPending(BaseModel):
-    withdrawal: Literal["pending_confirmation"] = "pending_confirmation"
 
 
 class _Timed(Protocol):
