@@ -34,8 +34,10 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.delivery import ChangeSends
-    from activities.planning import PlanRequest
+    from activities.delivery import ChangeSends, DeliveryActivities
+    from activities.notices import NoticeActivities
+    from activities.planning import PlanningActivities, PlanRequest
+    from activities.settlement import SettlementActivities
     from domain import rules
     from domain.clock import ClockLedger, ClockReading
     from domain.commands import (
@@ -720,19 +722,17 @@ class DossierWorkflow:
     # --- activities -----------------------------------------------------------------------------
 
     async def _read_clock(self, ledger: ClockLedger) -> ClockReading:
-        return await workflow.execute_local_activity(
-            "read_clock",
+        return await workflow.execute_local_activity_method(
+            PlanningActivities.read_clock,
             ledger,
-            result_type=ClockReading,
             summary="read the clock",
             start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
 
     async def _is_working_day(self, day: date) -> bool:
-        return await workflow.execute_local_activity(
-            "is_working_day",
+        return await workflow.execute_local_activity_method(
+            PlanningActivities.is_working_day,
             day,
-            result_type=bool,
             summary="is the apology's new date a working day",
             start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
@@ -749,10 +749,9 @@ class DossierWorkflow:
             max_consultation_days=self._dossier.procedure.max_consultation_days,
             agencies=agencies,
         )
-        return await workflow.execute_local_activity(
-            "plan_consultation",
+        return await workflow.execute_local_activity_method(
+            PlanningActivities.plan_consultation,
             request,
-            result_type=ConsultationPlan,
             summary="plan the consultation",
             start_to_close_timeout=_CALENDAR_TIMEOUT,
         )
@@ -786,8 +785,8 @@ class DossierWorkflow:
         if self._since(LEAN_HISTORY):
             if notices or update is not None:
                 self._in_background(
-                    workflow.execute_activity(
-                        "send_change",
+                    workflow.execute_activity_method(
+                        DeliveryActivities.send_change,
                         ChangeSends(notices=[n.key for n in notices], portal=update),
                         summary=_sends_summary(notices, update),
                         start_to_close_timeout=_SEND_TIMEOUT,
@@ -797,8 +796,8 @@ class DossierWorkflow:
             return
         for notice in notices:
             self._in_background(
-                workflow.execute_activity(
-                    "deliver_notice",
+                workflow.execute_activity_method(
+                    DeliveryActivities.deliver_notice,
                     notice.key,
                     summary=f"send {notice.kind.value} → {notice.to}",
                     start_to_close_timeout=_SEND_TIMEOUT,
@@ -807,8 +806,8 @@ class DossierWorkflow:
             )
         if update is not None:
             self._in_background(
-                workflow.execute_activity(
-                    "push_national_status",
+                workflow.execute_activity_method(
+                    DeliveryActivities.push_national_status,
                     update,
                     summary=f"portal ← {status.code} {status.label}",
                     start_to_close_timeout=_SEND_TIMEOUT,
@@ -876,16 +875,16 @@ class DossierWorkflow:
             # perhaps with its messages in another order, and the read model kept what never
             # happened (the crash harness saw it). An activity is scheduled by the task's
             # completion, so it writes only what the history holds.
-            await workflow.execute_activity(
-                "settle_dossier",
+            await workflow.execute_activity_method(
+                SettlementActivities.settle_dossier,
                 settlement,
                 summary=summary,
                 start_to_close_timeout=_OUTBOX_TIMEOUT,
                 retry_policy=_OUTBOX_RETRY,
             )
         else:
-            await workflow.execute_local_activity(
-                "settle_dossier",
+            await workflow.execute_local_activity_method(
+                SettlementActivities.settle_dossier,
                 settlement,
                 summary=summary,
                 start_to_close_timeout=_OUTBOX_TIMEOUT,
@@ -930,8 +929,8 @@ class DossierWorkflow:
         model keep doing it); its business key makes a retry harmless (R3)."""
         await asyncio.gather(
             *(
-                workflow.execute_activity(
-                    "record_notice",
+                workflow.execute_activity_method(
+                    NoticeActivities.record_notice,
                     n,
                     summary=f"{n.kind.value} → {n.to}",
                     start_to_close_timeout=_OUTBOX_TIMEOUT,
