@@ -22,7 +22,7 @@ from fastapi import Request
 
 from api.auth import admin_only, require_roles
 from api.problems import Problem
-from api.routes.dossiers import ACTION_OF_ENDPOINT, admit_caller
+from api.routes.dossiers import action_of, admit_caller
 from api.workflow_calls import WorkflowGone, call
 from db import read_model
 from domain.commands import Action, Actor, InvalidRequest, Role
@@ -66,7 +66,7 @@ async def record_invalid_request(
             require_roles(actor, Role.ADMIN)
         except Problem as forbidden:
             return forbidden
-    action = ACTION_OF_ENDPOINT.get(getattr(route, "endpoint", None))
+    action = action_of(route)
     dossier = request.path_params.get("code")
     if request.method != "POST" or action is None or dossier is None:
         return None

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from api.auth import current_actor
 from api.deps import services, session
 from api.problems import API_CODES, MEDIA_TYPE
-from api.routes.dossiers import ACTION_OF_ENDPOINT
+from api.routes.dossiers import action_of
 from api.routes.public import look_up, look_up_progress
 from domain.limits import BODY_MAX_BYTES, LIMIT_CODES, PARAMETER_PATTERN
 from domain.refusals import Code, refuse
@@ -106,7 +106,7 @@ def problem_statuses(route: RouteContext) -> set[int]:
         statuses.add(404)
     if any(p.alias == "cursor" for p in params):
         statuses.add(400)
-    if route.endpoint in ACTION_OF_ENDPOINT:
+    if action_of(route) is not None:
         statuses |= {409, 429}
     if route.status_code == 201:
         statuses.add(409)

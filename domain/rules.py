@@ -301,15 +301,18 @@ def decide_resume(dossier: Dossier, cmd: ResumeRequest, now: datetime) -> Refusa
 
 
 def decide_apology(
-    dossier: Dossier, cmd: ApologyRequest, now: datetime, new_date_is_working_day: bool = True
+    dossier: Dossier,
+    cmd: ApologyRequest,
+    now: datetime,
+    new_date_is_working_day: bool | None = None,
 ) -> Refusal | None:
     """R13: once per dossier, at least one working day before the due date, to a later date
     that is a working day (the applicant comes back that day: the office must be open). Under
     Decree 118/2025 a provincial act restates the same rule (apology at the latest one day
     before, new date set no more than once; its article of the decree not read:
     docs/legal-frame.md); the apology is Circular 03/2025's form 04.
-    `new_date_is_working_day` is the calendar's answer for `cmd.new_due_date` (True where the
-    caller could not ask: runs from before the check)."""
+    `new_date_is_working_day` is the calendar's answer for `cmd.new_due_date` (None where the
+    caller did not ask: runs from before the check, or no new date to ask about)."""
     refusal = _lead_officer(dossier, cmd.actor) or _status(dossier, Action.APOLOGY)
     if refusal:
         return refusal
@@ -326,7 +329,7 @@ def decide_apology(
         return refuse(Code.NEW_DUE_DATE_REQUIRED)
     if cmd.new_due_date <= local_date(reading.due_at):
         return refuse(Code.NEW_DUE_DATE_NOT_LATER, due_at=reading.due_at)
-    if not new_date_is_working_day:
+    if new_date_is_working_day is False:
         return refuse(Code.NEW_DUE_DATE_NOT_WORKING_DAY, new_due_date=cmd.new_due_date)
     return None
 

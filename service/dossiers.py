@@ -31,31 +31,23 @@ from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
 from db.models import IdempotencyRecord
 from domain import limits, rules
+from domain.actions import ACTIONS
 from domain.catalogue import is_one_stop_desk
 from domain.commands import (
     Action,
     Actor,
     ApologyBody,
-    ApologyRequest,
     Command,
     ConfirmationBody,
     ConsultationBody,
-    ConsultationRequest,
-    Handover,
     HandoverBody,
     Reply,
     ReplyBody,
     ResultBody,
-    ResultRecord,
     ResumeBody,
-    ResumeRequest,
     SosBody,
-    SosRequest,
     SupplementBody,
-    SupplementDelivery,
     WithdrawalBody,
-    WithdrawalConfirmation,
-    WithdrawalRequest,
 )
 from domain.dossier import (
     Applicant,
@@ -76,18 +68,9 @@ MAX_TAKEN_CODES = 100
 
 CODE_PATTERN = r"^[A-Za-z0-9.\-_]+$"
 
-# Each action of API.md and the workflow's update that takes it.
+# Each action of API.md and the workflow's update that takes it (named in domain.actions).
 UPDATE_OF_ACTION: Mapping[Action, Any] = {
-    Action.CONSULT: DossierWorkflow.request_consultation,
-    Action.REPLY: DossierWorkflow.reply,
-    Action.SOS: DossierWorkflow.sos,
-    Action.SUPPLEMENT: DossierWorkflow.supplement,
-    Action.RESUME: DossierWorkflow.resume,
-    Action.APOLOGY: DossierWorkflow.apology,
-    Action.WITHDRAWAL: DossierWorkflow.request_withdrawal,
-    Action.CONFIRM_WITHDRAWAL: DossierWorkflow.confirm_withdrawal,
-    Action.RESULT: DossierWorkflow.record_result,
-    Action.HANDOVER: DossierWorkflow.hand_over,
+    action: getattr(DossierWorkflow, rule.update) for action, rule in ACTIONS.items()
 }
 
 # Each action's request body (API.md) and the command it makes with its caller: the pages' forms
@@ -105,16 +88,7 @@ BODY_OF_ACTION: Mapping[Action, type[BaseModel]] = {
     Action.HANDOVER: HandoverBody,
 }
 COMMAND_OF_ACTION: Mapping[Action, type[Command]] = {
-    Action.CONSULT: ConsultationRequest,
-    Action.REPLY: Reply,
-    Action.SOS: SosRequest,
-    Action.SUPPLEMENT: SupplementDelivery,
-    Action.RESUME: ResumeRequest,
-    Action.APOLOGY: ApologyRequest,
-    Action.WITHDRAWAL: WithdrawalRequest,
-    Action.CONFIRM_WITHDRAWAL: WithdrawalConfirmation,
-    Action.RESULT: ResultRecord,
-    Action.HANDOVER: Handover,
+    action: rule.command for action, rule in ACTIONS.items()
 }
 
 

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.planning import PlanningActivities, PlanRequest
     from activities.settlement import SettlementActivities
     from domain import rules
+    from domain.actions import ACTIONS, Fact
     from domain.clock import ClockLedger, ClockReading
     from domain.commands import (
         SYSTEM,
@@ -319,10 +320,7 @@ class DossierWorkflow:
         description="Ask agencies for their opinion, with content and deadline (R1, R2)."
     )
     async def request_consultation(self, cmd: ConsultationRequest) -> ConsultationsRequested:
-        async def plan() -> ConsultationPlan:
-            return await self._plan_consultation(cmd)
-
-        await self._act(Action.CONSULT, cmd, "update", rules.decide_consultation, plan)
+        await self._act(Action.CONSULT, cmd)
         # While a consultation is open its agency gets no other, so the latest is the new one.
         d = self._dossier
         numbers = {d.latest_consultation(a).number for a in cmd.agencies}  # type: ignore[union-attr]
@@ -337,7 +335,7 @@ class DossierWorkflow:
         description="A consulted agency answers; after the deadline with a cause (R7)."
     )
     async def reply(self, cmd: Reply) -> DossierDocument:
-        await self._act(Action.REPLY, cmd, "update", rules.decide_reply)
+        await self._act(Action.REPLY, cmd)
         return self._dossier.document(workflow.now())
 
     @reply.validator
@@ -348,7 +346,7 @@ class DossierWorkflow:
         description="SOS: supplement, stop or return; refused while opinions are awaited (R4)."
     )
     async def sos(self, cmd: SosRequest) -> DossierDocument:
-        await self._act(Action.SOS, cmd, "update", rules.decide_sos)
+        await self._act(Action.SOS, cmd)
         return self._dossier.document(workflow.now())
 
     @sos.validator
@@ -359,7 +357,7 @@ class DossierWorkflow:
         description="The complete dossier is back; the clock restarts from zero (R11)."
     )
     async def supplement(self, cmd: SupplementDelivery) -> DossierDocument:
-        await self._act(Action.SUPPLEMENT, cmd, "update", rules.decide_supplement)
+        await self._act(Action.SUPPLEMENT, cmd)
         return self._dossier.document(workflow.now())
 
     @supplement.validator
@@ -370,7 +368,7 @@ class DossierWorkflow:
         description="Resume a stopped dossier; the due date moves by the days stopped (R11)."
     )
     async def resume(self, cmd: ResumeRequest) -> DossierDocument:
-        await self._act(Action.RESUME, cmd, "update", rules.decide_resume)
+        await self._act(Action.RESUME, cmd)
         return self._dossier.document(workflow.now())
 
     @resume.validator
@@ -381,16 +379,7 @@ class DossierWorkflow:
         description="Apology with a new due date (form 04), once, a working day ahead (R13)."
     )
     async def apology(self, cmd: ApologyRequest) -> DossierDocument:
-        new_date = cmd.new_due_date
-        facts = None
-        # v5: the new date must be a working day; runs from before ask no calendar here.
-        if new_date is not None and self._since(APOLOGY_WORKING_DAY):
-
-            async def is_working_day() -> bool:
-                return await self._is_working_day(new_date)
-
-            facts = is_working_day
-        await self._act(Action.APOLOGY, cmd, "update", rules.decide_apology, facts)
+        await self._act(Action.APOLOGY, cmd)
         return self._dossier.document(workflow.now())
 
     @apology.validator
@@ -401,7 +390,7 @@ class DossierWorkflow:
         description="Record the applicant's withdrawal; pending the head's confirmation (R6)."
     )
     async def request_withdrawal(self, cmd: WithdrawalRequest) -> WithdrawalPending:
-        await self._act(Action.WITHDRAWAL, cmd, "update", rules.decide_withdrawal)
+        await self._act(Action.WITHDRAWAL, cmd)
         return WithdrawalPending()
 
     @request_withdrawal.validator
@@ -410,9 +399,7 @@ class DossierWorkflow:
 
     @workflow.update(description="The lead agency's head confirms the withdrawal, signed (R6).")
     async def confirm_withdrawal(self, cmd: WithdrawalConfirmation) -> DossierDocument:
-        await self._act(
-            Action.CONFIRM_WITHDRAWAL, cmd, "update", rules.decide_withdrawal_confirmation
-        )
+        await self._act(Action.CONFIRM_WITHDRAWAL, cmd)
         return self._dossier.document(workflow.now())
 
     @confirm_withdrawal.validator
@@ -421,7 +408,7 @@ class DossierWorkflow:
 
     @workflow.update(description="Record the result; refused while opinions are awaited (R5).")
     async def record_result(self, cmd: ResultRecord) -> DossierDocument:
-        await self._act(Action.RESULT, cmd, "update", rules.decide_result)
+        await self._act(Action.RESULT, cmd)
         return self._dossier.document(workflow.now())
 
     @record_result.validator
@@ -430,7 +417,7 @@ class DossierWorkflow:
 
     @workflow.update(description="Hand the result over; the dossier is completed (R5).")
     async def hand_over(self, cmd: Handover) -> DossierDocument:
-        await self._act(Action.HANDOVER, cmd, "update", rules.decide_handover)
+        await self._act(Action.HANDOVER, cmd)
         return self._dossier.document(workflow.now())
 
     @hand_over.validator
@@ -448,18 +435,18 @@ class DossierWorkflow:
         "(R4) is recorded in the events. Refused for an ops identity."
     )
     async def sos_signal(self, *inputs: Any) -> None:
-        cmd = await self._officer_signal_input(Action.SOS, inputs, SosRequest)
+        cmd = await self._officer_signal_input(Action.SOS, inputs)
         if cmd is not None:
-            await self._act_on_signal(Action.SOS, cmd, rules.decide_sos)
+            await self._act_on_signal(Action.SOS, cmd)
 
     @workflow.signal(
         description="A consulted agency's answer as a signal ({actor, agency, opinion, "
         "late_reason}); refusals are recorded. Refused for an ops identity."
     )
     async def reply_signal(self, *inputs: Any) -> None:
-        cmd = await self._officer_signal_input(Action.REPLY, inputs, Reply)
+        cmd = await self._officer_signal_input(Action.REPLY, inputs)
         if cmd is not None:
-            await self._act_on_signal(Action.REPLY, cmd, rules.decide_reply)
+            await self._act_on_signal(Action.REPLY, cmd)
 
     @workflow.signal(
         description="An action the API could not read (malformed JSON or body): recorded as "
@@ -602,11 +589,10 @@ class DossierWorkflow:
         await self._settle([])
         return None
 
-    async def _officer_signal_input(
-        self, action: Action, inputs: Sequence[Any], model: type[C]
-    ) -> C | None:
-        """An officer's action by signal; one sent under an ops identity (an `operator`, or an
-        actor `ops:…`) is refused (forbidden) and recorded: ops staff are not officers."""
+    async def _officer_signal_input(self, action: Action, inputs: Sequence[Any]) -> Command | None:
+        """An officer's action by signal, read as its command (domain.actions); one sent under
+        an ops identity (an `operator`, or an actor `ops:…`) is refused (forbidden) and
+        recorded: ops staff are not officers."""
         sent = inputs[0] if len(inputs) == 1 else None
         actor = sent.get("actor") if isinstance(sent, dict) else None
         user_id = actor.get("user_id") if isinstance(actor, dict) else None
@@ -628,7 +614,10 @@ class DossierWorkflow:
                 self._publish()
             await self._settle([])
             return None
-        return await self._signal_input(action.value, inputs, model)
+        command: Command | None = await self._signal_input(
+            action.value, inputs, ACTIONS[action].command
+        )
+        return command
 
     def _refused_signal(
         self,
@@ -658,28 +647,21 @@ class DossierWorkflow:
         if event.seq <= self._projected:
             self._revised.add(event.seq)
 
-    async def _act(
-        self,
-        action: Action,
-        cmd: Command,
-        via: str,
-        decide: Callable[..., Refusal | None],
-        facts: Callable[[], Awaitable[object]] | None = None,
-    ) -> None:
+    async def _act(self, action: Action, cmd: Command) -> None:
         """Decide, then apply or record the refusal; raise the refusal for an update's caller."""
+        asks = self._asks_fact(action, cmd)
         self._updates += 1
-        refusal = await self._apply(action, cmd, via, decide, facts)
+        refusal = await self._apply(action, cmd, "update", asks)
         if refusal:
             raise _as_error(refusal)
 
-    async def _act_on_signal(
-        self, action: Action, cmd: Command, decide: Callable[..., Refusal | None]
-    ) -> None:
+    async def _act_on_signal(self, action: Action, cmd: Command) -> None:
         """A signal cannot be turned away like an update: even what the validators would refuse
         (no actor, a closed dossier) is recorded, never silently dropped."""
+        asks = self._asks_fact(action, cmd)
         refusal = rules.admission(self._dossier, cmd)
         if refusal is None:
-            await self._apply(action, cmd, "signal", decide, None)
+            await self._apply(action, cmd, "signal", asks)
             return
         async with self._lock:
             self._refusal(cmd, action, refusal, "signal")
@@ -691,27 +673,43 @@ class DossierWorkflow:
         now = workflow.now()
         self._counted(self._dossier.record_refusal(cmd, action.value, refusal, now, via, bounded))
 
-    async def _apply(
-        self,
-        action: Action,
-        cmd: Command,
-        via: str,
-        decide: Callable[..., Refusal | None],
-        facts: Callable[[], Awaitable[object]] | None,
-    ) -> Refusal | None:
+    def _asks_fact(self, action: Action, cmd: Command) -> bool:
+        """Whether the fact `action` needs (domain.actions) is asked of the calendar for `cmd`.
+        Decided as the handler starts, before it waits for the lock: where the apology's patch
+        marker has always been recorded."""
+        fact = ACTIONS[action].fact
+        if fact is Fact.WORKING_DAY:
+            # v5: the new date must be a working day; runs from before ask no calendar here.
+            return (
+                isinstance(cmd, ApologyRequest)
+                and cmd.new_due_date is not None
+                and self._since(APOLOGY_WORKING_DAY)
+            )
+        return fact is not None
+
+    async def _fact(self, fact: Fact, cmd: Command) -> ConsultationPlan | bool:
+        """The calendar's answer for `fact` about `cmd` (a local activity)."""
+        if fact is Fact.PLAN:
+            assert isinstance(cmd, ConsultationRequest)
+            return await self._plan_consultation(cmd)
+        assert isinstance(cmd, ApologyRequest) and cmd.new_due_date is not None
+        return await self._is_working_day(cmd.new_due_date)
+
+    async def _apply(self, action: Action, cmd: Command, via: str, asks: bool) -> Refusal | None:
         d = self._dossier
+        rule = ACTIONS[action]
         async with self._lock:
             await self._clock_read()
             now = workflow.now()
-            extra = [await facts()] if facts else []
-            refusal = decide(d, cmd, now, *extra)
+            fact = await self._fact(rule.fact, cmd) if asks and rule.fact else None
+            refusal = rule.decide(d, cmd, now, fact)
             sent: list[Notice] = []
             if refusal:
                 self._refusal(cmd, action, refusal, via)
             else:
                 d.note_person(cmd.actor)  # the forms print who did it by name
-                sent = _APPLY[action](d, cmd, now, *extra)
-                if action in _MOVES_CLOCK:
+                sent = rule.apply(d, cmd, now, fact)
+                if rule.moves_clock:
                     d.record_clock(await self._read_clock(d.clock), now, action.value)
             for c in d.awaiting():
                 self._chase(c.number)
@@ -968,26 +966,6 @@ class DossierWorkflow:
 
 _UNSET = object()
 M = TypeVar("M", bound=BaseModel)
-C = TypeVar("C", bound=Command)
-
-# What an accepted action does, given the facts its rules were decided on (only a consultation's
-# plan is the dossier's business too).
-_APPLY: dict[Action, Callable[..., list[Notice]]] = {
-    Action.CONSULT: Dossier.consult,
-    Action.REPLY: Dossier.reply,
-    Action.SOS: Dossier.sos,
-    Action.SUPPLEMENT: Dossier.receive_supplement,
-    Action.RESUME: Dossier.resume,
-    Action.APOLOGY: lambda d, cmd, now, *_working_day: d.give_apology(cmd, now),  # fact: rules'
-    Action.WITHDRAWAL: Dossier.request_withdrawal,
-    Action.CONFIRM_WITHDRAWAL: Dossier.confirm_withdrawal,
-    Action.RESULT: Dossier.record_result,
-    Action.HANDOVER: Dossier.hand_over,
-}
-# Actions whose ledger entry changes the due date: the clock is read again after them.
-_MOVES_CLOCK = frozenset(
-    {Action.SOS, Action.SUPPLEMENT, Action.RESUME, Action.APOLOGY, Action.CONFIRM_WITHDRAWAL}
-)
 
 
 def _sends_summary(notices: list[Notice], update: PortalUpdate | None) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 
 from api.deps import ActorDep, Cursor, Limit, ServicesDep, SessionDep
+from domain.actions import ACTIONS
 from domain.commands import (
     Action,
     ApologyBody,
@@ -119,8 +120,13 @@ async def list_dossiers(
 # --- actions: each the workflow's update -----------------------------------------------------
 
 
+def _route(action: Action) -> str:
+    """The path of `action`'s route, under the router's prefix."""
+    return "/{code}" + ACTIONS[action].path
+
+
 @router.post(
-    "/{code}/consultations", status_code=status.HTTP_201_CREATED, dependencies=[PARTIES_ONLY]
+    _route(Action.CONSULT), status_code=status.HTTP_201_CREATED, dependencies=[PARTIES_ONLY]
 )
 async def request_consultation(
     code: DossierCode,
@@ -138,7 +144,7 @@ async def request_consultation(
     return result
 
 
-@router.post("/{code}/consultations/{agency}/reply", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.REPLY), dependencies=[PARTIES_ONLY])
 async def reply(
     code: DossierCode,
     agency: Annotated[str, Path(min_length=1, max_length=64)],
@@ -153,7 +159,7 @@ async def reply(
     return await dossiers.act(services, db, code, Action.REPLY, command, idempotency_key)
 
 
-@router.post("/{code}/sos", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.SOS), dependencies=[PARTIES_ONLY])
 async def sos(
     code: DossierCode,
     body: SosBody,
@@ -167,7 +173,7 @@ async def sos(
     return await dossiers.act(services, db, code, Action.SOS, command, idempotency_key)
 
 
-@router.post("/{code}/supplement", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.SUPPLEMENT), dependencies=[PARTIES_ONLY])
 async def supplement(
     code: DossierCode,
     body: SupplementBody,
@@ -181,7 +187,7 @@ async def supplement(
     return await dossiers.act(services, db, code, Action.SUPPLEMENT, command, idempotency_key)
 
 
-@router.post("/{code}/resume", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.RESUME), dependencies=[PARTIES_ONLY])
 async def resume(
     code: DossierCode,
     body: ResumeBody,
@@ -195,7 +201,7 @@ async def resume(
     return await dossiers.act(services, db, code, Action.RESUME, command, idempotency_key)
 
 
-@router.post("/{code}/apology", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.APOLOGY), dependencies=[PARTIES_ONLY])
 async def apology(
     code: DossierCode,
     body: ApologyBody,
@@ -210,7 +216,7 @@ async def apology(
 
 
 @router.post(
-    "/{code}/withdrawal", status_code=status.HTTP_202_ACCEPTED, dependencies=[PARTIES_ONLY]
+    _route(Action.WITHDRAWAL), status_code=status.HTTP_202_ACCEPTED, dependencies=[PARTIES_ONLY]
 )
 async def request_withdrawal(
     code: DossierCode,
@@ -228,7 +234,7 @@ async def request_withdrawal(
     return result
 
 
-@router.post("/{code}/withdrawal/confirm", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.CONFIRM_WITHDRAWAL), dependencies=[PARTIES_ONLY])
 async def confirm_withdrawal(
     code: DossierCode,
     body: ConfirmationBody,
@@ -244,7 +250,7 @@ async def confirm_withdrawal(
     )
 
 
-@router.post("/{code}/result", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.RESULT), dependencies=[PARTIES_ONLY])
 async def record_result(
     code: DossierCode,
     body: ResultBody,
@@ -258,7 +264,7 @@ async def record_result(
     return await dossiers.act(services, db, code, Action.RESULT, command, idempotency_key)
 
 
-@router.post("/{code}/handover", dependencies=[PARTIES_ONLY])
+@router.post(_route(Action.HANDOVER), dependencies=[PARTIES_ONLY])
 async def hand_over(
     code: DossierCode,
     body: HandoverBody,
@@ -272,17 +278,14 @@ async def hand_over(
     return await dossiers.act(services, db, code, Action.HANDOVER, command, idempotency_key)
 
 
-# The dossier actions of API.md, by the handler of their route (an unreadable request is
-# recorded as a refused attempt at the action: api.invalid_requests).
-ACTION_OF_ENDPOINT: dict[Any, Action] = {
-    request_consultation: Action.CONSULT,
-    reply: Action.REPLY,
-    sos: Action.SOS,
-    supplement: Action.SUPPLEMENT,
-    resume: Action.RESUME,
-    apology: Action.APOLOGY,
-    request_withdrawal: Action.WITHDRAWAL,
-    confirm_withdrawal: Action.CONFIRM_WITHDRAWAL,
-    record_result: Action.RESULT,
-    hand_over: Action.HANDOVER,
-}
+# The dossier actions of API.md by their route's path (domain.actions): an unreadable request
+# at one is recorded as a refused attempt at the action (api.invalid_requests).
+_ACTION_OF_PATH: dict[str, Action] = {router.prefix + _route(a): a for a in ACTIONS}
+
+
+def action_of(route: Any) -> Action | None:
+    """The dossier action `route` takes (a route, or the OpenAPI generator's view of one), or
+    None if it takes none."""
+    if "POST" not in (getattr(route, "methods", None) or ()):
+        return None
+    return _ACTION_OF_PATH.get(getattr(route, "path_format", None) or "")

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from domain import rules
+from domain.actions import ACTION_OF_COMMAND, ACTIONS, Fact
 from domain.calendar import ZONE, Grace, WorkingCalendar
 from domain.clock import read_clock
 from domain.commands import (
-    Action,
     Actor,
     ApologyRequest,
     Command,
@@ -273,70 +273,35 @@ def handover_command(
     return Handover(actor=by or officer(), received_by=received_by)
 
 
-# --- deciding and applying, as the workflow does -------------------------------------------------
+# --- deciding and applying, as the workflow does (domain.actions) -------------------------------
+def fact(d: Dossier, cmd: Command, now: datetime) -> ConsultationPlan | bool | None:
+    """The calendar's answer for the fact `cmd`'s action needs, as the workflow's activities
+    give it (None: the action needs none, or an apology without a new date to ask about)."""
+    needed = ACTIONS[ACTION_OF_COMMAND[type(cmd)]].fact
+    if needed is Fact.PLAN:
+        assert isinstance(cmd, ConsultationRequest)
+        return consultation_plan(d, cmd, now)
+    if needed is Fact.WORKING_DAY:
+        assert isinstance(cmd, ApologyRequest)
+        return None if cmd.new_due_date is None else CALENDAR.is_working_day(cmd.new_due_date)
+    return None
+
+
 def decide(d: Dossier, cmd: Command, now: datetime) -> Refusal | None:
     """The `domain.rules` decision for `cmd` (its type names the action)."""
-    if isinstance(cmd, ConsultationRequest):
-        return rules.decide_consultation(d, cmd, now, consultation_plan(d, cmd, now))
-    decision: Callable[[Dossier, Any, datetime], Refusal | None] = _DECIDE[type(cmd)]
-    return decision(d, cmd, now)
-
-
-_DECIDE: dict[type[Command], Callable[[Dossier, Any, datetime], Refusal | None]] = {
-    Reply: rules.decide_reply,
-    SosRequest: rules.decide_sos,
-    SupplementDelivery: rules.decide_supplement,
-    ResumeRequest: rules.decide_resume,
-    ApologyRequest: rules.decide_apology,
-    WithdrawalRequest: rules.decide_withdrawal,
-    WithdrawalConfirmation: rules.decide_withdrawal_confirmation,
-    ResultRecord: rules.decide_result,
-    Handover: rules.decide_handover,
-}
-# The action each command is, as the workflow names it (in refusals and `due_changed` causes).
-ACTION_OF: dict[type[Command], Action] = {
-    ConsultationRequest: Action.CONSULT,
-    Reply: Action.REPLY,
-    SosRequest: Action.SOS,
-    SupplementDelivery: Action.SUPPLEMENT,
-    ResumeRequest: Action.RESUME,
-    ApologyRequest: Action.APOLOGY,
-    WithdrawalRequest: Action.WITHDRAWAL,
-    WithdrawalConfirmation: Action.CONFIRM_WITHDRAWAL,
-    ResultRecord: Action.RESULT,
-    Handover: Action.HANDOVER,
-}
-_APPLY: dict[type[Command], Callable[[Dossier, Any, datetime], list[Notice]]] = {
-    Reply: Dossier.reply,
-    SosRequest: Dossier.sos,
-    SupplementDelivery: Dossier.receive_supplement,
-    ResumeRequest: Dossier.resume,
-    ApologyRequest: Dossier.give_apology,
-    WithdrawalRequest: Dossier.request_withdrawal,
-    WithdrawalConfirmation: Dossier.confirm_withdrawal,
-    ResultRecord: Dossier.record_result,
-    Handover: Dossier.hand_over,
-}
-# The actions after which the workflow reads the clock again (their ledger entry moves it).
-_MOVES_CLOCK = (
-    SosRequest,
-    SupplementDelivery,
-    ResumeRequest,
-    ApologyRequest,
-    WithdrawalConfirmation,
-)
+    rule = ACTIONS[ACTION_OF_COMMAND[type(cmd)]]
+    return rule.decide(d, cmd, now, fact(d, cmd, now))
 
 
 def apply(d: Dossier, cmd: Command, now: datetime) -> list[Notice]:
     """Apply `cmd` at `now`, after asserting that the rules accept it; returns its notices."""
-    refusal = rules.admission(d, cmd) or decide(d, cmd, now)
+    rule = ACTIONS[ACTION_OF_COMMAND[type(cmd)]]
+    answer = fact(d, cmd, now)
+    refusal = rules.admission(d, cmd) or rule.decide(d, cmd, now, answer)
     assert refusal is None, f"{type(cmd).__name__} refused: {refusal.code} {refusal.facts}"
-    if isinstance(cmd, ConsultationRequest):
-        sent = d.consult(cmd, now, consultation_plan(d, cmd, now))
-    else:
-        sent = _APPLY[type(cmd)](d, cmd, now)
-    if isinstance(cmd, _MOVES_CLOCK):
-        d.record_clock(read_clock(d.clock, CALENDAR), now, ACTION_OF[type(cmd)].value)
+    sent = rule.apply(d, cmd, now, answer)
+    if rule.moves_clock:
+        d.record_clock(read_clock(d.clock, CALENDAR), now, rule.action.value)
     return sent
 
 
