@@ -1,7 +1,9 @@
-"""The stack the harnesses run against (`make chaos`, `make bench-idle`): motcua started as
-`make run` does (`dev.run`), each part a process of its own on free ports, over a fresh data
-folder and a fresh app database that are removed at the end; and how such a harness is run as a
-command (its database options, SIGINT and SIGTERM stopping every process it started).
+"""What the benches run against. The harnesses (`make chaos`, `make bench-idle`): motcua started
+as `make run` does (`dev.run`), each part a process of its own on free ports, over a fresh data
+folder and a fresh app database that are removed at the end, and how such a harness is run as a
+command (its database options, SIGINT and SIGTERM stopping every process it started). The
+benches over a seeded read model (`make bench-reports`, `bench-pages`, `bench-reads`): the API
+alone, without Temporal (`serve_api`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import uvicorn
+from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.app import create_app
+from api.auth import Authenticator
 from bench.seed_reports import drop_database, recreate_database
 from db.engine import parse_url
 from db.migrate import prepare
@@ -35,10 +43,12 @@ from dev.run import (
     temporal_server_argv,
     wait_listening,
 )
+from settings import REPO_ROOT, Settings
 from workflows.converter import data_converter
 from workflows.temporal_setup import ensure_search_attributes
 
 DEFAULT_POSTGRES_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+API_SECRET = "bench-secret-of-at-least-thirty-two-bytes"  # of `serve_api`'s tokens
 
 
 class BenchError(Exception):
@@ -91,12 +101,8 @@ class BenchStack:
             "server": temporal_server_argv(self.settings, self.settings.data_dir),
             "mail": [python, "-m", "dev.mailcatcher"],
             "worker": [python, "worker.py"],
-            "api": [
-                python, "-m", "uvicorn", "--factory", "api.app:create_app",
-                "--host", "127.0.0.1", "--port", str(self.settings.api_port),
-                "--no-access-log",
-            ],
-        }[name]  # fmt: skip
+            "api": api_argv(self.settings.api_port),
+        }[name]
 
     async def start(self, name: str) -> None:
         """Start `name` and wait until it serves (the worker: until it has connected)."""
@@ -171,6 +177,91 @@ async def connect(stack: BenchStack) -> Client:
         namespace=stack.settings.temporal_namespace,
         data_converter=data_converter,
     )
+
+
+def api_argv(port: int, *options: str) -> list[str]:
+    """uvicorn serving `api.app:create_app` on 127.0.0.1:`port`, without an access log."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", *options,
+    ]  # fmt: skip
+
+
+# --- the API alone, over a seeded read model ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedApi:
+    url: str  # its base URL
+    app: FastAPI | None  # served in this process; None: in a process of its own
+
+
+@asynccontextmanager
+async def serve_api(database_url: str, *, in_process: bool = False) -> AsyncIterator[ServedApi]:
+    """The API over `database_url`, served by uvicorn on a free port of 127.0.0.1 until the block
+    ends, its tokens signed with API_SECRET. No Temporal: what these benches read is the read
+    model's. In a process of its own, as production serves it; `in_process`, in this one, so
+    that the bench can watch the API's own engine (`ServedApi.app`)."""
+    (port,) = free_ports(1)
+    served = _served_here if in_process else _served_apart
+    async with served(database_url, port) as app:
+        yield ServedApi(f"http://127.0.0.1:{port}", app)
+
+
+@asynccontextmanager
+async def _served_apart(database_url: str, port: int) -> AsyncIterator[None]:
+    environment = {
+        **os.environ,
+        "MOTCUA_DATABASE_URL": database_url,
+        "MOTCUA_JWT_SECRET": API_SECRET,
+        "MOTCUA_LOG_FORMAT": "json",
+    }
+    argv = api_argv(port, "--log-level", "warning")
+    server = await asyncio.create_subprocess_exec(*argv, cwd=REPO_ROOT, env=environment)
+    try:
+        await _wait_until_up(f"http://127.0.0.1:{port}", server)
+        yield None
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=30)
+
+
+async def _wait_until_up(url: str, server: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=url) as http:
+        while time.monotonic() < deadline:
+            if server.returncode is not None:
+                raise RuntimeError(f"the API exited with {server.returncode} before it served")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the API did not answer /healthz within 60 s")
+
+
+@asynccontextmanager
+async def _served_here(database_url: str, port: int) -> AsyncIterator[FastAPI]:
+    settings = Settings(
+        database_url=database_url,
+        temporal_address="127.0.0.1:1",  # never called
+        log_format="json",
+    )
+    app = create_app(settings, Authenticator.with_secret(API_SECRET))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        await serving
 
 
 # --- a fresh data folder and app database for each run ------------------------------------------
