@@ -163,8 +163,9 @@ def _inbox_query(actor: Actor, filters: InboxFilters) -> queries.InboxQuery:
 # --- the consultations addressed to an agency ------------------------------------------------
 
 ConsultationState = Literal["awaited", "answered", "all"]
-# Where a page ends: the list's part ("awaited" first, then "settled"), the last consultation's
-# time in that part's order (deadline; requested_at), its dossier and number.
+# Where a page ends: the list's part ("awaited" first, then the closed ones, which the cursors
+# call "settled"), the last consultation's time in that part's order (deadline; requested_at),
+# its dossier and number.
 ConsultationPosition = tuple[Literal["awaited", "settled"], datetime, str, int]
 
 
@@ -221,14 +222,14 @@ async def consultations_for(
         rows += [("awaited", row) for row in awaited]
         after = None
     if filters.state != "awaited" and len(rows) < wanted:
-        settled = await queries.settled_consultations(
+        closed = await queries.closed_consultations(
             db,
             agency,
             answered_only=filters.state == "answered",
             limit=wanted - len(rows),
             after=after[1:] if after else None,
         )
-        rows += [("settled", row) for row in settled]
+        rows += [("settled", row) for row in closed]
     page = rows[: filters.limit]
     last = page[-1] if len(rows) > filters.limit else None
     return ConsultationInbox(
