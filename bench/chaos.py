@@ -43,16 +43,12 @@ import json
 import logging
 import os
 import random
-import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,35 +59,29 @@ from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client
 
-from bench.seed_reports import drop_database, recreate_database
-from db.engine import create_engine, parse_url, session_factory
-from db.migrate import prepare
-from db.models import DossierRecord, NoticeRecord
-from dev.run import (
-    Child,
-    DevSettings,
-    Stack,
-    StackError,
-    connect_when_up,
-    free_ports,
-    temporal_server_argv,
-    wait_listening,
+from bench.stack import (
+    BenchError,
+    BenchStack,
+    add_database_arguments,
+    connect,
+    interruptible,
+    running_stack,
+    scratch,
 )
+from db.engine import create_engine, session_factory
+from db.models import DossierRecord, NoticeRecord
 from dev.tokens import load_users, mint_token
 from domain.calendar import parse_grace
 from domain.dossier import DossierDocument
 from logs import configure_logging
-from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.starter import workflow_id
-from workflows.temporal_setup import ensure_search_attributes
 
 PROCEDURE = "DN-XD-001"  # a building permit: SXD leads, consults other departments
 LEAD = "sxd.officer"
 READER = "vpubnd.inspector"  # reads every dossier (API.md)
 HOME_AFFAIRS = "SNV"  # copied on every reminder 2 (R3)
 CONSULTED = {"CAT": "cat.officer", "SNNMT": "snnmt.officer", "SYT": "syt.officer"}
-DEFAULT_POSTGRES_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 Fate = Literal["on_time", "late", "never"]
 FATES: dict[Fate, float] = {"on_time": 0.35, "late": 0.25, "never": 0.40}  # weights
@@ -112,10 +102,6 @@ BENIGN_TASK_FAILURES = {
     WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_UPDATE,
     WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE,
 }
-
-
-class ChaosError(Exception):
-    """The harness itself could not go on (a process would not start, a client gave up)."""
 
 
 # --- the plan: everything random, drawn up front from the seed ----------------------------------
@@ -160,137 +146,6 @@ def draw_plan(options: argparse.Namespace, grace_s: float) -> Plan:
     rng.shuffle(kinds)
     kills = [(kind, rng.random(), rng.uniform(0.5, 3.0)) for kind in kinds]
     return Plan(dossiers, kills)
-
-
-# --- the stack: our processes, killed and restarted by name --------------------------------------
-
-
-class ChaosStack:
-    """The dev server, mail catcher, worker and API of `dev.run`, each in its own process group
-    with its log in the data folder, which can be SIGKILLed and started again one by one."""
-
-    def __init__(self, data_dir: Path, database_url: str, grace: str, jwt_secret: str) -> None:
-        grpc, ui, http, metrics, api, smtp = free_ports(6)
-        self.settings = DevSettings(
-            data_dir=data_dir,
-            database_url=database_url,
-            temporal_port=grpc,
-            temporal_ui_port=ui,
-            temporal_http_port=http,
-            temporal_metrics_port=metrics,
-            api_port=api,
-            smtp_port=smtp,
-            reminder_grace=grace,
-        )
-        self.target = f"127.0.0.1:{grpc}"
-        self.api_url = f"http://127.0.0.1:{api}"
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
-        self.stack = Stack(
-            data_dir,
-            {
-                **inherited,  # nothing of the caller's motcua settings may point elsewhere
-                "MOTCUA_DATA_DIR": str(data_dir),
-                "MOTCUA_DATABASE_URL": database_url,
-                "MOTCUA_TEMPORAL_ADDRESS": self.target,
-                "MOTCUA_SMTP_HOST": "127.0.0.1",
-                "MOTCUA_SMTP_PORT": str(smtp),
-                "MOTCUA_MAIL_DIR": str(data_dir / "mail"),
-                "MOTCUA_REMINDER_GRACE": grace,
-                "MOTCUA_JWT_SECRET": jwt_secret,
-                "MOTCUA_LOG_FORMAT": "json",
-                "PYTHONUNBUFFERED": "1",
-            },
-        )
-        self.children: dict[str, Child] = {}
-
-    def argv(self, name: str) -> list[str]:
-        python = sys.executable
-        return {
-            "server": temporal_server_argv(self.settings, self.settings.data_dir),
-            "mail": [python, "-m", "dev.mailcatcher"],
-            "worker": [python, "worker.py"],
-            "api": [
-                python, "-m", "uvicorn", "--factory", "api.app:create_app",
-                "--host", "127.0.0.1", "--port", str(self.settings.api_port),
-                "--no-access-log",
-            ],
-        }[name]  # fmt: skip
-
-    async def start(self, name: str) -> None:
-        """Start `name` and wait until it serves (the worker: until it has connected)."""
-        child = await self.stack.start(name, self.argv(name), echo=False)
-        self.children[name] = child
-        if name == "server":
-            await connect_when_up(child, self.target, self.settings.temporal_namespace)
-        elif name == "mail":
-            await wait_listening(child, self.settings.smtp_port)
-        elif name == "api":
-            await wait_listening(child, self.settings.api_port)
-        elif name == "worker":
-            await self._logged(child, '"worker_started"')
-
-    async def _logged(self, child: Child, marker: str, seconds: float = 60.0) -> None:
-        deadline = time.monotonic() + seconds
-        while marker not in child.tail():
-            if child.process.returncode is not None:
-                raise child.died("exited while starting")
-            if time.monotonic() > deadline:
-                raise StackError(f"{child.name} did not log {marker} within {seconds:.0f} s")
-            await asyncio.sleep(0.2)
-
-    async def kill(self, name: str) -> None:
-        """SIGKILL the process group of `name`, as a crash or the OOM killer would."""
-        child = self.children.pop(name)
-        self.stack.children.remove(child)
-        if child.process.returncode is None:
-            os.killpg(child.process.pid, signal.SIGKILL)
-        await child.wait_exited()
-
-    async def stop_one(self, name: str) -> None:
-        """SIGTERM `name` and wait until it has stopped, as a deploy stops it."""
-        child = self.children.pop(name)
-        self.stack.children.remove(child)
-        await child.stop()
-
-    def exited_by_themselves(self) -> list[str]:
-        return [
-            f"{name} (exit status {c.process.returncode})"
-            for name, c in self.children.items()
-            if c.process.returncode is not None
-        ]
-
-    async def stop(self) -> None:
-        """The API, worker and mail catcher together, then the server (SIGTERM, then SIGKILL)."""
-        apps = [c for name, c in self.children.items() if name != "server"]
-        await asyncio.gather(*(c.stop() for c in apps))
-        if server := self.children.get("server"):
-            await server.stop()
-        self.children.clear()
-
-
-@asynccontextmanager
-async def running_stack(
-    data_dir: Path, database_url: str, grace: str, jwt_secret: str
-) -> AsyncIterator[ChaosStack]:
-    """The whole stack, as `dev.run` starts it, until the block ends; then stopped."""
-    stack = ChaosStack(data_dir, database_url, grace, jwt_secret)
-    try:
-        await stack.start("server")
-        await ensure_search_attributes(await connect(stack), stack.settings.temporal_namespace)
-        await prepare(database_url)
-        for name in ("mail", "worker", "api"):
-            await stack.start(name)
-        yield stack
-    finally:
-        await stack.stop()
-
-
-async def connect(stack: ChaosStack) -> Client:
-    return await Client.connect(
-        stack.target,
-        namespace=stack.settings.temporal_namespace,
-        data_converter=data_converter,
-    )
 
 
 # --- the clients: agencies' staff calling the API ------------------------------------------------
@@ -347,7 +202,7 @@ class Clients:
     async def dossier(self, code: str) -> DossierDocument:
         response = await self.http.get(f"/api/v1/dossiers/{code}", headers=self.auth[READER])
         if response.status_code != 200:
-            raise ChaosError(f"GET dossier {code}: {response.status_code} {response.text[:200]}")
+            raise BenchError(f"GET dossier {code}: {response.status_code} {response.text[:200]}")
         return DossierDocument.model_validate(response.json())
 
     async def lifecycle(
@@ -402,9 +257,9 @@ class Clients:
 def expect(response: httpx.Response | None, status: int) -> httpx.Response:
     """`response`, if it has `status`; the harness cannot go on otherwise."""
     if response is None:
-        raise ChaosError(f"no answer to a request it needs (status {status}) in time")
+        raise BenchError(f"no answer to a request it needs (status {status}) in time")
     if response.status_code != status:
-        raise ChaosError(
+        raise BenchError(
             f"{response.request.method} {response.request.url.path}: expected {status}, got "
             f"{response.status_code} {response.text[:300]}"
         )
@@ -421,7 +276,7 @@ class Kill:
     pause_s: float
 
 
-async def wreak(stack: ChaosStack, plan: Plan, until: float, started: float) -> list[Kill]:
+async def wreak(stack: BenchStack, plan: Plan, until: float, started: float) -> list[Kill]:
     """The planned kills, one after the other, spread over now..`until` (monotonic): each at its
     drawn share of an equal slice of the window, restarted after its drawn pause."""
     done = []
@@ -690,20 +545,8 @@ def say(message: str) -> None:
     print(f"chaos | {message}", flush=True)
 
 
-async def fresh_database(options: argparse.Namespace, data_dir: Path) -> str:
-    if options.database == "sqlite":
-        return f"sqlite+aiosqlite:///{data_dir / 'motcua.db'}"
-    server = parse_url(options.postgres_server)
-    url = server.set(database=f"motcua_chaos_{secrets.token_hex(4)}")
-    try:
-        await recreate_database(url)
-    except RuntimeError as error:  # the server is out of reach
-        raise ChaosError(str(error)) from error
-    return url.render_as_string(hide_password=False)
-
-
 async def drive(
-    stack: ChaosStack, clients: Clients, plan: Plan, grace_s: float, started: float
+    stack: BenchStack, clients: Clients, plan: Plan, grace_s: float, started: float
 ) -> tuple[list[str], list[Kill]]:
     """Receive the dossiers (a few clients at a time), answer consultations at their moments,
     and, once every dossier is in, kill processes until the last reminder 2 is due."""
@@ -734,24 +577,18 @@ async def drive(
 async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
     grace = parse_grace(options.grace)
     if grace.duration is None:
-        raise ChaosError(f"--grace must be an ISO 8601 duration such as PT5S, not {options.grace}")
+        raise BenchError(f"--grace must be an ISO 8601 duration such as PT5S, not {options.grace}")
     grace_s = grace.duration.total_seconds()
     plan = draw_plan(options, grace_s)
     figures = Figures(options.seed, options.database, options.grace)
-    jwt_secret = secrets.token_urlsafe(32)
-    data_dir = Path(tempfile.mkdtemp(prefix="motcua-chaos-"))
-    try:
-        database_url = await fresh_database(options, data_dir)
-    except BaseException:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        raise
-    started = time.monotonic()
-    say(f"data folder {data_dir}; {options.dossiers} dossiers, {plan.consultations} consultations")
     found: list[Violation] = []
-    try:
+    async with scratch(options, "motcua-chaos-", say) as (data_dir, database_url):
+        started = time.monotonic()
+        consultations = plan.consultations
+        say(f"data folder {data_dir}; {options.dossiers} dossiers, {consultations} consultations")
         async with AsyncExitStack() as exits:
             stack = await exits.enter_async_context(
-                running_stack(data_dir, database_url, options.grace, jwt_secret)
+                running_stack(data_dir, database_url, options.grace)
             )
             client = await connect(stack)
             http = await exits.enter_async_context(
@@ -760,17 +597,17 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
             engine = create_engine(database_url)
             exits.push_async_callback(engine.dispose)
             sessions = session_factory(engine)
-            clients = Clients(http, jwt_secret)
+            clients = Clients(http, stack.jwt_secret)
             say(f"stack up in {time.monotonic() - started:.0f} s")
             try:
                 codes, figures.kills = await drive(stack, clients, plan, grace_s, started)
             except BaseExceptionGroup as group:
                 error = first_error(group)
                 if dead := stack.exited_by_themselves():  # the likely cause of what failed
-                    raise ChaosError(f"{error}; exited by themselves: {', '.join(dead)}") from None
+                    raise BenchError(f"{error}; exited by themselves: {', '.join(dead)}") from None
                 raise error from None
             if dead := stack.exited_by_themselves():
-                raise ChaosError(f"exited by themselves: {', '.join(dead)}")
+                raise BenchError(f"exited by themselves: {', '.join(dead)}")
             calm = time.monotonic()
             say(f"kills done, {clients.record.retries} client retries; waiting for quiescence")
             while (busy := await settled(client, sessions, codes)) is not None:
@@ -794,14 +631,7 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
             found += [Violation("api", code, what) for code, what in clients.record.unanswered]
             figures.count(seen)
             figures.client_retries = clients.record.retries
-    finally:
         figures.run_s = time.monotonic() - started
-        if options.keep:
-            say(f"kept: {data_dir} and {parse_url(database_url).render_as_string()}")
-        else:
-            if options.database == "postgresql":
-                await drop_database(database_url)
-            shutil.rmtree(data_dir, ignore_errors=True)
     return figures, found
 
 
@@ -841,12 +671,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=448)
     parser.add_argument("--worker-kills", type=int, default=4)
     parser.add_argument("--server-kills", type=int, default=1)
-    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
-    parser.add_argument(
-        "--postgres-server",
-        default=DEFAULT_POSTGRES_SERVER,
-        help="where the fresh database motcua_chaos_<random> is created (and dropped after)",
-    )
     parser.add_argument("--grace", default="PT5S", help="MOTCUA_REMINDER_GRACE (ISO duration)")
     parser.add_argument(
         "--deadlines",
@@ -856,29 +680,17 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds from a consultation's request to its deadline (default 8:30)",
     )
     parser.add_argument("--settle-timeout", type=float, default=180.0, metavar="SECONDS")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder and database")
+    add_database_arguments(parser, default="postgresql")
     parser.add_argument("--json", type=Path, help="also write the figures and violations here")
     options = parser.parse_args(argv)
     if options.worker_kills < 0 or options.server_kills < 0 or options.dossiers < 1:
         parser.error("kills must be 0 or more, dossiers 1 or more")
     configure_logging(level=logging.WARNING)  # the migrations' info lines are not ours to show
-    return asyncio.run(interruptible(options))
+    return asyncio.run(interruptible(run_and_report(options), say))
 
 
-async def interruptible(options: argparse.Namespace) -> int:
-    """Run; SIGINT or SIGTERM cancels the run, whose cleanup stops every process."""
-    running = asyncio.create_task(run(options))
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, running.cancel)
-    try:
-        figures, found = await running
-    except asyncio.CancelledError:
-        say("interrupted; every process stopped")
-        return 130
-    except (ChaosError, StackError) as error:
-        say(f"could not run: {error}")
-        return 2
+async def run_and_report(options: argparse.Namespace) -> int:
+    figures, found = await run(options)
     report(figures, found)
     if options.json:
         options.json.write_text(

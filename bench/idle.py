@@ -1,6 +1,6 @@
 """The idle-capacity benchmark (`make bench-idle`, issue 12): what open dossiers cost at rest.
 
-It starts the stack as `make chaos` does (`bench.chaos.running_stack`: the dev server on an
+It starts the stack as `make chaos` does (`bench.stack.running_stack`: the dev server on an
 SQLite file in WAL mode, the mail catcher, one worker process and one API process on free ports
 and a fresh data folder; the app database an SQLite file, or a fresh PostgreSQL database). Then,
 through the HTTP API with C concurrent clients, it opens dossiers in steps until N reaches each
@@ -35,12 +35,8 @@ import inspect
 import json
 import logging
 import os
-import secrets
-import shutil
-import signal
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, closing
@@ -53,22 +49,16 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.chaos import (
-    CONSULTED,
-    DEFAULT_POSTGRES_SERVER,
-    LEAD,
-    PROCEDURE,
-    ChaosError,
-    ChaosStack,
-    Clients,
+from bench.chaos import CONSULTED, LEAD, PROCEDURE, Clients, expect
+from bench.stack import (
+    BenchStack,
+    add_database_arguments,
     connect,
-    expect,
-    fresh_database,
+    interruptible,
     running_stack,
+    scratch,
 )
-from bench.seed_reports import drop_database
 from db.engine import create_engine, parse_url
-from dev.run import StackError
 from logs import configure_logging
 from workflows.starter import workflow_id
 
@@ -251,7 +241,7 @@ async def timed(actions: Iterable[Awaitable[None]]) -> list[float]:
 
 
 class IdleBench:
-    def __init__(self, stack: ChaosStack, client: Client, opener: Opener, database_url: str):
+    def __init__(self, stack: BenchStack, client: Client, opener: Opener, database_url: str):
         self.stack = stack
         self.client = client
         self.opener = opener
@@ -336,26 +326,17 @@ class IdleBench:
 
 async def run(options: argparse.Namespace) -> Figures:
     figures = Figures(options.database, options.clients)
-    jwt_secret = secrets.token_urlsafe(32)
-    data_dir = Path(tempfile.mkdtemp(prefix="motcua-idle-"))
     started = time.monotonic()
-    try:
-        database_url = await fresh_database(options, data_dir)
-    except BaseException:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        raise
-    say(f"data folder {data_dir}; steps {', '.join(f'{n:,}' for n in options.steps)}")
-    try:
+    async with scratch(options, "motcua-idle-", say) as (data_dir, database_url):
+        say(f"data folder {data_dir}; steps {', '.join(f'{n:,}' for n in options.steps)}")
         async with AsyncExitStack() as exits:
             # Reminder 2 two working days after reminder 1: none during the run.
-            stack = await exits.enter_async_context(
-                running_stack(data_dir, database_url, "2d", jwt_secret)
-            )
+            stack = await exits.enter_async_context(running_stack(data_dir, database_url, "2d"))
             limits = httpx.Limits(max_connections=options.clients * 2)
             http = await exits.enter_async_context(
                 httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits)
             )
-            clients = Clients(http, jwt_secret)
+            clients = Clients(http, stack.jwt_secret)
             bench = IdleBench(stack, await connect(stack), Opener(clients), database_url)
             say(f"stack up in {time.monotonic() - started:.0f} s")
             baseline = await bench.measure(Step(0), None)
@@ -379,14 +360,7 @@ async def run(options: argparse.Namespace) -> Figures:
             )
             figures.load = os.getloadavg()[0]
             figures.client_retries = clients.record.retries
-    finally:
         figures.run_s = time.monotonic() - started
-        if options.keep:
-            say(f"kept: {data_dir} and {parse_url(database_url).render_as_string()}")
-        else:
-            if options.database == "postgresql":
-                await drop_database(database_url)
-            shutil.rmtree(data_dir, ignore_errors=True)
     return figures
 
 
@@ -496,35 +470,17 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
                         help="pause before measuring each step")  # fmt: skip
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument(
-        "--postgres-server",
-        default=DEFAULT_POSTGRES_SERVER,
-        help="where the fresh database motcua_chaos_<random> is created (and dropped after)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the data folder and database")
+    add_database_arguments(parser, default="sqlite")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     options = parser.parse_args(argv)
     if options.clients < 1 or options.sample < 1 or options.timers < 1:
         parser.error("clients, sample and timers must be 1 or more")
     configure_logging(level=logging.WARNING)
-    return asyncio.run(interruptible(options))
+    return asyncio.run(interruptible(run_and_report(options), say))
 
 
-async def interruptible(options: argparse.Namespace) -> int:
-    """Run; SIGINT or SIGTERM cancels the run, whose cleanup stops every process."""
-    running = asyncio.create_task(run(options))
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, running.cancel)
-    try:
-        figures = await running
-    except asyncio.CancelledError:
-        say("interrupted; every process stopped")
-        return 130
-    except (ChaosError, StackError) as error:
-        say(f"could not run: {error}")
-        return 2
+async def run_and_report(options: argparse.Namespace) -> int:
+    figures = await run(options)
     report(figures)
     if options.json:
         options.json.write_text(json.dumps(asdict(figures)))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import statistics
 import sys
@@ -24,15 +23,13 @@ import time
 import asyncpg
 import httpx
 
-from bench.reports import free_port, wait_until_up
 from bench.seed_reports import dsn_of, ensure_seeded, seeded_bench_parser
+from bench.stack import serve_api
 from db.engine import parse_url
 from dev.tokens import load_users
 from domain.commands import Role
-from settings import REPO_ROOT
 
 TARGET_P95_MS = 150.0
-SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/motcua_bench_pages"
 
 
@@ -129,48 +126,30 @@ async def run(args: argparse.Namespace) -> None:
         url, dossiers=args.dossiers, seed=args.seed, year=args.year, reseed=args.reseed
     )
     lead, consulted, codes, desk = await sample(url)
-    port = free_port()
-    environment = {
-        **os.environ,
-        "MOTCUA_DATABASE_URL": url,
-        "MOTCUA_JWT_SECRET": SECRET,
-        "MOTCUA_LOG_FORMAT": "json",
-    }
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        cwd=REPO_ROOT,
-        env=environment,
-    )  # fmt: skip
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            await wait_until_up(http, server)
-            print(
-                f"\n{args.dossiers:,} dossiers of {args.year}; lead agency {lead}, consulted "
-                f"agency {consulted}; {args.runs} runs per page after a warm-up"
-            )
-            print(HEADER)
-            officer = {
-                f"inbox {lead}": ["/inbox"],
-                "inbox search 'nguyen'": ["/inbox?q=nguyen"],
-                "inbox late group": ["/inbox?urgency=late"],
-                f"dossier page ({len(codes)} longest)": [f"/dossiers/{c}" for c in codes],
-            }
-            for line in await time_pages(http, officers()[lead], officer, args.runs):
+    async with serve_api(url) as api, httpx.AsyncClient(base_url=api.url, timeout=60) as http:
+        print(
+            f"\n{args.dossiers:,} dossiers of {args.year}; lead agency {lead}, consulted "
+            f"agency {consulted}; {args.runs} runs per page after a warm-up"
+        )
+        print(HEADER)
+        officer = {
+            f"inbox {lead}": ["/inbox"],
+            "inbox search 'nguyen'": ["/inbox?q=nguyen"],
+            "inbox late group": ["/inbox?urgency=late"],
+            f"dossier page ({len(codes)} longest)": [f"/dossiers/{c}" for c in codes],
+        }
+        for line in await time_pages(http, officers()[lead], officer, args.runs):
+            print(line)
+        if desk is not None:
+            received = {f"inbox received here {desk}": ["/inbox?received_here=true"]}
+            for line in await time_pages(http, officers()[desk], received, args.runs):
                 print(line)
-            if desk is not None:
-                received = {f"inbox received here {desk}": ["/inbox?received_here=true"]}
-                for line in await time_pages(http, officers()[desk], received, args.runs):
-                    print(line)
-            agency = {f"consultations of {consulted}": ["/consultations"]}
-            for line in await time_pages(http, officers()[consulted], agency, args.runs):
-                print(line)
-            oversight = {"reports (this month)": ["/reports"]}
-            for line in await time_pages(http, "snv.home_affairs", oversight, args.runs):
-                print(line)
-    finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), timeout=30)
+        agency = {f"consultations of {consulted}": ["/consultations"]}
+        for line in await time_pages(http, officers()[consulted], agency, args.runs):
+            print(line)
+        oversight = {"reports (this month)": ["/reports"]}
+        for line in await time_pages(http, "snv.home_affairs", oversight, args.runs):
+            print(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,19 +23,14 @@ from typing import Any
 
 import asyncpg
 import httpx
-import uvicorn
 from sqlalchemy import event
 
-from api.app import create_app
-from api.auth import Authenticator
 from bench.pages import officers
-from bench.reports import free_port
 from bench.seed_reports import dsn_of, ensure_seeded, seeded_bench_parser
+from bench.stack import API_SECRET, serve_api
 from db.engine import parse_url
 from dev.tokens import load_users, mint_token
-from settings import Settings
 
-SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/motcua_bench_reads"
 LIMITS = (50, 200)
 HOME_AFFAIRS = "snv.home_affairs"
@@ -68,54 +63,39 @@ HEADER = f"{'GET /api/v1/dossiers':<36}{'p50':>8}{'p95':>8}{'max':>8}{'statement
 
 
 async def time_lists(url: str, runs: int) -> list[str]:
-    port = free_port()
-    settings = Settings(
-        database_url=url,
-        temporal_address="127.0.0.1:1",  # never called: the list reads the read model only
-        log_format="json",
-    )
-    app = create_app(settings, Authenticator.with_secret(SECRET))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.05)
     counted: list[int] = [0]
 
     def count(*_: Any) -> None:
         counted[0] += 1
 
-    event.listen(app.state.services.engine.sync_engine, "before_cursor_execute", count)
     users = {user.id: user for user in load_users()}
     lead = await busiest_lead(url)
     callers = {f"as {HOME_AFFAIRS}": HOME_AFFAIRS, f"as {lead} officer": officers()[lead]}
     lines = []
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            for label, user in callers.items():
-                headers = {"Authorization": f"Bearer {mint_token(users[user], SECRET, hours=2)}"}
-                for limit in LIMITS:
-                    seconds, statements, items = [], set(), 0
-                    for run in range(runs + 1):
-                        counted[0] = 0
-                        started = time.perf_counter()
-                        answer = await http.get(
-                            "/api/v1/dossiers", params={"limit": limit}, headers=headers
-                        )
-                        took = time.perf_counter() - started
-                        if answer.status_code != 200:
-                            raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
-                        if run:  # the first run warms the pool and the caches
-                            seconds.append(took)
-                            statements.add(counted[0])
-                            items = len(answer.json()["items"])
-                    lines.append(summary(f"limit={limit} {label}", seconds, statements, items))
-    finally:
-        server.should_exit = True
-        await serving
+    async with (
+        serve_api(url, in_process=True) as api,
+        httpx.AsyncClient(base_url=api.url, timeout=120) as http,
+    ):
+        assert api.app is not None
+        event.listen(api.app.state.services.engine.sync_engine, "before_cursor_execute", count)
+        for label, user in callers.items():
+            headers = {"Authorization": f"Bearer {mint_token(users[user], API_SECRET, hours=2)}"}
+            for limit in LIMITS:
+                seconds, statements, items = [], set(), 0
+                for run in range(runs + 1):
+                    counted[0] = 0
+                    started = time.perf_counter()
+                    answer = await http.get(
+                        "/api/v1/dossiers", params={"limit": limit}, headers=headers
+                    )
+                    took = time.perf_counter() - started
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"{answer.status_code}: {answer.text[:300]}")
+                    if run:  # the first run warms the pool and the caches
+                        seconds.append(took)
+                        statements.add(counted[0])
+                        items = len(answer.json()["items"])
+                lines.append(summary(f"limit={limit} {label}", seconds, statements, items))
     return lines
 
 

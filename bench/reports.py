@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
 import sys
 import time
@@ -40,14 +38,13 @@ from bench.seed_reports import (
     read_marker,
     totals_options,
 )
+from bench.stack import API_SECRET, serve_api
 from db import reports
 from db.engine import create_engine, parse_url, session_factory
 from dev.tokens import load_users, mint_token
 from domain.localtime import VN
-from settings import REPO_ROOT
 
 TARGET_MS = 100.0
-SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 INSPECTOR = "vpubnd.inspector"  # VPUBND: may read all four reports
 PAGE = 100  # rows of the paginated lists, as a page of the API asks
 
@@ -125,64 +122,27 @@ def describe(figures: Any) -> str:
     return f"{len(figures)} rows"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def time_http(url: str, year: int, runs: int) -> list[str]:
     """The same reports through uvicorn, one process serving the seeded database."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "MOTCUA_DATABASE_URL": url,
-        "MOTCUA_JWT_SECRET": SECRET,
-        "MOTCUA_LOG_FORMAT": "json",
-    }
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        cwd=REPO_ROOT,
-        env=environment,
-    )  # fmt: skip
     user = next(u for u in load_users() if u.id == INSPECTOR)
-    headers = {"Authorization": f"Bearer {mint_token(user, SECRET, hours=1)}"}
+    headers = {"Authorization": f"Bearer {mint_token(user, API_SECRET, hours=1)}"}
     lines = []
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60
-        ) as http:
-            await wait_until_up(http, server)
-            for name, path in http_paths(year).items():
-                seconds = []
-                for run in range(runs + 1):
-                    started = time.perf_counter()
-                    response = await http.get(path)
-                    took = time.perf_counter() - started
-                    response.raise_for_status()
-                    if run:
-                        seconds.append(took)
-                size = len(response.content)
-                lines.append(summary(name, seconds) + f"   ({size:,} bytes of JSON)")
-    finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), timeout=30)
+    async with (
+        serve_api(url) as api,
+        httpx.AsyncClient(base_url=api.url, headers=headers, timeout=60) as http,
+    ):
+        for name, path in http_paths(year).items():
+            seconds = []
+            for run in range(runs + 1):
+                started = time.perf_counter()
+                response = await http.get(path)
+                took = time.perf_counter() - started
+                response.raise_for_status()
+                if run:
+                    seconds.append(took)
+            size = len(response.content)
+            lines.append(summary(name, seconds) + f"   ({size:,} bytes of JSON)")
     return lines
-
-
-async def wait_until_up(http: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.returncode is not None:
-            raise RuntimeError(f"the API exited with {server.returncode} before it served")
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the API did not answer /healthz within 60 s")
 
 
 async def row_counts(url: str) -> str:

@@ -291,7 +291,7 @@ async def awaited_consultations(
     return [ConsultationRow(**row._asdict()) for row in rows]
 
 
-async def settled_consultations(
+async def closed_consultations(
     session: AsyncSession,
     agency: str | None,
     *,
@@ -299,10 +299,10 @@ async def settled_consultations(
     limit: int,
     after: tuple[datetime, str, int] | None = None,
 ) -> list[ConsultationRow]:
-    """The consultations addressed to `agency` that await nothing: answered (on time or late)
-    and, unless `answered_only`, cancelled or left awaiting on a dossier closed from outside
-    (R5); newest request first, then dossier and number descending; at most `limit` after the
-    (requested_at, dossier, number) of the previous page's last one."""
+    """The consultations addressed to `agency` that are closed, awaiting nothing: answered (on
+    time or late) and, unless `answered_only`, cancelled or left awaiting on a dossier closed
+    from outside (R5); newest request first, then dossier and number descending; at most
+    `limit` after the (requested_at, dossier, number) of the previous page's last one."""
     query = _consultation_query(agency)
     if answered_only:
         query = query.where(col(C.status).in_(ANSWERED))

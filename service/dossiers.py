@@ -30,6 +30,7 @@ from db import read_model
 from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
 from db.models import IdempotencyRecord
+from db.pages import Page, beyond
 from domain import limits, rules
 from domain.actions import ACTIONS
 from domain.catalogue import is_one_stop_desk
@@ -281,20 +282,19 @@ async def list_visible(
     """Dossiers the caller may see, newest first; `overdue`: not closed and late or past their
     due date."""
     after = decode_cursor(cursor, tuple[AwareDatetime, StrictStr])
-    page = await read_model.list_dossiers(
+    rows = await read_model.list_dossiers(
         db,
         status=status.value if status else None,
         lead_agency=lead_agency,
         overdue=overdue,
         visible_to_agency=None if rules.sees_every_agency(actor) else actor.agency,
         now=datetime.now(UTC),
-        limit=limit + 1,
+        limit=beyond(limit),
         after=after,
     )
-    more = len(page) > limit
-    page = page[:limit]
-    items = [document_of(*found) for found in await read_model.with_timelines(db, page)]
-    last = page[-1] if more and page else None
+    page = Page.of(rows, limit)
+    items = [document_of(*found) for found in await read_model.with_timelines(db, page.rows)]
+    last = page.last
     return DossierPage(
         items=items,
         next_cursor=encode_cursor([last.received_at.isoformat(), last.code]) if last else None,

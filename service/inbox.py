@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.problems import Problem
 from db import inbox as queries
+from db.pages import Page, beyond
 from domain import limits, rules
 from domain.commands import Actor
 from domain.dossier import ConsultationStatus, DossierStatus, Reminder
@@ -105,12 +106,11 @@ async def officer_inbox(
         query,
         bounds,
         urgency=filters.urgency,
-        limit=filters.limit + 1,
+        limit=beyond(filters.limit),
         after=filters.after,
     )
-    page = rows[: filters.limit]
-    last = page[-1] if len(rows) > filters.limit else None
-    dated = [row.due_at for row in page if row.due_at is not None]
+    page = Page.of(rows, filters.limit)
+    dated = [row.due_at for row in page.rows if row.due_at is not None]
     left = iter(working_days_left_of(dated, now, calendar))
     return Inbox(
         counts=UrgencyCounts(**{u.value: n for u, n in counts.items()}),
@@ -131,9 +131,9 @@ async def officer_inbox(
                 else row.receiving_desk,
                 working_days_left=None if row.due_at is None else next(left),
             )
-            for row in page
+            for row in page.rows
         ],
-        next_after=(last.due_at, last.code) if last else None,
+        next_after=(last.due_at, last.code) if (last := page.last) else None,
     )
 
 
@@ -163,8 +163,9 @@ def _inbox_query(actor: Actor, filters: InboxFilters) -> queries.InboxQuery:
 # --- the consultations addressed to an agency ------------------------------------------------
 
 ConsultationState = Literal["awaited", "answered", "all"]
-# Where a page ends: the list's part ("awaited" first, then "settled"), the last consultation's
-# time in that part's order (deadline; requested_at), its dossier and number.
+# Where a page ends: the list's part ("awaited" first, then the closed ones, which the cursors
+# call "settled"), the last consultation's time in that part's order (deadline; requested_at),
+# its dossier and number.
 ConsultationPosition = tuple[Literal["awaited", "settled"], datetime, str, int]
 
 
@@ -211,7 +212,7 @@ async def consultations_for(
     overdue ones first (by deadline); then, asked for, the answered (and cancelled) ones,
     newest request first."""
     agency = _scope(rules.consultations_scope(actor, filters.agency))
-    wanted = filters.limit + 1
+    wanted = beyond(filters.limit)
     after = filters.after
     rows: list[tuple[Literal["awaited", "settled"], queries.ConsultationRow]] = []
     if filters.state != "answered" and (after is None or after[0] == "awaited"):
@@ -221,19 +222,18 @@ async def consultations_for(
         rows += [("awaited", row) for row in awaited]
         after = None
     if filters.state != "awaited" and len(rows) < wanted:
-        settled = await queries.settled_consultations(
+        closed = await queries.closed_consultations(
             db,
             agency,
             answered_only=filters.state == "answered",
             limit=wanted - len(rows),
             after=after[1:] if after else None,
         )
-        rows += [("settled", row) for row in settled]
-    page = rows[: filters.limit]
-    last = page[-1] if len(rows) > filters.limit else None
+        rows += [("settled", row) for row in closed]
+    page = Page.of(rows, filters.limit)
     return ConsultationInbox(
-        items=[_consultation_item(row, now) for _, row in page],
-        next_after=_consultation_position(*last) if last else None,
+        items=[_consultation_item(row, now) for _, row in page.rows],
+        next_after=_consultation_position(*last) if (last := page.last) else None,
     )
 
 
@@ -309,10 +309,9 @@ async def withdrawals_awaiting(
     confirmation (R6), oldest request first."""
     lead_agency = _scope(rules.withdrawals_scope(actor, filters.lead_agency))
     rows = await queries.pending_withdrawals(
-        db, lead_agency, limit=filters.limit + 1, after=filters.after
+        db, lead_agency, limit=beyond(filters.limit), after=filters.after
     )
-    page = rows[: filters.limit]
-    last = page[-1] if len(rows) > filters.limit else None
+    page = Page.of(rows, filters.limit)
     return WithdrawalList(
         items=[
             WithdrawalItem(
@@ -328,7 +327,7 @@ async def withdrawals_awaiting(
                 reason=str(row.detail.get("reason", "")),
                 application_ref=str(row.detail.get("application_ref", "")),
             )
-            for row in page
+            for row in page.rows
         ],
-        next_after=(last.requested_at, last.code) if last else None,
+        next_after=(last.requested_at, last.code) if (last := page.last) else None,
     )

@@ -10,7 +10,6 @@ more rows than its largest page."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +30,8 @@ from db.models import ConsultationRecord, DossierRecord, EventRecord, NoticeReco
 from db.read_model import search_key
 from domain.localtime import local_date
 from settings import Settings
-from tests.fixtures.api import SECRET, Api, free_port
+from tests.api.http_helpers import serving
+from tests.fixtures.api import SECRET, Api
 from tests.web.page_client import Browser, signed_in
 
 N = 205  # more than the largest page asked (200), and than any page's size
@@ -77,28 +76,16 @@ class Reads:
 async def reads(database_url: str) -> AsyncIterator[Reads]:
     """The API on `database_url` over real HTTP, without a worker."""
     await seed(database_url)
-    port = free_port()
     settings = Settings(
         database_url=database_url,
         temporal_address="127.0.0.1:1",  # never called: the lists read the read model only
-        pages_url=f"http://127.0.0.1:{port}",
     )
     today = local_date(datetime.now(UTC))  # the reports count working days on the calendar
     await sync_calendar(database_url, first=today - timedelta(days=60), last=today)
     app = create_app(settings, Authenticator.with_secret(SECRET))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            statements = Statements(app.state.services.engine)
-            yield Reads(Api(str(http.base_url), http, settings), statements, database_url)
-    finally:
-        server.should_exit = True
-        await serving
+    async with serving(app) as http:
+        statements = Statements(app.state.services.engine)
+        yield Reads(Api(str(http.base_url), http, settings), statements, database_url)
 
 
 async def write_read_model(database_url: str, first: int, count: int) -> None:

@@ -5,15 +5,13 @@ prints every column and every target; what it measured is not judged (speed is n
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bench.idle import COLUMNS
-from settings import REPO_ROOT
+from tests.commands import run_command
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -29,17 +27,9 @@ def test_idle_bench_opens_dossiers_restarts_the_worker_and_prints_every_column(
         "--steps", "10,20", "--clients", "4", "--sample", "5", "--timers", "3",
         "--timer-deadline", "8", "--settle", "0.5", "--json", str(figures_path),
     ]  # fmt: skip
-    bench = subprocess.Popen(
-        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = bench.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        bench.send_signal(signal.SIGTERM)  # its cleanup stops every process it started
-        output, _ = bench.communicate(timeout=60)
-        pytest.fail(f"bench.idle did not finish within {RUN_TIMEOUT_S} s:\n{output}")
+    status, output = run_command(argv, timeout_s=RUN_TIMEOUT_S)
 
-    assert bench.returncode == 0, output
+    assert status == 0, output
     assert COLUMNS in output, output
     for target in (
         "worker memory flat in N",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 
 from bench.histories import event_type_name
 from bench.profiling import Frame, Profile, area_of, summary
-from settings import REPO_ROOT
+from tests.commands import run_command
 
 RUN_TIMEOUT_S = 200  # about 30 s on a 2-core machine shared with other work
 
@@ -29,17 +28,9 @@ def test_bench_prints_cpu_and_history_events_per_lifecycle_beside_bare_and_write
         sys.executable, "-m", "bench", "--lifecycles", "2", "--clients", "2", "--rounds", "1",
         "--refusals", "5", "--history-sample", "2", "--profile", "--profile-dir", str(tmp_path),
     ]  # fmt: skip
-    bench = subprocess.Popen(
-        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = bench.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        bench.send_signal(signal.SIGINT)  # its cleanup stops every process it started
-        output, _ = bench.communicate(timeout=60)
-        pytest.fail(f"python -m bench did not finish within {RUN_TIMEOUT_S} s:\n{output}")
+    status, output = run_command(argv, timeout_s=RUN_TIMEOUT_S, stop=signal.SIGINT)
 
-    assert bench.returncode == 0, output
+    assert status == 0, output
     for row in (
         "CPU Temporal dev server",
         "CPU worker (motcua / bare)",

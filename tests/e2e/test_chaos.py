@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from settings import REPO_ROOT
+from tests.commands import run_command
 from tests.fixtures.databases import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -34,17 +32,9 @@ def test_chaos_small_run_on_postgresql_keeps_every_invariant(tmp_path: Path) -> 
         "--postgres-server", os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL),
         "--json", str(figures_path),
     ]  # fmt: skip
-    harness = subprocess.Popen(
-        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = harness.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        harness.send_signal(signal.SIGTERM)  # its cleanup stops every process it started
-        output, _ = harness.communicate(timeout=60)
-        pytest.fail(f"bench.chaos did not finish within {RUN_TIMEOUT_S} s:\n{output}")
+    status, output = run_command(argv, timeout_s=RUN_TIMEOUT_S)
 
-    assert harness.returncode == 0, output
+    assert status == 0, output
     figures = json.loads(figures_path.read_text())["figures"]
     assert figures["dossiers"] == 12, output
     assert Counter(k["kind"] for k in figures["kills"]) == {"worker": 2, "server": 1}, output
