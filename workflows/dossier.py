@@ -59,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.dossier import (
         ConsultationPlan,
-        Dossier,
         DossierDocument,
         Event,
         receive,
