@@ -16,7 +16,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
 from activities.ended_runs import EndedRunsActivities
@@ -34,6 +34,7 @@ from telemetry.tracing import WORKER_SERVICE, configure_tracing, flush_traces, t
 from workflows.converter import data_converter
 from workflows.dossier import DossierWorkflow
 from workflows.ended_runs import EndedRunsSweep
+from workflows.sandbox import CompiledOnceSandboxRunner
 from workflows.temporal_setup import ensure_sweep_schedule
 
 log = structlog.get_logger()
@@ -61,9 +62,9 @@ PASSTHROUGH = (
 WORKFLOWS: tuple[type, ...] = (DossierWorkflow, EndedRunsSweep)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner() -> CompiledOnceSandboxRunner:
     """The sandbox every worker and every replay uses."""
-    return SandboxedWorkflowRunner(
+    return CompiledOnceSandboxRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
 
