@@ -162,6 +162,7 @@ async def running_worker(
         async with worker:
             yield worker
     finally:
+        await delivery.close()
         await engine.dispose()
 
 

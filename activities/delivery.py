@@ -168,17 +168,23 @@ class DeliveryActivities:
             raise ValueError(f"MOTCUA_MAIL_FROM must hold an address, got {settings.mail_from!r}")
         self._sessions = sessions
         self._mail_from = settings.mail_from
-        self._smtp = SmtpServer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password or None,
+        self._mailer = mail.MailSender(
+            SmtpServer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                starttls=settings.smtp_starttls,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password or None,
+            )
         )
         self._webhooks = WebhookSender(settings.webhook_secret)
         self._portal = portal if portal is not None else portal_target(settings, self._webhooks)
 
-    # --- deliver_notice ---------------------------------------------------------------------
+    async def close(self) -> None:
+        """Close what is kept open between sends (the SMTP connections): the worker stopping."""
+        await self._mailer.close()
+
+    # --- send_change, deliver_notice ------------------------------------------------------------
 
     @activity.defn(name="send_change")
     async def send_change(self, sends: ChangeSends) -> ChangeSendReceipt:
@@ -297,7 +303,7 @@ class DeliveryActivities:
         )
         envelope = list(dict.fromkeys(r.address for r in todo if r.address))
         try:
-            refused = await mail.send(self._smtp, message, self._mail_from, envelope)
+            refused = await self._mailer.send(message, self._mail_from, envelope)
         except MailFailed as error:
             return {r.code: str(error) for r in todo}
         return {

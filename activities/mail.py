@@ -88,26 +88,73 @@ class SmtpServer:
     password: str | None = None
 
 
-async def send(
-    server: SmtpServer, message: EmailMessage, sender: str, recipients: list[str]
-) -> dict[str, str]:
-    """Hand `message` to `server` for the envelope `recipients` (who gets it, whatever its
-    To and Cc say: a retry goes only to those the last attempt did not reach). Returns the
-    recipients the server refused, with its answer; raises `MailFailed` when it took none."""
+class MailSender:
+    """Hands messages to one SMTP server over connections kept open between sends: each new
+    connection costs a TCP (and TLS) handshake, EHLO and perhaps a login, and relays limit how
+    many a client opens. At most `keep` idle connections are kept; each carries one message at
+    a time. A connection that failed in any way is dropped; a kept one the server closed while
+    idle (it says so at the next command, before any message went) is replaced once."""
+
+    def __init__(self, server: SmtpServer, keep: int = 4) -> None:
+        self._server = server
+        self._keep = keep
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def send(
+        self, message: EmailMessage, sender: str, recipients: list[str]
+    ) -> dict[str, str]:
+        """Hand `message` to the server for the envelope `recipients` (who gets it, whatever
+        its To and Cc say: a retry goes only to those the last attempt did not reach). Returns
+        the recipients the server refused, with its answer; raises `MailFailed` when it took
+        none."""
+        server = self._server
+        try:
+            while self._idle:
+                kept = self._idle.pop()
+                try:
+                    return await self._send_on(kept, message, sender, recipients)
+                except aiosmtplib.SMTPServerDisconnected:
+                    continue  # closed by the server while idle: nothing was sent on it
+            fresh = aiosmtplib.SMTP(
+                hostname=server.host,
+                port=server.port,
+                start_tls=server.starttls,
+                username=server.username,
+                password=server.password,
+                timeout=TIMEOUT_S,
+            )
+            await fresh.connect()
+            return await self._send_on(fresh, message, sender, recipients)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            raise MailFailed(
+                f"SMTP {server.host}:{server.port}: {type(error).__name__}: {error}"
+            ) from error
+
+    async def _send_on(
+        self, client: aiosmtplib.SMTP, message: EmailMessage, sender: str, recipients: list[str]
+    ) -> dict[str, str]:
+        try:
+            refused, _ = await client.send_message(
+                message, sender=parseaddr(sender)[1] or sender, recipients=recipients
+            )
+        except BaseException:
+            client.close()  # in an unknown state: never used again
+            raise
+        if len(self._idle) < self._keep and client.is_connected:
+            self._idle.append(client)
+        else:
+            await _quit(client)
+        return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}
+
+    async def close(self) -> None:
+        """Say goodbye on every kept connection (the worker stopping)."""
+        idle, self._idle = self._idle, []
+        for client in idle:
+            await _quit(client)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
     try:
-        refused, _ = await aiosmtplib.send(
-            message,
-            sender=parseaddr(sender)[1] or sender,
-            recipients=recipients,
-            hostname=server.host,
-            port=server.port,
-            start_tls=server.starttls,
-            username=server.username,
-            password=server.password,
-            timeout=TIMEOUT_S,
-        )
-    except (aiosmtplib.SMTPException, OSError) as error:
-        raise MailFailed(
-            f"SMTP {server.host}:{server.port}: {type(error).__name__}: {error}"
-        ) from error
-    return {address: f"{answer.code} {answer.message}" for address, answer in refused.items()}
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()

@@ -74,6 +74,7 @@ class Received:
     message: EmailMessage
     raw: bytes
     accepted: bool
+    peer: Any = None  # the client's end of the connection that carried it
 
     def addresses(self, header: str) -> list[str]:
         return [address for _name, address in getaddresses(self.message.get_all(header, []))]
@@ -88,6 +89,13 @@ class Inbox:
     received: list[Received] = field(default_factory=list)
     refuse_data: int = 0
     refuse_rcpt: dict[str, int] = field(default_factory=dict)
+    connections: list[SMTP] = field(default_factory=list)  # each one that carried a message
+
+    def hang_up(self) -> None:
+        """Close every connection from the server's side, as a relay does with idle ones."""
+        for connection in self.connections:
+            if connection.transport is not None:
+                connection.transport.close()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -104,7 +112,11 @@ class Inbox:
         message = BytesParser(policy=default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
         accepted = self.refuse_data == 0
-        self.received.append(Received(list(envelope.rcpt_tos), message, raw, accepted))
+        self.received.append(
+            Received(list(envelope.rcpt_tos), message, raw, accepted, session.peer)
+        )
+        if server not in self.connections:
+            self.connections.append(server)
         if not accepted:
             self.refuse_data -= 1
             return "451 4.3.0 Busy, try again later"
@@ -382,6 +394,43 @@ async def test_refused_copy_is_retried_to_that_address_alone(
     assert retry.message["Message-ID"] == first.message["Message-ID"]
     rows = await delivery_rows(sessions, sent.key)
     assert (rows["CAT"].attempts, rows["SNV"].attempts) == (1, 2)
+
+
+async def test_one_smtp_connection_carries_the_notices_one_after_another(
+    sessions: Sessions, inbox: Inbox
+) -> None:
+    """The relay sees one connection (one handshake, one EHLO) for the notices a worker sends,
+    not one each; the worker says goodbye on it when it stops."""
+    await prepare(sessions)
+    first = await record(sessions, notice("CAT", cc=["SNV"]))
+    second = await record(sessions, notice("SNV", kind=NoticeKind.APOLOGY_DUE))
+    activities = DeliveryActivities(sessions, settings(inbox.port))
+
+    await deliver(activities, first.key)
+    await deliver(activities, second.key)
+    await activities.close()
+
+    assert len(inbox.accepted) == 2
+    assert inbox.accepted[0].peer == inbox.accepted[1].peer
+    assert len(inbox.connections) == 1
+
+
+async def test_a_connection_the_relay_closed_while_idle_is_replaced_and_nothing_is_lost(
+    sessions: Sessions, inbox: Inbox
+) -> None:
+    await prepare(sessions)
+    first = await record(sessions, notice("CAT", cc=["SNV"]))
+    second = await record(sessions, notice("SNV", kind=NoticeKind.APOLOGY_DUE))
+    activities = DeliveryActivities(sessions, settings(inbox.port))
+    await deliver(activities, first.key)
+
+    inbox.hang_up()
+    await asyncio.sleep(0.05)
+    receipt = await deliver(activities, second.key)
+
+    assert (receipt.status, receipt.attempts) == ("delivered", 1)
+    assert [r.message["X-Motcua-Delivery-Id"] for r in inbox.accepted] == [first.key, second.key]
+    assert inbox.accepted[0].peer != inbox.accepted[1].peer  # a new connection
 
 
 async def test_unreachable_smtp_server_fails_the_attempt_for_a_retry(sessions: Sessions) -> None:
