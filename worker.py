@@ -148,7 +148,7 @@ async def running_worker(
             planning.is_working_day,
             notices.record_notice,
             settlement.settle_dossier,
-            delivery.send_change,
+            delivery.dispatch_change,
             delivery.deliver_notice,
             delivery.push_national_status,
             ended_runs.close_dossiers_of_ended_runs,

@@ -22,8 +22,8 @@ The notice's row sums it up: `delivery_status` is `pending` until the first atte
 retries it with backoff), `delivered` once every recipient with a channel has it, `no_channel`
 when nobody it names has one (nothing to retry: the activity returns).
 
-Since v7 a workflow sends everything one change brings with one activity, `send_change`
-(`ChangeSends`: the notices' keys and the national-status update, if any), which does what the
+Since v7 a workflow dispatches everything one change brings with one activity, `dispatch_change`
+(`ChangeDispatch`: the notices' keys and the national-status update, if any), which does what the
 two activities below do for each; runs from before v7 keep calling them one by one.
 
 `push_national_status(update)` records each change of a dossier's national status in
@@ -132,8 +132,8 @@ def portal_target(settings: Settings, sender: WebhookSender) -> PortalTarget:
 # --- the activities ----------------------------------------------------------------------------
 
 
-class ChangeSends(BaseModel):
-    """Input of `send_change`: what one change of a dossier sends, once its settlement put the
+class ChangeDispatch(BaseModel):
+    """Input of `dispatch_change`: what one change of a dossier sends, once its settlement put the
     notices in the outbox: the notices' keys, and the national-status update if the change
     brought one."""
 
@@ -141,8 +141,8 @@ class ChangeSends(BaseModel):
     portal: PortalUpdate | None = None
 
 
-class ChangeSendReceipt(BaseModel):
-    """What `send_change` achieved: each notice's delivery receipt, and the portal's (what
+class DispatchReceipt(BaseModel):
+    """What `dispatch_change` achieved: each notice's delivery receipt, and the portal's (what
     `db.rebuild` restores from the history)."""
 
     deliveries: list[DeliveryReceipt]
@@ -184,18 +184,18 @@ class DeliveryActivities:
         """Close what is kept open between sends (the SMTP connections): the worker stopping."""
         await self._mailer.close()
 
-    # --- send_change, deliver_notice ------------------------------------------------------------
+    # --- dispatch_change, deliver_notice ------------------------------------------------------
 
-    @activity.defn(name="send_change")
-    async def send_change(self, sends: ChangeSends) -> ChangeSendReceipt:
-        """Everything one change of a dossier sends (v7): its notices, each to whoever has not
+    @activity.defn(name="dispatch_change")
+    async def dispatch_change(self, dispatch: ChangeDispatch) -> DispatchReceipt:
+        """Everything one change of a dossier dispatches (v7): its notices, each to whoever has not
         got it yet, and its national-status update, at once. Raises ApplicationError
-        `change_send_failed` (retried) while any of them did not land, after each one's outcome
+        `change_dispatch_failed` (retried) while any of them did not land, after each one's outcome
         is recorded; a retry sends only what is still missing (the delivered notices and a
         pushed update are not sent again)."""
-        sending: list[Awaitable[object]] = [self._deliver(key) for key in sends.notices]
-        if sends.portal is not None:
-            sending.append(self._push(sends.portal))
+        sending: list[Awaitable[object]] = [self._deliver(key) for key in dispatch.notices]
+        if dispatch.portal is not None:
+            sending.append(self._push(dispatch.portal))
         outcomes = await asyncio.gather(*sending, return_exceptions=True)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         for failure in failures:
@@ -204,11 +204,11 @@ class DeliveryActivities:
         if failures:
             raise ApplicationError(
                 "; ".join(str(f) for f in failures),
-                type="change_send_failed",
+                type="change_dispatch_failed",
                 # a notice missing from the outbox is a bug no retry mends
                 non_retryable=all(f.non_retryable for f in failures),  # type: ignore[attr-defined]
             )
-        return ChangeSendReceipt(
+        return DispatchReceipt(
             deliveries=[o for o in outcomes if isinstance(o, DeliveryReceipt)],
             portal=next((o for o in outcomes if isinstance(o, PortalReceipt)), None),
         )

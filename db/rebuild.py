@@ -11,7 +11,7 @@ activity wrote. This reads them back from Temporal and writes them with the same
   `settle_dossier` and `record_notice` input whose activity completed, in the order they
   completed (`write_settlement`, `write_notice`: exactly what the worker wrote), the result of a
   completed run (its whole document), each completed `deliver_notice`'s receipt and each
-  `push_national_status` (`restore_delivery`, `restore_portal_update`), or of each `send_change`
+  `push_national_status` (`restore_delivery`, `restore_portal_update`), or of each `dispatch_change`
   that sent both for a change (v7);
 - a running dossier is also asked for its `document` (the query, answered by a worker): its
   state now, with what the read model may not have had yet (a write the database refused);
@@ -61,7 +61,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.delivery import ChangeSendReceipt, ChangeSends
+from activities.delivery import ChangeDispatch, DispatchReceipt
 from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
 from db.deliveries import (
     DeliveryReceipt,
@@ -184,10 +184,10 @@ async def read_run(client: Client, workflow_id: str, run_id: str) -> RunHistory:
         attributes = event.activity_task_scheduled_event_attributes
         if attributes.activity_type.name == "push_national_status":
             run.portal.append((await _decode(client, attributes.input, PortalUpdate), None))
-        elif attributes.activity_type.name == "send_change":
-            sends = await _decode(client, attributes.input, ChangeSends)
-            if sends.portal is not None:
-                run.portal.append((sends.portal, None))
+        elif attributes.activity_type.name == "dispatch_change":
+            dispatch = await _decode(client, attributes.input, ChangeDispatch)
+            if dispatch.portal is not None:
+                run.portal.append((dispatch.portal, None))
     return run
 
 
@@ -209,12 +209,12 @@ async def _completed(
     elif name == "push_national_status":
         update = await _decode(client, given, PortalUpdate)
         run.portal.append((update, await _decode(client, result, PortalReceipt)))
-    elif name == "send_change":
-        sends = await _decode(client, given, ChangeSends)
-        receipt = await _decode(client, result, ChangeSendReceipt)
+    elif name == "dispatch_change":
+        dispatch = await _decode(client, given, ChangeDispatch)
+        receipt = await _decode(client, result, DispatchReceipt)
         run.deliveries.extend(receipt.deliveries)
-        if sends.portal is not None:
-            run.portal.append((sends.portal, receipt.portal))
+        if dispatch.portal is not None:
+            run.portal.append((dispatch.portal, receipt.portal))
 
 
 async def read_runs(client: Client, execution: WorkflowExecution) -> tuple[list[RunHistory], int]:

@@ -34,7 +34,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.delivery import ChangeSends, DeliveryActivities
+    from activities.delivery import ChangeDispatch, DeliveryActivities
     from activities.notices import NoticeActivities
     from activities.planning import PlanningActivities, PlanRequest
     from activities.settlement import SettlementActivities
@@ -783,9 +783,9 @@ class DossierWorkflow:
             if notices or update is not None:
                 self._in_background(
                     workflow.execute_activity_method(
-                        DeliveryActivities.send_change,
-                        ChangeSends(notices=[n.key for n in notices], portal=update),
-                        summary=_sends_summary(notices, update),
+                        DeliveryActivities.dispatch_change,
+                        ChangeDispatch(notices=[n.key for n in notices], portal=update),
+                        summary=_dispatch_summary(notices, update),
                         start_to_close_timeout=_SEND_TIMEOUT,
                         retry_policy=_SEND_RETRY,
                     )
@@ -967,8 +967,8 @@ _UNSET = object()
 M = TypeVar("M", bound=BaseModel)
 
 
-def _sends_summary(notices: list[Notice], update: PortalUpdate | None) -> str:
-    """What the Web UI shows for a `send_change`."""
+def _dispatch_summary(notices: list[Notice], update: PortalUpdate | None) -> str:
+    """What the Web UI shows for a `dispatch_change`."""
     parts = [f"send {n.kind.value} → {n.to}" for n in notices]
     if update is not None:
         parts.append(f"portal ← {update.code} {update.label}")

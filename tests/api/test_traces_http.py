@@ -126,10 +126,10 @@ def consultation(*agencies: str, in_seconds: float = 3600) -> dict[str, Any]:
     return {"agencies": list(agencies), "content": "Xin ý kiến", "deadline": deadline.isoformat()}
 
 
-def changes_sent(changes: int) -> Callable[[Trace], bool]:
-    """What `changes` changes send, sent: one `send_change` per change (v7), for its notices
+def changes_dispatched(changes: int) -> Callable[[Trace], bool]:
+    """What `changes` changes send, sent: one `dispatch_change` per change (v7), for its notices
     and its national-status update together."""
-    return lambda t: len(t.named("RunActivity:send_change")) >= changes
+    return lambda t: len(t.named("RunActivity:dispatch_change")) >= changes
 
 
 async def test_consultation_request_traced_from_http_through_update_to_deliveries(
@@ -142,7 +142,7 @@ async def test_consultation_request_traced_from_http_through_update_to_deliverie
     response = await traced_api.post(path, consultation("SNNMT", "CAT"), traceparent=header)
     assert response.status_code == 201, response.text
 
-    t = await finished_trace(exporter, trace_id, changes_sent(1))
+    t = await finished_trace(exporter, trace_id, changes_dispatched(1))
     run = workflow_id(code)
     # the HTTP server span continues the caller's trace
     http = t.one("POST /api/v1/dossiers/{code}/consultations")
@@ -164,9 +164,9 @@ async def test_consultation_request_traced_from_http_through_update_to_deliverie
         started = t.one(f"StartActivity:{activity}")
         assert t.parent(started) == handled
         assert t.parent(t.one(f"RunActivity:{activity}")) == started
-    sending = t.one("StartActivity:send_change")
+    sending = t.one("StartActivity:dispatch_change")
     assert t.parent(sending) == handled
-    assert t.parent(t.one("RunActivity:send_change")) == sending
+    assert t.parent(t.one("RunActivity:dispatch_change")) == sending
     assert not t.named("StartActivity:deliver_notice")  # one activity per notice before v7
     # one tree: every span but the server's hangs from another span of the trace
     assert all(t.parent(s) is not None for s in t.spans if s is not http)
@@ -187,11 +187,11 @@ async def test_reminder_sent_later_belongs_to_the_consultation_requests_trace(
     assert response.status_code == 201, response.text
 
     # the request's own delivery, then reminder 1's (3 s later), reminder 2's (2 s after that)
-    t = await finished_trace(exporter, trace_id, changes_sent(3))
+    t = await finished_trace(exporter, trace_id, changes_dispatched(3))
     handled = t.one(f"HandleUpdate:{CONSULT}")
     assert len(t.named("StartActivity:settle_dossier")) >= 2
     assert all(t.parent(s) == handled for s in t.named("StartActivity:settle_dossier"))
-    assert all(t.parent(s) == handled for s in t.named("StartActivity:send_change"))
+    assert all(t.parent(s) == handled for s in t.named("StartActivity:dispatch_change"))
 
 
 async def test_probes_and_static_files_not_traced(
@@ -240,7 +240,7 @@ async def test_log_lines_carry_trace_id_dossier_and_workflow_id(
     ) as lines:
         response = await traced_api.post(path, consultation("CAT"), traceparent=consulted_header)
         assert response.status_code == 201, response.text
-        await finished_trace(exporter, consulted, changes_sent(1))
+        await finished_trace(exporter, consulted, changes_dispatched(1))
         # a request about the dossier refused before any handler: the API's own line
         response = await traced_api.http.post(
             path,

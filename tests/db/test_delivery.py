@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.delivery import ChangeSendReceipt, ChangeSends, DeliveryActivities
+from activities.delivery import ChangeDispatch, DeliveryActivities, DispatchReceipt
 from activities.notices import NoticeActivities
 from db.catalogue import seed_catalogue
 from db.deliveries import DeliveryReceipt, PortalReceipt
@@ -740,8 +740,8 @@ def test_portal_url_needs_the_webhook_secret_and_tls() -> None:
 # --- one change's sends together (v7) ----------------------------------------------------------
 
 
-async def send_change(activities: DeliveryActivities, sends: ChangeSends) -> ChangeSendReceipt:
-    result: ChangeSendReceipt = await ActivityEnvironment().run(activities.send_change, sends)
+async def dispatch_change(activities: DeliveryActivities, sends: ChangeDispatch) -> DispatchReceipt:
+    result: DispatchReceipt = await ActivityEnvironment().run(activities.dispatch_change, sends)
     return result
 
 
@@ -754,10 +754,10 @@ async def test_one_change_sends_its_notices_and_its_portal_update_by_one_activit
     to_cat = await record(sessions, notice("CAT", cc=["SNV"]))
     to_sxd = await record(sessions, notice("SXD", kind=NoticeKind.APOLOGY_DUE))
     activities = DeliveryActivities(sessions, settings(inbox.port, portal_url=receiver.url))
-    sends = ChangeSends(notices=[to_cat.key, to_sxd.key], portal=status_update())
+    sends = ChangeDispatch(notices=[to_cat.key, to_sxd.key], portal=status_update())
 
-    receipt = await send_change(activities, sends)
-    again = await send_change(activities, sends)
+    receipt = await dispatch_change(activities, sends)
+    again = await dispatch_change(activities, sends)
 
     assert [(d.key, d.status) for d in receipt.deliveries] == [
         (to_cat.key, "delivered"),
@@ -777,15 +777,15 @@ async def test_one_send_failing_fails_the_change_for_a_retry_that_sends_only_it(
     await prepare(sessions)
     to_cat = await record(sessions, notice("CAT", cc=["SNV"]))
     activities = DeliveryActivities(sessions, settings(inbox.port, portal_url=receiver.url))
-    sends = ChangeSends(notices=[to_cat.key], portal=status_update())
+    sends = ChangeDispatch(notices=[to_cat.key], portal=status_update())
     receiver.answers = [503]
 
     with pytest.raises(ApplicationError, match="HTTP 503") as failed:
-        await send_change(activities, sends)
-    assert failed.value.type == "change_send_failed" and not failed.value.non_retryable
+        await dispatch_change(activities, sends)
+    assert failed.value.type == "change_dispatch_failed" and not failed.value.non_retryable
     assert (await notice_row(sessions, to_cat.key)).delivery_status == "delivered"
 
-    receipt = await send_change(activities, sends)
+    receipt = await dispatch_change(activities, sends)
 
     assert receipt.portal is not None and (receipt.portal.status, receipt.portal.attempts) == (
         "pushed",
@@ -800,8 +800,8 @@ async def test_a_change_naming_no_notice_of_the_outbox_is_not_retried(
 ) -> None:
     activities = DeliveryActivities(sessions, settings())
     with pytest.raises(ApplicationError) as failed:
-        await send_change(activities, ChangeSends(notices=["HS-001/none/CAT/1"]))
-    assert failed.value.type == "change_send_failed" and failed.value.non_retryable
+        await dispatch_change(activities, ChangeDispatch(notices=["HS-001/none/CAT/1"]))
+    assert failed.value.type == "change_dispatch_failed" and failed.value.non_retryable
 
 
 # --- the mail catcher of `make run` ------------------------------------------------------------

@@ -77,7 +77,9 @@ async def test_one_request_traced_across_the_api_and_worker_processes_to_an_otlp
             assert request.service == "motcua-api"
             delivery = await _exported(
                 collector.spans,
-                lambda s: s.name == "RunActivity:send_change" and s.trace_id == request.trace_id,
+                lambda s: (
+                    s.name == "RunActivity:dispatch_change" and s.trace_id == request.trace_id
+                ),
             )
             assert delivery.service == "motcua-worker"
             assert delivery.attributes["temporalWorkflowID"] == workflow_id(code)
