@@ -8,6 +8,7 @@
 #   make bench-pages              the pages (inbox, dossier page...) over 20,000 dossiers, p95
 #   make bench-idle               memory, database sizes and creation rate as open dossiers grow
 #   make bench-reads              GET /api/v1/dossiers over 10,000 dossiers: p95, SQL statements
+#   make bench-replay             CPU to replay a recorded history (an evicted dossier's first action)
 #   make chaos                    the crash harness: SIGKILLs while reminders fire, then invariants
 #   make reset                    deletes the local data (dossiers, Temporal history, logs)
 #   make openapi                  writes the served OpenAPI document to docs/openapi.json
@@ -19,7 +20,7 @@ NODE_INSTALLED := node_modules/.installed
 PACKAGES  := domain workflows activities sources api service web db dev bench telemetry settings.py worker.py logs.py
 DATA_DIR  := $(or $(MOTCUA_DATA_DIR),var)
 
-.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads bench-profile
+.PHONY: install bytecode run demo test bench bench-reports chaos lint clean reset histories messages bench-pages openapi bench-idle bench-reads bench-profile bench-replay
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -73,6 +74,11 @@ bench-reports: install bytecode
 # 20,000 dossiers, p95 against issue 9's 150 ms (BENCH_ARGS='--dossiers 50000 --runs 200').
 bench-pages: install bytecode
 	$(PYTHON) -m bench.pages $(BENCH_ARGS)
+
+# Replaying each recorded history of the current version through the worker's sandbox, against the
+# SDK's plain one: CPU per replayed run and per event (BENCH_ARGS='--runs 100').
+bench-replay: install bytecode
+	$(PYTHON) -m bench.replay $(BENCH_ARGS)
 
 # Idle capacity (issue 12): dossiers opened in steps, each waiting on a consultation's timer; per
 # step memory, database sizes, creation rate; then a worker restart (BENCH_ARGS='--steps 10000,50000,100000').
