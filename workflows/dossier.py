@@ -105,7 +105,7 @@ SETTLE_AFTER_COMMIT = "settle-after-commit"
 # v7 (issue 12): one marker for all of the above. A new run records this one patch instead of
 # each of them (a marker and a `TemporalChangeVersion` upsert each: 8 history events per
 # lifecycle); runs from before v7 find no such marker and ask each patch as they always did
-# (`_since`). Also v7: the notices and the portal update of one change sent by one activity.
+# (`_since`). Also v7: the notices and the portal update of one change dispatched by one activity.
 LEAN_HISTORY = "lean-history"
 _PATCHES_OF_LEAN_HISTORY = frozenset(
     {
