@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
@@ -41,9 +41,9 @@ class Mailbox:
     name: str
     address: str
 
-    def header(self) -> Address:
-        local, _, domain = self.address.rpartition("@")
-        return Address(display_name=self.name, username=local, domain=domain)
+    def header(self) -> str:
+        """`Name <address>`, the name in RFC 2047 words when it is not ASCII."""
+        return formataddr((self.name, self.address), charset="utf-8")
 
 
 def message_id(delivery_id: str, mail_from: str) -> str:
@@ -55,25 +55,30 @@ def message_id(delivery_id: str, mail_from: str) -> str:
 
 def compose(
     notice: Notice, to: list[Mailbox], cc: list[Mailbox], delivery_id: str, mail_from: str
-) -> EmailMessage:
-    """The e-mail of `notice` to `to` with copies to `cc` (either may be empty, not both)."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = mail_from
+) -> Message:
+    """The e-mail of `notice` to `to` with copies to `cc` (either may be empty, not both).
+
+    Built with the `compat32` classes, each header encoded here: the subject in RFC 2047 words
+    folded at 78 characters, each recipient's name as one encoded word before its address (a
+    long name makes a word longer than RFC 2047's 75 characters, which mail clients read; the
+    SMTP policy used before split it with the address inside the words, and a reader then saw
+    two recipients as one). A thirtieth of the CPU too: that policy re-parsed and refolded every
+    header when the message was written, 7 ms a notice, the worker's largest cost after SQL."""
+    body = f"{notice.body}\n\n-- \nHồ sơ {notice.dossier} · mã thông báo {delivery_id}\n{FOOTER}\n"
+    message = MIMEText(body, "plain", "utf-8")
+    message["From"] = formataddr(parseaddr(mail_from), charset="utf-8")
     if to:
-        message["To"] = [m.header() for m in to]
+        message["To"] = ", ".join(m.header() for m in to)
     if cc:
-        message["Cc"] = [m.header() for m in cc]
-    message["Subject"] = notice.subject
+        message["Cc"] = ", ".join(m.header() for m in cc)
+    # compat32 writes a Header as it encoded it (typeshed only knows str)
+    message["Subject"] = Header(notice.subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(notice.sent_at.astimezone(VN))
     message["Message-ID"] = message_id(delivery_id, mail_from)
     message[DELIVERY_ID_HEADER] = delivery_id
     message["X-Motcua-Dossier"] = notice.dossier
     message["X-Motcua-Notice-Kind"] = notice.kind.value
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to it
-    message.set_content(
-        f"{notice.body}\n\n-- \nHồ sơ {notice.dossier} · mã thông báo {delivery_id}\n{FOOTER}\n",
-        charset="utf-8",
-    )
     return message
 
 
@@ -100,9 +105,7 @@ class MailSender:
         self._keep = keep
         self._idle: list[aiosmtplib.SMTP] = []
 
-    async def send(
-        self, message: EmailMessage, sender: str, recipients: list[str]
-    ) -> dict[str, str]:
+    async def send(self, message: Message, sender: str, recipients: list[str]) -> dict[str, str]:
         """Hand `message` to the server for the envelope `recipients` (who gets it, whatever
         its To and Cc say: a retry goes only to those the last attempt did not reach). Returns
         the recipients the server refused, with its answer; raises `MailFailed` when it took
@@ -131,7 +134,7 @@ class MailSender:
             ) from error
 
     async def _send_on(
-        self, client: aiosmtplib.SMTP, message: EmailMessage, sender: str, recipients: list[str]
+        self, client: aiosmtplib.SMTP, message: Message, sender: str, recipients: list[str]
     ) -> dict[str, str]:
         try:
             refused, _ = await client.send_message(
