@@ -197,16 +197,16 @@ class DeliveryActivities:
         if dispatch.portal is not None:
             sending.append(self._push(dispatch.portal))
         outcomes = await asyncio.gather(*sending, return_exceptions=True)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        for failure in failures:
-            if not isinstance(failure, ApplicationError):
-                raise failure
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, ApplicationError):
+                raise outcome  # not a delivery's own failure: as the single activities did
+        failures = [o for o in outcomes if isinstance(o, ApplicationError)]
         if failures:
             raise ApplicationError(
                 "; ".join(str(f) for f in failures),
                 type="change_dispatch_failed",
                 # a notice missing from the outbox is a bug no retry mends
-                non_retryable=all(f.non_retryable for f in failures),  # type: ignore[attr-defined]
+                non_retryable=all(f.non_retryable for f in failures),
             )
         return DispatchReceipt(
             deliveries=[o for o in outcomes if isinstance(o, DeliveryReceipt)],
