@@ -796,7 +796,7 @@ class DossierWorkflow:
                 workflow.execute_activity_method(
                     DeliveryActivities.deliver_notice,
                     notice.key,
-                    summary=f"send {notice.kind.value} → {notice.to}",
+                    summary=_dispatch_summary([notice], None),
                     start_to_close_timeout=_SEND_TIMEOUT,
                     retry_policy=_SEND_RETRY,
                 )
@@ -806,7 +806,7 @@ class DossierWorkflow:
                 workflow.execute_activity_method(
                     DeliveryActivities.push_national_status,
                     update,
-                    summary=f"portal ← {status.code} {status.label}",
+                    summary=_dispatch_summary([], update),
                     start_to_close_timeout=_SEND_TIMEOUT,
                     retry_policy=_SEND_RETRY,
                 )
@@ -968,7 +968,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _dispatch_summary(notices: list[Notice], update: PortalUpdate | None) -> str:
-    """What the Web UI shows for a `dispatch_change`."""
+    """What the Web UI shows for a dispatch (and for each of the single activities before v7)."""
     parts = [f"send {n.kind.value} → {n.to}" for n in notices]
     if update is not None:
         parts.append(f"portal ← {update.code} {update.label}")
