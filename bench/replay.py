@@ -20,9 +20,9 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from worker import PASSTHROUGH, WORKFLOWS, workflow_runner
+from worker import WORKFLOWS, workflow_runner
 from workflows.converter import data_converter
 
 HISTORIES = Path(__file__).parents[1] / "tests" / "histories"
@@ -51,9 +51,7 @@ async def _repeat(history: WorkflowHistory, runs: int) -> AsyncIterator[Workflow
 
 
 async def main(runs: int, version: str) -> None:
-    plain = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
+    plain = SandboxedWorkflowRunner(restrictions=workflow_runner().restrictions)
     paths = sorted(HISTORIES.glob(f"*.{version}.json"))
     print(f"motcua replay benchmark — {runs} replays of each {version} history, CPU per replay")
     header = ("history", "events", "worker ms", "µs/event", "SDK plain ms", "ratio")
