@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -802,6 +803,66 @@ async def test_a_change_naming_no_notice_of_the_outbox_is_not_retried(
     with pytest.raises(ApplicationError) as failed:
         await dispatch_change(activities, ChangeDispatch(notices=["HS-001/none/CAT/1"]))
     assert failed.value.type == "change_dispatch_failed" and failed.value.non_retryable
+
+
+@dataclass
+class Statements:
+    """The SQL statements the sessions' engine runs, counted as `make bench-reads` counts a
+    request's (`before_cursor_execute`)."""
+
+    sessions: Sessions
+    recording: bool = False
+    seen: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        event.listen(self.sessions.kw["bind"].sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.recording:
+            self.seen.append(" ".join(statement.split())[:90])
+
+    async def of(self, call: Awaitable[object]) -> list[str]:
+        """The statements run while `call` runs (nothing else runs meanwhile)."""
+        self.seen, self.recording = [], True
+        try:
+            await call
+        finally:
+            self.recording = False
+        return self.seen
+
+
+@pytest.mark.xfail(reason="19 statements for the typical change, 33 for the larger", strict=True)
+async def test_a_change_is_dispatched_in_as_many_statements_whatever_its_notices_and_recipients(
+    sessions: Sessions, inbox: Inbox, receiver: Receiver
+) -> None:
+    """Issue 12: a change's dispatch reads its notices, their recipients and their deliveries
+    in one query each, however many there are. A typical change (a reminder to CAT by e-mail
+    copied to SNV, a notice to the applicant, a status update) costs as many statements as one
+    with twice the notices and more recipients."""
+    await prepare(sessions, email=APPLICANT_MAIL)
+    activities = DeliveryActivities(sessions, settings(inbox.port, portal_url=receiver.url))
+    statements = Statements(sessions)
+
+    async def dispatched(notices: list[Notice], seq: int) -> list[str]:
+        keys = [(await record(sessions, n)).key for n in notices]
+        sends = ChangeDispatch(notices=keys, portal=status_update(seq))
+        return await statements.of(dispatch_change(activities, sends))
+
+    typical = await dispatched(
+        [notice("CAT", cc=["SNV"]), notice(APPLICANT, kind=NoticeKind.SUPPLEMENT_REQUEST)], 4
+    )
+    larger = await dispatched(
+        [
+            notice("SNV", cc=["CAT", "STP"], kind=NoticeKind.CONSULTATION_REQUEST),
+            notice(APPLICANT, cc=["SNV"], kind=NoticeKind.STOP_NOTICE),
+            notice("STP", kind=NoticeKind.CONSULTATION_CANCELLED),
+            notice("CAT", kind=NoticeKind.APOLOGY_DUE),
+        ],
+        5,
+    )
+
+    assert len(typical) == len(larger), "\n".join([*typical, "---", *larger])
+    assert len(inbox.accepted) == 5
 
 
 # --- the mail catcher of `make run` ------------------------------------------------------------
