@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
+from sqlalchemy import update as sql_update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -310,12 +311,14 @@ async def restore_delivery(session: AsyncSession, receipt: DeliveryReceipt) -> N
 
 async def record_portal_update(session: AsyncSession, update: PortalUpdate) -> PortalUpdateRecord:
     """The update's row, written now in the session's transaction unless an earlier attempt (or
-    a duplicate) wrote it: once per dossier and seq, the first recorded wins."""
+    a duplicate) wrote it: once per dossier and seq, the first recorded wins. One statement when
+    this call writes it (`RETURNING`), a second to read the row another wrote."""
     connection = await session.connection()
-    await connection.execute(
-        _insert_portal_update(connection.dialect.name),
-        {**update.model_dump(), "status": PortalStatus.PENDING.value, "attempts": 0},
-    )
+    values = {**update.model_dump(), "status": PortalStatus.PENDING.value, "attempts": 0}
+    statement = _insert_portal_update(connection.dialect.name).values(values)
+    row = (await session.exec(statement, execution_options=_FRESH)).scalars().first()
+    if row is not None:
+        return row
     row = await session.get(
         PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
     )
@@ -329,20 +332,34 @@ async def record_portal_outcome(
     session: AsyncSession, update: PortalUpdate, status: PortalStatus, error: str | None = None
 ) -> PortalUpdateRecord:
     """Write, in the session's transaction, how a push of `update` ended, unless an overlapping
-    attempt pushed it already; the row as it stands."""
-    row = await session.get(
-        PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
-    )
-    assert row is not None
-    if row.status == PortalStatus.PUSHED.value:
-        return row  # an overlapping attempt got there first
+    attempt pushed it already; the row as it stands. One statement (`UPDATE … WHERE status <>
+    'pushed' RETURNING`), a second to read the row an overlapping attempt pushed."""
+    changes: dict[str, Any] = {"status": status.value, "error": error}
     if status is not PortalStatus.NOT_CONFIGURED:
-        row.attempts += 1
-    row.status, row.error = status.value, error
+        changes["attempts"] = PortalUpdateRecord.attempts + 1
     if status is PortalStatus.PUSHED:
-        row.pushed_at = datetime.now(UTC)
-    session.add(row)
+        changes["pushed_at"] = datetime.now(UTC)
+    statement = (
+        sql_update(PortalUpdateRecord)
+        .where(
+            col(PortalUpdateRecord.dossier) == update.dossier,
+            col(PortalUpdateRecord.seq) == update.seq,
+            col(PortalUpdateRecord.status) != PortalStatus.PUSHED.value,
+        )
+        .values(changes)
+        .returning(PortalUpdateRecord)
+    )
+    row = (await session.exec(statement, execution_options=_FRESH)).scalars().first()
+    if row is None:  # an overlapping attempt got there first
+        row = await session.get(
+            PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
+        )
+    assert row is not None
     return row
+
+
+# Rows that a statement's RETURNING gives replace what the session holds of them.
+_FRESH = {"populate_existing": True}
 
 
 async def restore_portal_update(
@@ -365,8 +382,10 @@ async def restore_portal_update(
 
 @cache
 def _insert_portal_update(dialect: str) -> Any:
-    """`INSERT … ON CONFLICT (dossier, seq) DO NOTHING`, built and compiled once."""
-    table = PortalUpdateRecord.__table__  # type: ignore[attr-defined]
-    return dialect_insert(dialect)(table).on_conflict_do_nothing(
-        index_elements=[table.c.dossier, table.c.seq]
+    """`INSERT … ON CONFLICT (dossier, seq) DO NOTHING RETURNING` the row as the ORM's
+    (`PortalUpdateRecord`), built once."""
+    return (
+        dialect_insert(dialect)(PortalUpdateRecord)
+        .on_conflict_do_nothing(index_elements=["dossier", "seq"])
+        .returning(PortalUpdateRecord)
     )
