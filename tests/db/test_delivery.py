@@ -796,6 +796,43 @@ async def test_one_send_failing_fails_the_change_for_a_retry_that_sends_only_it(
     assert [r.status for r in receiver.requests] == [503, 200]
 
 
+async def test_a_change_records_each_notice_as_it_went_and_its_retry_sends_only_what_failed(
+    sessions: Sessions, inbox: Inbox
+) -> None:
+    """The outcomes of a change are written together after its sends, each notice's as its own
+    sends went: the applicant's notice delivered, the copy to SNV refused and retried alone under
+    the same Message-ID, the status update recorded once."""
+    await prepare(sessions, email=APPLICANT_MAIL)
+    to_cat = await record(sessions, notice("CAT", cc=["SNV"]))
+    to_applicant = await record(sessions, notice(APPLICANT, kind=NoticeKind.SUPPLEMENT_REQUEST))
+    activities = DeliveryActivities(sessions, settings(inbox.port))
+    sends = ChangeDispatch(notices=[to_cat.key, to_applicant.key], portal=status_update())
+    inbox.refuse_rcpt[SNV_MAIL] = 1
+
+    with pytest.raises(ApplicationError, match="SNV: SMTP refused") as failed:
+        await dispatch_change(activities, sends)
+    assert failed.value.type == "change_dispatch_failed" and not failed.value.non_retryable
+    cat_rows = await delivery_rows(sessions, to_cat.key)
+    assert (cat_rows["CAT"].status, cat_rows["SNV"].status) == ("delivered", "failed_attempt")
+    assert (await notice_row(sessions, to_cat.key)).delivery_status == "failed_attempt"
+    assert (await notice_row(sessions, to_applicant.key)).delivery_status == "delivered"
+
+    receipt = await dispatch_change(activities, sends)
+
+    assert [(d.key, d.status, d.attempts, d.sent) for d in receipt.deliveries] == [
+        (to_cat.key, "delivered", 2, [to_cat.key]),
+        (to_applicant.key, "delivered", 1, []),
+    ]
+    assert receipt.portal is not None and receipt.portal.status == "not_configured"
+    *first, retry = inbox.accepted  # the first two were sent at once, in either order
+    [first_cat] = [mail for mail in first if mail.envelope_to == [CAT_MAIL]]
+    assert retry.envelope_to == [SNV_MAIL]
+    assert retry.message["Message-ID"] == first_cat.message["Message-ID"]
+    cat_rows = await delivery_rows(sessions, to_cat.key)
+    assert (cat_rows["CAT"].attempts, cat_rows["SNV"].attempts) == (1, 2)
+    assert (await delivery_rows(sessions, to_applicant.key))[APPLICANT].attempts == 1
+
+
 async def test_a_change_naming_no_notice_of_the_outbox_is_not_retried(
     sessions: Sessions,
 ) -> None:
