@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Protocol
 
@@ -51,6 +52,7 @@ from activities.mail import Mailbox, MailFailed, SmtpServer
 from activities.webhooks import WebhookFailed, WebhookSender, json_body
 from db.deliveries import (
     Channel,
+    DeliveryAttempt,
     DeliveryReceipt,
     DeliveryStatus,
     PortalReceipt,
@@ -58,15 +60,13 @@ from db.deliveries import (
     Recipient,
     delivery_ids,
     delivery_receipt,
-    delivery_rows,
-    find_notice,
+    outbound,
     portal_receipt,
-    recipients,
-    record_delivery,
+    record_deliveries,
     record_portal_outcome,
     record_portal_update,
 )
-from db.models import PortalUpdateRecord
+from db.models import NoticeRecord, PortalUpdateRecord
 from domain.catalogue import WEBHOOK_URL
 from domain.national_status import PortalUpdate
 from domain.notices import Notice
@@ -193,10 +193,7 @@ class DeliveryActivities:
         `change_dispatch_failed` (retried) while any of them did not land, after each one's outcome
         is recorded; a retry sends only what is still missing (the delivered notices and a
         pushed update are not sent again)."""
-        sending: list[Awaitable[object]] = [self._deliver(key) for key in dispatch.notices]
-        if dispatch.portal is not None:
-            sending.append(self._push(dispatch.portal))
-        outcomes = await asyncio.gather(*sending, return_exceptions=True)
+        outcomes = await self._dispatch(dispatch.notices, dispatch.portal)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, ApplicationError):
                 raise outcome  # not a delivery's own failure: as the single activities did
@@ -219,56 +216,85 @@ class DeliveryActivities:
         activity per notice in runs from before v7. Raises ApplicationError
         `notice_delivery_failed` (retried) while a recipient could not be reached, and
         `notice_not_found` (not retried) when no notice has that key."""
-        return await self._deliver(key)
+        [outcome] = await self._dispatch([key], None)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert isinstance(outcome, DeliveryReceipt)
+        return outcome
 
-    async def _deliver(self, key: str) -> DeliveryReceipt:
-        async with self._sessions() as session:
-            record = await find_notice(session, key)
-            if record is None:
+    async def _dispatch(
+        self, keys: list[str], update: PortalUpdate | None
+    ) -> list[DeliveryReceipt | PortalReceipt | BaseException]:
+        """Send notices `keys` and the national-status `update`, each to whoever has not got it
+        yet; by notice in the order of `keys`, then the update's, a receipt or what its single
+        activity raises. Two transactions whatever their number, each a few statements: one
+        reads what to send and records the update, one records every outcome once all sends
+        are done (a worker dying between the two sends them again on the retry, under the same
+        delivery ids, as a worker dying between a send and its record always did)."""
+        unique = list(dict.fromkeys(keys))
+        async with self._sessions() as session, session.begin():
+            found = await outbound(session, unique)
+            row = await record_portal_update(session, update) if update is not None else None
+        outcomes: dict[str, DeliveryReceipt | BaseException] = {}
+        attempts: list[DeliveryAttempt] = []  # their `errors` filled in once sent
+        sends: list[Awaitable[object]] = []
+        for key in unique:
+            if key not in found:
                 # The workflow records a notice before asking for its delivery: a missing one is
                 # a bug, which no retry mends.
-                raise ApplicationError(
+                outcomes[key] = ApplicationError(
                     f"no notice has key {key!r}", type="notice_not_found", non_retryable=True
                 )
+                continue
+            record, addressed, reached = found[key].record, found[key].addressed, found[key].reached
             if record.delivery_status == DeliveryStatus.DELIVERED.value:
                 log.info("notice_already_delivered", key=key, dossier=record.dossier)
-                return delivery_receipt(record, sent=[])
-            addressed = await recipients(session, record)
-            reached = {
-                row.recipient
-                for row in await delivery_rows(session, key)
-                if row.status == DeliveryStatus.DELIVERED.value
-            }
-        notice = Notice.model_validate(record, from_attributes=True)
-        ids = delivery_ids(key, addressed)
-        todo = [r for r in addressed if r.channel is not None and r.code not in reached]
-        errors = await self._send(notice, addressed, todo, ids)
-        async with self._sessions() as session, session.begin():
-            record = await record_delivery(session, key, addressed, reached, ids, errors)
-        sent = sorted({ids[code] for code, error in errors.items() if error is None})
-        event = {
-            "key": key,
-            "dossier": record.dossier,
-            "kind": record.kind,
-            "status": record.delivery_status,
-            "channel": record.delivery_channel,
-            "sent": sent,
-            "attempt": activity.info().attempt,
-        }
-        if record.delivery_status == DeliveryStatus.FAILED_ATTEMPT.value:
-            log.warning("notice_delivery_failed", error=record.delivery_error, **event)
-            raise ApplicationError(
-                f"notice {key}: not delivered to every recipient: {record.delivery_error}",
-                type="notice_delivery_failed",
-            )
-        log.info(
-            "notice_delivered"
-            if record.delivery_status == DeliveryStatus.DELIVERED.value
-            else "notice_without_channel",
-            problems=record.delivery_error,
-            **event,
-        )
-        return delivery_receipt(record, sent=sent)
+                outcomes[key] = delivery_receipt(record, sent=[])
+                continue
+            notice = Notice.model_validate(record, from_attributes=True)
+            ids = delivery_ids(key, addressed)
+            todo = [r for r in addressed if r.channel is not None and r.code not in reached]
+            attempts.append(DeliveryAttempt(key, addressed, reached, ids, {}))
+            sends.append(self._send(notice, addressed, todo, ids))
+        stored = None
+        if row is not None and row.status != PortalStatus.PUSHED.value:
+            stored = PortalUpdate.model_validate(row, from_attributes=True)
+            sends.append(self._push_to_portal(stored))
+        sent = await asyncio.gather(*sends, return_exceptions=True)
+        done = []
+        for attempt, errors in zip(attempts, sent[: len(attempts)], strict=True):
+            if isinstance(errors, BaseException):
+                outcomes[attempt.key] = errors  # not recorded, as the single activity did
+            else:
+                assert isinstance(errors, dict)
+                attempt.errors.update(errors)
+                done.append(attempt)
+        pushed = sent[-1] if stored is not None else None
+        if done or isinstance(pushed, PortalPush):
+            async with self._sessions() as session, session.begin():
+                records = await record_deliveries(session, done) if done else {}
+                if isinstance(pushed, PortalPush):
+                    assert stored is not None
+                    row = await record_portal_outcome(session, stored, pushed.status, pushed.error)
+            for attempt in done:
+                outcomes[attempt.key] = _delivered(records[attempt.key], attempt)
+        answer: list[DeliveryReceipt | PortalReceipt | BaseException] = [
+            outcomes[key] for key in keys
+        ]
+        if row is not None:
+            answer.append(_pushed(row, stored, pushed))
+        return answer
+
+    async def _push_to_portal(self, update: PortalUpdate) -> PortalPush:
+        """Push `update` to the portal target: how it ended, to be recorded (a failure before
+        Temporal retries the activity)."""
+        try:
+            pushed = await self._portal.push(update)
+        except Exception as error:
+            # Any target's failure.
+            reason = str(error) if isinstance(error, WebhookFailed) else repr(error)
+            return PortalPush(PortalStatus.FAILED_ATTEMPT, reason, error)
+        return PortalPush(PortalStatus.PUSHED if pushed else PortalStatus.NOT_CONFIGURED)
 
     async def _send(
         self,
@@ -338,40 +364,81 @@ class DeliveryActivities:
         the portal target unless it was pushed already; one activity per update in runs from
         before v7. Raises ApplicationError `portal_push_failed` (retried) when the target could
         not take it."""
-        return await self._push(update)
+        [outcome] = await self._dispatch([], update)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert isinstance(outcome, PortalReceipt)
+        return outcome
 
-    async def _push(self, update: PortalUpdate) -> PortalReceipt:
-        async with self._sessions() as session, session.begin():
-            row = await record_portal_update(session, update)
-        if row.status == PortalStatus.PUSHED.value:
-            return portal_receipt(row)
-        stored = PortalUpdate.model_validate(row, from_attributes=True)
-        event = {
-            "dossier": stored.dossier,
-            "seq": stored.seq,
-            "code": stored.code,
-            "attempt": activity.info().attempt,
-        }
-        try:
-            pushed = await self._portal.push(stored)
-        except Exception as error:
-            # Any target's failure, recorded before Temporal retries the activity.
-            reason = str(error) if isinstance(error, WebhookFailed) else repr(error)
-            await self._portal_outcome(stored, PortalStatus.FAILED_ATTEMPT, reason)
-            log.warning("national_status_push_failed", error=reason, **event)
-            raise ApplicationError(
-                f"national status {stored.delivery_id}: {reason}", type="portal_push_failed"
-            ) from error
-        status = PortalStatus.PUSHED if pushed else PortalStatus.NOT_CONFIGURED
-        row = await self._portal_outcome(stored, status)
-        log.info("national_status_pushed" if pushed else "national_status_recorded", **event)
+
+def _delivered(
+    record: NoticeRecord, attempt: DeliveryAttempt
+) -> DeliveryReceipt | ApplicationError:
+    """The notice's receipt after `attempt` was recorded as `record`, or the ApplicationError
+    that has Temporal retry it (`notice_delivery_failed`) while a recipient is still to be
+    reached; logged either way."""
+    sent = sorted({attempt.ids[code] for code, error in attempt.errors.items() if error is None})
+    event = {
+        "key": attempt.key,
+        "dossier": record.dossier,
+        "kind": record.kind,
+        "status": record.delivery_status,
+        "channel": record.delivery_channel,
+        "sent": sent,
+        "attempt": activity.info().attempt,
+    }
+    if record.delivery_status == DeliveryStatus.FAILED_ATTEMPT.value:
+        log.warning("notice_delivery_failed", error=record.delivery_error, **event)
+        return ApplicationError(
+            f"notice {attempt.key}: not delivered to every recipient: {record.delivery_error}",
+            type="notice_delivery_failed",
+        )
+    log.info(
+        "notice_delivered"
+        if record.delivery_status == DeliveryStatus.DELIVERED.value
+        else "notice_without_channel",
+        problems=record.delivery_error,
+        **event,
+    )
+    return delivery_receipt(record, sent=sent)
+
+
+@dataclass(frozen=True)
+class PortalPush:
+    """How a push to the portal target ended: the status to record, and why it failed."""
+
+    status: PortalStatus
+    error: str | None = None
+    failure: Exception | None = None
+
+
+def _pushed(
+    row: PortalUpdateRecord, stored: PortalUpdate | None, pushed: object
+) -> PortalReceipt | BaseException:
+    """The update's receipt once `row` is recorded, or what has Temporal retry it: the
+    ApplicationError `portal_push_failed`, or the exception of a push that never ended (not
+    recorded). `stored`: the update pushed now (None: pushed before)."""
+    if stored is None:
         return portal_receipt(row)
-
-    async def _portal_outcome(
-        self, update: PortalUpdate, status: PortalStatus, error: str | None = None
-    ) -> PortalUpdateRecord:
-        async with self._sessions() as session, session.begin():
-            return await record_portal_outcome(session, update, status, error)
+    if not isinstance(pushed, PortalPush):
+        assert isinstance(pushed, BaseException)
+        return pushed
+    event = {
+        "dossier": stored.dossier,
+        "seq": stored.seq,
+        "code": stored.code,
+        "attempt": activity.info().attempt,
+    }
+    if pushed.status is PortalStatus.FAILED_ATTEMPT:
+        log.warning("national_status_push_failed", error=pushed.error, **event)
+        failure = ApplicationError(
+            f"national status {stored.delivery_id}: {pushed.error}", type="portal_push_failed"
+        )
+        failure.__cause__ = pushed.failure
+        return failure
+    pushed_now = pushed.status is PortalStatus.PUSHED
+    log.info("national_status_pushed" if pushed_now else "national_status_recorded", **event)
+    return portal_receipt(row)
 
 
 def _mailbox(recipient: Recipient) -> Mailbox:

@@ -12,6 +12,7 @@ Each recipient has a delivery id the receiver de-duplicates on, the same on ever
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,6 +21,8 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel
+from sqlalchemy import bindparam
+from sqlalchemy import update as sql_update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +34,7 @@ from db.models import (
     NoticeRecord,
     PortalUpdateRecord,
 )
+from db.notices import deliveries_of
 from domain.catalogue import EMAIL
 from domain.national_status import PortalUpdate
 from domain.notices import APPLICANT
@@ -150,11 +154,14 @@ def _agency_recipient(
     )
 
 
-def _applicant_recipient(role: Literal["to", "cc"], dossier: DossierRecord | None) -> Recipient:
-    if dossier is None:
+def _applicant_recipient(
+    role: Literal["to", "cc"], applicant: Mapping[str, Any] | None
+) -> Recipient:
+    """`applicant`: the dossier's (`dossiers.applicant`); None when the dossier is not there."""
+    if applicant is None:
         return Recipient(APPLICANT, role, APPLICANT, None, None, "dossier not in the read model")
-    name = str(dossier.applicant.get("name") or "Người nộp hồ sơ")
-    email = str(dossier.applicant.get("email") or "").strip()
+    name = str(applicant.get("name") or "Người nộp hồ sơ")
+    email = str(applicant.get("email") or "").strip()
     if not email:
         return Recipient(APPLICANT, role, name, None, None, "the applicant gave no e-mail address")
     if not EMAIL.fullmatch(email):
@@ -166,89 +173,182 @@ def _applicant_recipient(role: Literal["to", "cc"], dossier: DossierRecord | Non
 async def recipients(session: AsyncSession, notice: NoticeRecord) -> list[Recipient]:
     """The notice's `to`, then its `cc` agencies (each once, never the `to` again), each with its
     channel as the catalogue and the read model have it now."""
-    addressed: list[tuple[str, Literal["to", "cc"]]] = [(notice.to, "to")]
-    addressed += [(code, "cc") for code in dict.fromkeys(notice.cc) if code != notice.to]
-    codes = [code for code, _ in addressed if code != APPLICANT]
-    query = select(AgencyRecord).where(col(AgencyRecord.code).in_(codes))
-    agencies = {a.code: a for a in (await session.exec(query)).all()}
-    dossier = (
-        await session.get(DossierRecord, notice.dossier)
-        if any(code == APPLICANT for code, _ in addressed)
-        else None
+    return (await recipients_of(session, [notice]))[notice.key]
+
+
+async def recipients_of(
+    session: AsyncSession, notices: list[NoticeRecord]
+) -> dict[str, list[Recipient]]:
+    """`recipients` of each of `notices`, by notice key: the agencies of all of them in one
+    query, and their dossiers' applicants in one more when any goes to the applicant."""
+    addressed: dict[str, list[tuple[str, Literal["to", "cc"]]]] = {}
+    for notice in notices:
+        named: list[tuple[str, Literal["to", "cc"]]] = [(notice.to, "to")]
+        named += [(code, "cc") for code in dict.fromkeys(notice.cc) if code != notice.to]
+        addressed[notice.key] = named
+    codes = sorted({code for named in addressed.values() for code, _ in named if code != APPLICANT})
+    agencies: dict[str, AgencyRecord] = {}
+    if codes:
+        of_agencies = select(AgencyRecord).where(col(AgencyRecord.code).in_(codes))
+        agencies = {a.code: a for a in (await session.exec(of_agencies)).all()}
+    of_applicant = sorted(
+        {n.dossier for n in notices if any(code == APPLICANT for code, _ in addressed[n.key])}
     )
-    return [
-        _applicant_recipient(role, dossier)
-        if code == APPLICANT
-        else _agency_recipient(code, role, agencies.get(code))
-        for code, role in addressed
-    ]
+    applicants: dict[str, Mapping[str, Any]] = {}
+    if of_applicant:
+        of_dossiers = select(DossierRecord.code, DossierRecord.applicant).where(
+            col(DossierRecord.code).in_(of_applicant)
+        )
+        applicants = {code: applicant for code, applicant in (await session.exec(of_dossiers))}
+    return {
+        notice.key: [
+            _applicant_recipient(role, applicants.get(notice.dossier))
+            if code == APPLICANT
+            else _agency_recipient(code, role, agencies.get(code))
+            for code, role in addressed[notice.key]
+        ]
+        for notice in notices
+    }
 
 
 # --- a notice's deliveries ---------------------------------------------------------------------
 
 
-async def find_notice(session: AsyncSession, key: str) -> NoticeRecord | None:
-    """The outbox's notice `key`, fresh from the database; None if no notice has that key."""
-    query = select(NoticeRecord).where(NoticeRecord.key == key)
-    return (await session.exec(query.execution_options(populate_existing=True))).first()
+async def find_notices(session: AsyncSession, keys: list[str]) -> dict[str, NoticeRecord]:
+    """The outbox's notices of `keys`, fresh from the database, by key: one query. A key no
+    notice has is missing from the answer."""
+    if not keys:
+        return {}
+    query = select(NoticeRecord).where(col(NoticeRecord.key).in_(keys))
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    return {row.key: row for row in rows}
 
 
 async def _notice(session: AsyncSession, key: str) -> NoticeRecord:
-    record = await find_notice(session, key)
+    record = (await find_notices(session, [key])).get(key)
     if record is None:
         raise LookupError(f"no notice has key {key!r}")
     return record
 
 
-async def delivery_rows(session: AsyncSession, key: str) -> list[NoticeDeliveryRecord]:
-    """How notice `key` reached each of its recipients so far, fresh from the database."""
-    query = select(NoticeDeliveryRecord).where(NoticeDeliveryRecord.notice_key == key)
-    return list((await session.exec(query.execution_options(populate_existing=True))).all())
+@dataclass(frozen=True)
+class Outbound:
+    """A notice of the outbox as a dispatch finds it: its row; unless it was delivered already,
+    who it is addressed to now and which of them an earlier attempt reached."""
+
+    record: NoticeRecord
+    addressed: list[Recipient]
+    reached: set[str]
 
 
-async def record_delivery(
-    session: AsyncSession,
-    key: str,
-    addressed: list[Recipient],
-    reached: set[str],
-    ids: dict[str, str],
-    errors: dict[str, str | None],
-) -> NoticeRecord:
-    """Write, in the session's transaction, an attempt's outcome per recipient (`errors`: by
-    recipient code, None when reached, else why not), then the notice's summary of all of them:
-    `delivered` once every recipient with a channel has it, `no_channel` when nobody has one,
-    else `failed_attempt`. `reached`: the recipients an earlier attempt reached, left as they
-    are."""
-    now = datetime.now(UTC)
-    rows = {row.recipient: row for row in await delivery_rows(session, key)}
-    for r in addressed:
-        if r.code in reached:
-            continue
-        row = rows.setdefault(
-            r.code,
-            NoticeDeliveryRecord(
-                notice_key=key,
-                recipient=r.code,
-                role=r.role,
-                delivery_id=ids[r.code],
-                status=DeliveryStatus.PENDING.value,
-            ),
+async def outbound(session: AsyncSession, keys: list[str]) -> dict[str, Outbound]:
+    """The notices of `keys` to dispatch, by key (a key no notice has is missing): at most four
+    queries whatever their number (the notices, their agencies, their dossiers when one goes to
+    the applicant, their delivery rows); a delivered notice's recipients are not looked up."""
+    records = await find_notices(session, keys)
+    undelivered = [
+        r for r in records.values() if r.delivery_status != DeliveryStatus.DELIVERED.value
+    ]
+    addressed = await recipients_of(session, undelivered)
+    rows = await deliveries_of(session, [r.key for r in undelivered])
+    return {
+        key: Outbound(
+            record,
+            addressed.get(key, []),
+            {
+                row.recipient
+                for row in rows.get(key, [])
+                if row.status == DeliveryStatus.DELIVERED.value
+            },
         )
-        row.role, row.delivery_id = r.role, ids[r.code]
-        row.channel, row.address = (r.channel.value if r.channel else None), r.address
-        if r.channel is None:
-            row.status, row.error = DeliveryStatus.NO_CHANNEL.value, r.problem
-        else:
-            row.attempts += 1
-            row.error = errors[r.code]
-            row.status = (
-                DeliveryStatus.FAILED_ATTEMPT if row.error else DeliveryStatus.DELIVERED
-            ).value
-            row.delivered_at = None if row.error else now
-        session.add(row)
+        for key, record in records.items()
+    }
 
-    record = await _notice(session, key)
-    with_channel = [row for row in rows.values() if row.channel is not None]
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One attempt at notice `key`: the recipients `addressed`, those an earlier attempt had
+    `reached` (left as they are), each one's delivery id, and this attempt's outcome by
+    recipient code (`errors`: None when reached, else why not)."""
+
+    key: str
+    addressed: list[Recipient]
+    reached: set[str]
+    ids: dict[str, str]
+    errors: dict[str, str | None]
+
+
+async def record_deliveries(
+    session: AsyncSession, attempts: list[DeliveryAttempt]
+) -> dict[str, NoticeRecord]:
+    """Write, in the session's transaction, each attempt's outcome per recipient, then its
+    notice's summary of all of them: `delivered` once every recipient with a channel has it,
+    `no_channel` when nobody has one, else `failed_attempt`. The notices as written, by key.
+
+    At most five statements whatever the number of notices and recipients: the notices and their
+    rows read fresh, then one executemany per kind of write (new rows, rows of a retry, the
+    summaries), where the ORM's flush would write one UPDATE per set of changed columns."""
+    keys = [a.key for a in attempts]
+    records = await find_notices(session, keys)
+    rows_of = await deliveries_of(session, keys)
+    # Detached, so that the changes below are written by the statements at the end only.
+    for loaded in [*records.values(), *(row for rows in rows_of.values() for row in rows)]:
+        session.expunge(loaded)
+    now = datetime.now(UTC)
+    inserted: list[NoticeDeliveryRecord] = []
+    updated: list[NoticeDeliveryRecord] = []
+    for attempt in attempts:
+        record = records.get(attempt.key)
+        if record is None:
+            raise LookupError(f"no notice has key {attempt.key!r}")
+        rows = {row.recipient: row for row in rows_of[attempt.key]}
+        for r in attempt.addressed:
+            if r.code in attempt.reached:
+                continue
+            row = rows.get(r.code)
+            if row is None:
+                row = rows[r.code] = NoticeDeliveryRecord(
+                    notice_key=attempt.key,
+                    recipient=r.code,
+                    role=r.role,
+                    delivery_id=attempt.ids[r.code],
+                    status=DeliveryStatus.PENDING.value,
+                )
+                inserted.append(row)
+            else:
+                updated.append(row)
+            row.role, row.delivery_id = r.role, attempt.ids[r.code]
+            row.channel, row.address = (r.channel.value if r.channel else None), r.address
+            if r.channel is None:
+                row.status, row.error = DeliveryStatus.NO_CHANNEL.value, r.problem
+            else:
+                row.attempts += 1
+                row.error = attempt.errors[r.code]
+                row.status = (
+                    DeliveryStatus.FAILED_ATTEMPT if row.error else DeliveryStatus.DELIVERED
+                ).value
+                row.delivered_at = None if row.error else now
+        _sum_up(record, attempt, list(rows.values()))
+    connection = await session.connection()
+    if inserted:
+        await connection.execute(_DELIVERIES.insert(), [_delivery_values(r) for r in inserted])
+    if updated:
+        await connection.execute(_UPDATE_DELIVERY, [_delivery_changes(r) for r in updated])
+    await connection.execute(
+        _UPDATE_SUMMARY,
+        [
+            {"notice_key": r.key, **{c: getattr(r, c) for c in _SUMMARY_COLUMNS}}
+            for r in (records[a.key] for a in attempts)
+        ],
+    )
+    return records
+
+
+def _sum_up(
+    record: NoticeRecord, attempt: DeliveryAttempt, rows: list[NoticeDeliveryRecord]
+) -> None:
+    """The notice's summary of its rows after `attempt`, on `record`."""
+    with_channel = [row for row in rows if row.channel is not None]
     if not with_channel:
         status = DeliveryStatus.NO_CHANNEL
     elif all(row.status == DeliveryStatus.DELIVERED.value for row in with_channel):
@@ -258,16 +358,40 @@ async def record_delivery(
     record.delivery_status = status.value
     channels = {row.channel for row in with_channel if row.channel is not None}
     record.delivery_channel = "+".join(sorted(channels)) or None
-    if any(r.code not in reached and r.channel is not None for r in addressed):
+    if any(r.code not in attempt.reached and r.channel is not None for r in attempt.addressed):
         record.delivery_attempts += 1
     delivered = [row.delivered_at for row in with_channel if row.delivered_at is not None]
     record.delivered_at = max(delivered) if status is DeliveryStatus.DELIVERED else None
     # The failures of this attempt, else why recipients have no channel: what ops look at.
-    failures = [f"{code}: {error}" for code, error in errors.items() if error]
-    problems = [f"{row.recipient}: {row.error}" for row in rows.values() if row.channel is None]
+    failures = [f"{code}: {error}" for code, error in attempt.errors.items() if error]
+    problems = [f"{row.recipient}: {row.error}" for row in rows if row.channel is None]
     record.delivery_error = "; ".join(failures or problems) or None
-    session.add(record)
-    return record
+
+
+_DELIVERIES = NoticeDeliveryRecord.__table__  # type: ignore[attr-defined]
+_NOTICES = NoticeRecord.__table__  # type: ignore[attr-defined]
+_UPDATE_DELIVERY = sql_update(_DELIVERIES).where(
+    _DELIVERIES.c.notice_key == bindparam("b_notice_key"),
+    _DELIVERIES.c.recipient == bindparam("b_recipient"),
+)
+_SUMMARY_COLUMNS = (
+    "delivery_status",
+    "delivery_channel",
+    "delivery_attempts",
+    "delivered_at",
+    "delivery_error",
+)
+_UPDATE_SUMMARY = sql_update(_NOTICES).where(_NOTICES.c.key == bindparam("notice_key"))
+
+
+def _delivery_values(row: NoticeDeliveryRecord) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in _DELIVERIES.columns}
+
+
+def _delivery_changes(row: NoticeDeliveryRecord) -> dict[str, Any]:
+    """The row's columns but its key, which `_UPDATE_DELIVERY` matches on."""
+    changes = {c.key: getattr(row, c.key) for c in _DELIVERIES.columns if not c.primary_key}
+    return changes | {"b_notice_key": row.notice_key, "b_recipient": row.recipient}
 
 
 async def restore_delivery(session: AsyncSession, receipt: DeliveryReceipt) -> None:
@@ -310,12 +434,14 @@ async def restore_delivery(session: AsyncSession, receipt: DeliveryReceipt) -> N
 
 async def record_portal_update(session: AsyncSession, update: PortalUpdate) -> PortalUpdateRecord:
     """The update's row, written now in the session's transaction unless an earlier attempt (or
-    a duplicate) wrote it: once per dossier and seq, the first recorded wins."""
+    a duplicate) wrote it: once per dossier and seq, the first recorded wins. One statement when
+    this call writes it (`RETURNING`), a second to read the row another wrote."""
     connection = await session.connection()
-    await connection.execute(
-        _insert_portal_update(connection.dialect.name),
-        {**update.model_dump(), "status": PortalStatus.PENDING.value, "attempts": 0},
-    )
+    values = {**update.model_dump(), "status": PortalStatus.PENDING.value, "attempts": 0}
+    statement = _insert_portal_update(connection.dialect.name).values(values)
+    row = (await session.exec(statement, execution_options=_FRESH)).scalars().first()
+    if row is not None:
+        return row
     row = await session.get(
         PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
     )
@@ -329,20 +455,34 @@ async def record_portal_outcome(
     session: AsyncSession, update: PortalUpdate, status: PortalStatus, error: str | None = None
 ) -> PortalUpdateRecord:
     """Write, in the session's transaction, how a push of `update` ended, unless an overlapping
-    attempt pushed it already; the row as it stands."""
-    row = await session.get(
-        PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
-    )
-    assert row is not None
-    if row.status == PortalStatus.PUSHED.value:
-        return row  # an overlapping attempt got there first
+    attempt pushed it already; the row as it stands. One statement (`UPDATE … WHERE status <>
+    'pushed' RETURNING`), a second to read the row an overlapping attempt pushed."""
+    changes: dict[str, Any] = {"status": status.value, "error": error}
     if status is not PortalStatus.NOT_CONFIGURED:
-        row.attempts += 1
-    row.status, row.error = status.value, error
+        changes["attempts"] = PortalUpdateRecord.attempts + 1
     if status is PortalStatus.PUSHED:
-        row.pushed_at = datetime.now(UTC)
-    session.add(row)
+        changes["pushed_at"] = datetime.now(UTC)
+    statement = (
+        sql_update(PortalUpdateRecord)
+        .where(
+            col(PortalUpdateRecord.dossier) == update.dossier,
+            col(PortalUpdateRecord.seq) == update.seq,
+            col(PortalUpdateRecord.status) != PortalStatus.PUSHED.value,
+        )
+        .values(changes)
+        .returning(PortalUpdateRecord)
+    )
+    row = (await session.exec(statement, execution_options=_FRESH)).scalars().first()
+    if row is None:  # an overlapping attempt got there first
+        row = await session.get(
+            PortalUpdateRecord, (update.dossier, update.seq), populate_existing=True
+        )
+    assert row is not None
     return row
+
+
+# Rows that a statement's RETURNING gives replace what the session holds of them.
+_FRESH = {"populate_existing": True}
 
 
 async def restore_portal_update(
@@ -365,8 +505,10 @@ async def restore_portal_update(
 
 @cache
 def _insert_portal_update(dialect: str) -> Any:
-    """`INSERT … ON CONFLICT (dossier, seq) DO NOTHING`, built and compiled once."""
-    table = PortalUpdateRecord.__table__  # type: ignore[attr-defined]
-    return dialect_insert(dialect)(table).on_conflict_do_nothing(
-        index_elements=[table.c.dossier, table.c.seq]
+    """`INSERT … ON CONFLICT (dossier, seq) DO NOTHING RETURNING` the row as the ORM's
+    (`PortalUpdateRecord`), built once."""
+    return (
+        dialect_insert(dialect)(PortalUpdateRecord)
+        .on_conflict_do_nothing(index_elements=["dossier", "seq"])
+        .returning(PortalUpdateRecord)
     )

@@ -110,12 +110,13 @@ async def list_notices(
 async def deliveries_of(
     session: AsyncSession, keys: list[str]
 ) -> dict[str, list[NoticeDeliveryRecord]]:
-    """How each notice of `keys` reached its recipients (`notice_deliveries`), by notice key:
-    one query for a page of notices. A notice no attempt has finished for has no rows yet."""
+    """How each notice of `keys` reached its recipients (`notice_deliveries`), fresh from the
+    database, by notice key: one query for a page of notices or a change's (`db.deliveries`). A
+    notice no attempt has finished for has no rows yet."""
     by_key: dict[str, list[NoticeDeliveryRecord]] = {key: [] for key in keys}
     if not keys:
         return by_key
     query = select(NoticeDeliveryRecord).where(col(NoticeDeliveryRecord.notice_key).in_(keys))
-    for row in (await session.exec(query)).all():
+    for row in (await session.exec(query.execution_options(populate_existing=True))).all():
         by_key[row.notice_key].append(row)
     return by_key
