@@ -22,6 +22,8 @@ pause; everything random comes from one seeded RNG. Once everything has settled 
   current run failed (other than Temporal's benign `UNHANDLED_COMMAND` kinds);
 - client: every reply the API answered 200 to is recorded as an answer, and only those;
 - api: every request got an answer other than a 5xx or 429 within 120 s (retried with backoff);
+- totals: the report totals equal those recomputed from the read model's rows (nothing a lost
+  workflow task wrote is left counted: v8 writes inside the task, fenced, `db.settlement`);
 - quiescence: within `--settle-timeout` of the last kill and request, the workflows owe nothing
   more (no reminder due, read model up to them, every notice they sent written and delivered).
 
@@ -47,7 +49,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +72,12 @@ from bench.stack import (
 )
 from db.engine import create_engine, session_factory
 from db.models import DossierRecord, NoticeRecord
+from db.report_totals import (
+    CLOSED_DOSSIER_TOTALS,
+    CONSULTATION_TOTALS,
+    SOS_TOTALS,
+    rebuild_report_totals,
+)
 from dev.tokens import load_users, mint_token
 from domain.calendar import parse_grace
 from domain.dossier import DossierDocument
@@ -629,10 +637,35 @@ async def run(options: argparse.Namespace) -> tuple[Figures, list[Violation]]:
             for obs in seen:
                 found.extend(violations(obs, grace.duration, clients.record))
             found += [Violation("api", code, what) for code, what in clients.record.unanswered]
+            found += [Violation("totals", "-", what) async for what in totals_apart(sessions)]
             figures.count(seen)
             figures.client_retries = clients.record.retries
         figures.run_s = time.monotonic() - started
     return figures, found
+
+
+async def totals_apart(sessions: Any) -> AsyncIterator[str]:
+    """The report totals' rows that differ from those recomputed from the read model's rows
+    (`rebuild_report_totals`, in a transaction rolled back): what a lost workflow task's write
+    would leave counted if its reset missed it."""
+    tables = (CONSULTATION_TOTALS, CLOSED_DOSSIER_TOTALS, SOS_TOTALS)
+
+    async def read(session: Any) -> dict[str, set[tuple[Any, ...]]]:
+        connection = await session.connection()
+        found = {}
+        for table in tables:
+            found[table.name] = {tuple(r) for r in (await connection.execute(select(table))).all()}
+        return found
+
+    async with sessions() as session, session.begin():
+        kept = await read(session)
+        await rebuild_report_totals(session)
+        recounted = await read(session)
+        await session.rollback()
+    for table in tables:
+        for row in kept[table.name] ^ recounted[table.name]:
+            side = "kept" if row in kept[table.name] else "recounted"
+            yield f"{table.name}: {side} only {row}"
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:
@@ -646,7 +679,10 @@ def report(figures: Figures, found: list[Violation]) -> None:
     for line in figures.lines():
         say(line)
     if not found:
-        say("invariants      all hold: reminders, notices, seq, read model, stuck, client, api")
+        say(
+            "invariants      all hold: reminders, notices, seq, read model, stuck, client, api,"
+            " totals"
+        )
         return
     by_invariant: dict[str, list[Violation]] = {}
     for v in found:
