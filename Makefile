@@ -3,7 +3,7 @@
 #   make demo                     (with make run up) a dossier of letter 448's scenario
 #   make test PYTEST_ARGS='-x -k r4'
 #   make bench                    lifecycles/s through the API against bare Temporal
-#   make bench-profile            the same, with the workers sampled by py-spy: bench/profiles/
+#   make bench-profile            the same, with the workers and the API sampled by py-spy
 #   make bench-reports            the oversight reports over a seeded year of 1M dossiers (PostgreSQL)
 #   make bench-pages              the pages (inbox, dossier page...) over 20,000 dossiers, p95
 #   make bench-idle               memory, database sizes and creation rate as open dossiers grow
@@ -61,8 +61,8 @@ test: install
 bench: install bytecode
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
-# The same with the worker processes sampled by py-spy: the breakdown of where their time goes in
-# bench/profiles/<date>-worker.txt (docs/performance.md).
+# The same with the worker processes and the API process sampled by py-spy: the breakdown of where
+# their time goes in bench/profiles/<date>-worker.txt and <date>-api.txt (docs/performance.md).
 bench-profile: install bytecode
 	$(PYTHON) -m bench --profile $(BENCH_ARGS)
 

@@ -15,8 +15,8 @@ by R4 at idle (p50, p99 over sequential requests). Targets (issue 3): ratio >= 0
 Beside them, per lifecycle on each side (issue 12): the CPU of each process (median over the
 rounds; a round's CPU counts until its workflows have ended), and the history a lifecycle writes
 (events, bytes, and events by type, from `--history-sample` closed workflows of the last round).
-`--profile` also samples the worker processes with py-spy during their side's rounds and writes
-where their time goes as text (bench/profiling.py; `make bench-profile`).
+`--profile` also samples the worker processes and the API process with py-spy during their
+side's rounds and writes where their time goes as text (bench/profiling.py; `make bench-profile`).
 Options: `--lifecycles N` per round, `--clients C`, `--rounds R` (alternating full and bare
 rounds, so drift of the machine falls on both), `--refusals N`, `--workers N` (issue 11: the
 figures with 1 worker process, then with N, each side with as many workers: motcua's started by
@@ -48,7 +48,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.bare_workflow import BareDossier
 from bench.histories import HistoryFigures, histories, wait_closed
-from bench.profiling import PY_SPY_OPTIONS, SAMPLE_RATE, Profile, Sampler, summary
+from bench.profiling import API, PY_SPY_OPTIONS, SAMPLE_RATE, WORKER, Profile, Sampler, summary
 from dev.run import free_ports
 from dev.tokens import load_users, mint_token
 from settings import REPO_ROOT
@@ -323,7 +323,7 @@ class Figures:
     cpu: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"full": [], "bare": []})
     history: dict[str, HistoryFigures] = field(default_factory=dict)
     timings: list[float] = field(default_factory=list)
-    profiles: dict[str, Profile] = field(default_factory=dict)  # side → its worker's profile
+    profiles: dict[str, Profile] = field(default_factory=dict)  # profiled role → its profile
     load: list[tuple[float, float, float]] = field(default_factory=list)  # at start, at end
 
     def cpu_ms(self, side: str, role: str) -> float:
@@ -339,8 +339,13 @@ class Figures:
         return statistics.median(self.bare_rates)
 
 
-# The worker of each side, whose time --profile breaks down.
-PROFILED = {"full": "motcua worker", "bare": "bare worker"}
+# The processes whose time --profile breaks down: (side, role, how to read it, file name).
+PROFILED = (
+    ("full", "motcua worker", WORKER, "worker"),
+    ("bare", "bare worker", WORKER, "worker"),
+    ("full", "motcua API", API, "api"),
+)
+SIDES = ("full", "bare")
 
 
 async def measure(args: argparse.Namespace, workers: int) -> Figures:
@@ -358,24 +363,28 @@ async def measure(args: argparse.Namespace, workers: int) -> Figures:
                 await rate(bare.lifecycle, args.clients, args.clients)
                 await wait_closed(client, full.workflow_ids + bare.workflow_ids)
                 if args.profile:
-                    figures.profiles = {side: Profile() for side in PROFILED}
+                    figures.profiles = {role: Profile() for _, role, _, _ in PROFILED}
                 for _ in range(args.rounds):
                     for name, runner, rates in (
                         ("full", full, figures.full_rates),
                         ("bare", bare, figures.bare_rates),
                     ):
                         runner.workflow_ids.clear()
-                        sampler = None
-                        if name in figures.profiles:
-                            sampler = Sampler(figures.profiles[name], Path(tmp))
-                            sampler.start(role_pids(stack).get(PROFILED[name], []))
+                        samplers = [
+                            (Sampler(figures.profiles[role], Path(tmp), breakdown), role)
+                            for side, role, breakdown, _ in PROFILED
+                            if side == name and figures.profiles
+                        ]
+                        pids = role_pids(stack)
+                        for sampler, role in samplers:
+                            sampler.start(pids.get(role, []))
                         before = cpu_seconds(stack)
                         started = time.perf_counter()
                         rates.append(await rate(runner.lifecycle, args.lifecycles, args.clients))
                         # What a lifecycle leaves running after its last update is its cost too.
                         await wait_closed(client, runner.workflow_ids)
                         spent = cpu_per_lifecycle(before, cpu_seconds(stack), args.lifecycles)
-                        if sampler is not None:
+                        for sampler, _ in samplers:
                             sampler.stop(args.lifecycles, time.perf_counter() - started)
                         figures.cpu[name].append(spent)
                 for name, runner in (("full", full), ("bare", bare)):
@@ -443,7 +452,7 @@ def per_lifecycle_lines(args: argparse.Namespace, figures: Figures) -> list[str]
             "ms",
             0,
         )
-    cpu = {side: sum(figures.cpu_ms(side, role) for role in ROLES.values()) for side in PROFILED}
+    cpu = {side: sum(figures.cpu_ms(side, role) for role in ROLES.values()) for side in SIDES}
     row("CPU, all of the above", cpu["full"] + figures.cpu_ms("full", "benchmark client"),
         cpu["bare"] + figures.cpu_ms("bare", "benchmark client"), "ms", 0)  # fmt: skip
     row("history events", full.per_lifecycle(full.events), bare.per_lifecycle(bare.events), "", 1)
@@ -494,11 +503,11 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def write_profile(args: argparse.Namespace, figures: Figures) -> None:
-    """The text breakdown of each side's worker into one file, and their collapsed stacks beside
-    it (`<date>-worker[-N].txt`, `….full.folded`, `….bare.folded`)."""
+    """The text breakdown of each side's worker into one file, the API's into another, and their
+    collapsed stacks beside them (`<date>-worker[-N].txt` with `….full.folded` and
+    `….bare.folded`, `<date>-api[-N].txt` with `….full.folded`)."""
     args.profile_dir.mkdir(parents=True, exist_ok=True)
     suffix = f"-{figures.workers}" if figures.workers > 1 else ""
-    path = args.profile_dir / f"{datetime.now():%Y-%m-%d}-worker{suffix}.txt"
     database = os.environ.get("MOTCUA_BENCH_DATABASE_URL", "SQLite file")
     load = " → ".join(" ".join(f"{x:.1f}" for x in at) for at in figures.load)
     head = [
@@ -511,15 +520,19 @@ def write_profile(args: argparse.Namespace, figures: Figures) -> None:
         "",
         *(line.strip() for line in per_lifecycle_lines(args, figures)),
     ]
-    parts = ["\n".join(head) + "\n"]
-    for side, role in PROFILED.items():
-        profile = figures.profiles[side]
+    parts: dict[Path, list[str]] = {}
+    for side, role, breakdown, name in PROFILED:
+        path = args.profile_dir / f"{datetime.now():%Y-%m-%d}-{name}{suffix}.txt"
+        profile = figures.profiles[role]
         title = f"==== {role} ({'full stack' if side == 'full' else 'bare Temporal'} rounds) ===="
-        parts.append(summary(profile, title))
+        parts.setdefault(path, ["\n".join(head) + "\n"]).append(
+            summary(profile, title, breakdown=breakdown)
+        )
         folded = path.with_suffix(f".{side}.folded")
         folded.write_text("".join(f"{k} {n}\n" for k, n in sorted(profile.stacks.items())))
-    path.write_text("\n".join(parts))
-    print(f"  profile: {path} (collapsed stacks: {path.with_suffix('.full.folded').name}, …)")
+    for path, texts in parts.items():
+        path.write_text("\n".join(texts))
+        print(f"  profile: {path} (collapsed stacks: {path.with_suffix('.full.folded').name}, …)")
 
 
 def main() -> None:
@@ -535,11 +548,13 @@ def main() -> None:
         "--history-sample", type=int, default=10, help="closed workflows whose history is counted"
     )
     parser.add_argument(
-        "--profile", action="store_true", help="sample the workers with py-spy, write the profile"
+        "--profile",
+        action="store_true",
+        help="sample the workers and the API with py-spy, write their profiles",
     )
     parser.add_argument(
         "--profile-dir", type=Path, default=REPO_ROOT / "bench" / "profiles",
-        help="where --profile writes <date>-worker.txt",
+        help="where --profile writes <date>-worker.txt and <date>-api.txt",
     )  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 

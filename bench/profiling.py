@@ -1,8 +1,9 @@
-"""Where a worker's time goes (issue 12): `python -m bench --profile` samples the worker processes
-with py-spy (https://github.com/benfred/py-spy, attached from outside: the worker runs unchanged)
-during the rounds of their side, and writes a text breakdown: the worker's CPU by thread (the
-SDK core's Rust threads are invisible to py-spy), the samples by area, the top functions by self
-and by cumulative samples, and the hottest call paths of our own code.
+"""Where a process's time goes (issue 12): `python -m bench --profile` samples the worker processes
+and the API process with py-spy (https://github.com/benfred/py-spy, attached from outside: they
+run unchanged) during the rounds of their side, and writes a text breakdown of each: its CPU by
+thread (the SDK core's Rust threads are invisible to py-spy), the samples by area (`WORKER`'s or
+`API`'s), the top functions by self and by cumulative samples, and the hottest call paths of our
+own code.
 
 py-spy records only threads that are running (not idle), 100 times a second: a sample is about
 10 ms of CPU of one Python thread. Its collapsed stacks ("raw" format: one line per distinct
@@ -121,6 +122,31 @@ AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("asyncio event loop", ("asyncio/", "uvloop/", "selectors.py")),
     ("threads (executors, locks)", ("concurrent/", "threading.py", "queue.py")),
 )
+# Areas of the API's work (`API`), as the worker's: the innermost recognised frame decides.
+API_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "auth: JWT verification",
+        ("jwt/", "cryptography/", "hmac.py", "hashlib.py", "api/auth.py"),
+    ),
+    ("pydantic (validation, serialisation)", ("pydantic/", "pydantic_core/")),
+    ("json", ("json/", "orjson")),
+    (
+        "SQL: SQLAlchemy, drivers",
+        ("sqlalchemy/", "sqlmodel/", "sqlite3/", "asyncpg/", "aiosqlite/", "psycopg", "greenlet"),
+    ),
+    ("protobuf (de)serialisation", ("google/protobuf/",)),
+    ("temporalio client (updates, conversion, bridge)", ("temporalio/",)),
+    ("structlog and stdlib logging", ("structlog/", "logging/", "logs.py", "telemetry/log_")),
+    ("tracing and metrics", ("opentelemetry/", "prometheus_client/", "telemetry/", "api/metrics")),
+    ("FastAPI: dependencies, validation, serialisation", ("fastapi/",)),
+    ("Starlette: routing, middleware, requests, responses", ("starlette/", "itsdangerous/")),
+    ("uvicorn: HTTP protocol", ("uvicorn/", "h11/", "httptools/")),
+    ("our service/, db/, domain/ code", ("service/", "db/", "domain/", "workflows/")),
+    ("our api/ code", ("api/", "web/", "settings.py")),
+    ("asyncio event loop", ("asyncio/", "uvloop/", "selectors.py")),
+    ("threads (executors, locks)", ("concurrent/", "threading.py", "queue.py")),
+    ("typing, enum, copy, dataclasses", ("typing.py", "enum.py", "copy.py", "dataclasses.py")),
+)
 OTHER = "other"
 # Tasks of the worker, each the samples with a frame of it anywhere on the stack (they overlap).
 # SQLAlchemy's async sessions run their statements in greenlets, whose stacks py-spy shows apart
@@ -144,6 +170,45 @@ TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("protobuf across the bridge (polls and completions)", ("Worker.complete_", "Worker.poll_")),
 )  # fmt: skip
 OURS = ("activities/", "db/", "workflows/", "domain/", "worker.py", "settings.py")
+# Tasks of the API (overlapping, as the worker's). Every request runs inside the middleware, so a
+# middleware's share counts only its own frames' work, not the app's beneath it.
+API_TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("the dossier actions' handlers (service.dossiers.act)", ("act (service/dossiers.py",)),
+    ("  receipt (service.dossiers.receive)", ("receive (service/dossiers.py",)),
+    ("  the update call (api.workflow_calls.execute)", ("execute (api/workflow_calls.py",)),
+    ("  the party check (service.dossiers.admit)", ("admit (service/dossiers.py",)),
+    ("  the idempotency record (db.idempotency)", ("(db/idempotency.py",)),
+    ("the caller from the token (api.auth.current_actor)", ("current_actor (api/auth.py",)),
+    ("FastAPI: a request's dependencies and body (solve_dependencies)",
+     ("solve_dependencies (fastapi/",)),
+    ("FastAPI: the answer's serialisation (serialize_response)", ("serialize_response (fastapi/",)),
+    ("SQL in greenlets (SQLAlchemy's async sessions)", ("greenlet_spawn ",)),
+    ("pydantic (validation and serialisation)", ("pydantic",)),
+    ("logging (structlog and stdlib)", ("structlog/", "logging/")),
+    ("temporalio client", ("temporalio/",)),
+    ("uvicorn: parsing requests, writing answers",
+     ("H11Protocol.data_received ", "RequestResponseCycle.send ")),
+)  # fmt: skip
+API_OURS = ("api/", "service/", "db/", "domain/", "web/", "workflows/", "telemetry/", "logs.py")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """How `summary` reads one kind of process: its name, areas, tasks and our own code."""
+
+    process: str
+    main_thread: str  # what its main thread runs
+    areas: tuple[tuple[str, tuple[str, ...]], ...]
+    tasks: tuple[tuple[str, tuple[str, ...]], ...]
+    ours: tuple[str, ...]
+
+
+WORKER = Breakdown(
+    "Worker", "main thread (asyncio loop: activities, polls, conversion)", AREAS, TASKS, OURS
+)
+API = Breakdown(
+    "API", "main thread (asyncio loop: uvicorn, the app)", API_AREAS, API_TASKS, API_OURS
+)
 
 
 @dataclass
@@ -161,10 +226,10 @@ class Frame:
         return f"{self.function} ({self.file})"
 
 
-def area_of(frames: list[Frame]) -> str:
-    """The area of a sample: that of its innermost recognised frame."""
+def area_of(frames: list[Frame], areas: tuple[tuple[str, tuple[str, ...]], ...] = AREAS) -> str:
+    """The area of a sample among `areas`: that of its innermost recognised frame."""
     for frame in reversed(frames):
-        for area, markers in AREAS:
+        for area, markers in areas:
             if any(marker in frame.file for marker in markers):
                 return area
     return OTHER
@@ -187,9 +252,10 @@ class Profile:
                 self.stacks[stack] += int(count)
 
 
-def thread_cpu_seconds(pids: Iterable[int]) -> dict[str, float]:
+def thread_cpu_seconds(pids: Iterable[int], main_thread: str) -> dict[str, float]:
     """CPU seconds of the threads of `pids`, by thread name with digits dropped (`tokio-runtime-w`,
-    `ThreadPoolExecutor-…`), so that a pool's threads add up."""
+    `ThreadPoolExecutor-…`), so that a pool's threads add up; the main thread named
+    `main_thread`."""
     tick = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {}
     for pid in pids:
@@ -200,14 +266,12 @@ def thread_cpu_seconds(pids: Iterable[int]) -> dict[str, float]:
                 continue
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
             fields = stat[stat.rindex(")") + 2 :].split()
-            kind = thread_kind(name, int(task.name) == pid)
+            kind = main_thread if int(task.name) == pid else thread_kind(name)
             used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return used
 
 
-def thread_kind(name: str, main: bool) -> str:
-    if main:
-        return "main thread (asyncio loop: activities, polls, conversion)"
+def thread_kind(name: str) -> str:
     kind = "".join(c for c in name if not c.isdigit()).rstrip("-_ ")
     return {
         "tokio-rt-worker": "SDK core (Rust, tokio: gRPC, polls, encoding)",
@@ -227,11 +291,12 @@ def py_spy() -> str:
 
 class Sampler:
     """py-spy attached to some processes, from `start` to `stop`; their samples and their
-    threads' CPU added to `profile`."""
+    threads' CPU added to `profile` (their main thread named as `breakdown` says)."""
 
-    def __init__(self, profile: Profile, directory: Path) -> None:
+    def __init__(self, profile: Profile, directory: Path, breakdown: Breakdown = WORKER) -> None:
         self.profile = profile
         self.directory = directory
+        self.main_thread = breakdown.main_thread
         self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
         self.pids: list[int] = []
         self.cpu_before: dict[str, float] = {}
@@ -245,11 +310,11 @@ class Sampler:
             self.running.append(
                 (subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out)
             )
-        self.cpu_before = thread_cpu_seconds(pids)
+        self.cpu_before = thread_cpu_seconds(pids, self.main_thread)
 
     def stop(self, lifecycles: int, wall_s: float) -> None:
         spent = self.profile.thread_cpu_s
-        for kind, seconds in thread_cpu_seconds(self.pids).items():
+        for kind, seconds in thread_cpu_seconds(self.pids, self.main_thread).items():
             spent[kind] = spent.get(kind, 0.0) + seconds - self.cpu_before.get(kind, 0.0)
         for process, out in self.running:
             process.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
@@ -262,9 +327,9 @@ class Sampler:
         self.profile.wall_s += wall_s
 
 
-def summary(profile: Profile, title: str, top: int = 25) -> str:
-    """The profile as text: threads' CPU, areas, functions by self and cumulative samples, and
-    the hottest stacks through our code."""
+def summary(profile: Profile, title: str, top: int = 25, breakdown: Breakdown = WORKER) -> str:
+    """The profile of a `breakdown.process` as text: threads' CPU, areas, tasks, functions by
+    self and cumulative samples, and the hottest stacks through our code."""
     total = sum(profile.stacks.values())
     per = profile.lifecycles or 1
     ms_per_sample = 1000 / SAMPLE_RATE
@@ -272,8 +337,9 @@ def summary(profile: Profile, title: str, top: int = 25) -> str:
 
     cpu = sum(profile.thread_cpu_s.values())
     lines += [
-        f"Worker CPU by thread over the profiled rounds ({profile.lifecycles} lifecycles, "
-        f"{profile.wall_s:.1f} s): {cpu * 1000 / per:.0f} ms per lifecycle",
+        f"{breakdown.process} CPU by thread over the profiled rounds "
+        f"({profile.lifecycles} lifecycles, {profile.wall_s:.1f} s): "
+        f"{cpu * 1000 / per:.0f} ms per lifecycle",
         "  (from /proc; py-spy samples only the Python threads)",
     ]
     for name, seconds in sorted(profile.thread_cpu_s.items(), key=lambda kv: -kv[1]):
@@ -285,7 +351,7 @@ def summary(profile: Profile, title: str, top: int = 25) -> str:
     parsed = [([Frame.parse(f) for f in s.split(";")], n) for s, n in profile.stacks.items()]
     areas: Counter[str] = Counter()
     for frames, count in parsed:
-        areas[area_of(frames)] += count
+        areas[area_of(frames, breakdown.areas)] += count
     python_cpu = sum(s for kind, s in profile.thread_cpu_s.items() if "SDK core" not in kind)
     lines += [
         "",
@@ -299,7 +365,7 @@ def summary(profile: Profile, title: str, top: int = 25) -> str:
         lines.append(f"  {ms:7.1f} ms/lifecycle  {_share(count, total)}  {area}")
 
     lines += ["", "Samples by task (a frame of the task anywhere on the stack; tasks overlap):"]
-    for label, markers in TASKS:
+    for label, markers in breakdown.tasks:
         count = sum(n for st, n in profile.stacks.items() if any(m in st for m in markers))
         ms = count / total * python_cpu * 1000 / per if total else 0.0
         lines.append(f"  {ms:7.1f} ms/lifecycle  {_share(count, total)}  {label}")
@@ -317,7 +383,9 @@ def summary(profile: Profile, title: str, top: int = 25) -> str:
 
     ours: Counter[str] = Counter()
     for frames, count in parsed:
-        path = [str(f) for f in frames if f.file.startswith(OURS) and f.function != "<module>"]
+        path = [
+            str(f) for f in frames if f.file.startswith(breakdown.ours) and f.function != "<module>"
+        ]
         if path:
             ours[" > ".join(_dedup(path))] += count
     lines += ["", f"Top {top} call paths through our code (our frames only, outermost first):"]

@@ -29,7 +29,7 @@ from db import catalogue as catalogue_db
 from db import read_model
 from db.dossier_codes import next_dossier_code
 from db.idempotency import claim_key, claimed, fingerprint, reused
-from db.models import IdempotencyRecord
+from db.models import AgencyRecord, IdempotencyRecord
 from db.pages import Page, beyond
 from domain import limits, rules
 from domain.actions import ACTIONS
@@ -120,7 +120,12 @@ async def receive(
     record = await catalogue_db.get_procedure(db, new.procedure_code)
     procedure = procedure_of(record) if record else None
     lead = await catalogue_db.get_agency(db, procedure.lead_agency) if procedure else None
-    own = await catalogue_db.get_agency(db, actor.agency)
+    # An officer of the lead agency (most receipts): its row, read once.
+    own = (
+        lead
+        if procedure and actor.agency == procedure.lead_agency
+        else await catalogue_db.get_agency(db, actor.agency)
+    )
     refusal = rules.decide_receipt(
         procedure,
         new.procedure_code,
@@ -134,17 +139,18 @@ async def receive(
     # The code carries the receiving unit's identifier (Circular 01/2018 art. 19, kept under
     # Circular 03/2025: docs/legal-frame.md): the desk's when a desk received it.
     receiving_unit = desk or procedure.lead_agency
+    unit_record = own if desk else lead  # the receiving unit's row, read above
     now = datetime.now(UTC)
     code = None
     if idempotency_key:
         request = fingerprint(new)
         claim = await claimed(db, idempotency_key, actor.user_id)
         if claim is None:
-            code = new.code or await _free_code(services, db, receiving_unit, now)
+            code = new.code or await _free_code(services, db, receiving_unit, unit_record, now)
             claim = await claim_key(db, idempotency_key, actor.user_id, code, request)
         _refuse_reused(claim, request)
         code = claim.dossier
-    code = code or new.code or await _free_code(services, db, receiving_unit, now)
+    code = code or new.code or await _free_code(services, db, receiving_unit, unit_record, now)
     home_affairs = await catalogue_db.home_affairs_agency(db)
     start = DossierStart(
         code=code,
@@ -220,11 +226,14 @@ async def _received(services: Services, db: AsyncSession, code: str) -> DossierD
         raise Problem("dossier_not_found", f"no dossier {code}") from None
 
 
-async def _free_code(services: Services, db: AsyncSession, unit: str, now: datetime) -> str:
-    """The receiving unit's next code that Temporal has never seen: the counter can be behind it
-    (a database restored from a backup, say), and a receipt skips such codes rather than fail."""
+async def _free_code(
+    services: Services, db: AsyncSession, unit: str, record: AgencyRecord | None, now: datetime
+) -> str:
+    """The next code of receiving unit `unit` (its catalogue row `record`) that Temporal has
+    never seen: the counter can be behind it (a database restored from a backup, say), and a
+    receipt skips such codes rather than fail."""
     for _ in range(MAX_TAKEN_CODES):
-        code = await _new_code(db, unit, now)
+        code = await _new_code(db, unit, record, now)
         try:
             await call(services.client.get_workflow_handle(workflow_id(code)).describe())
         except WorkflowGone:
@@ -232,11 +241,10 @@ async def _free_code(services: Services, db: AsyncSession, unit: str, now: datet
     raise Problem("dossier_exists", f"{MAX_TAKEN_CODES} generated codes in a row were taken")
 
 
-async def _new_code(db: AsyncSession, unit: str, now: datetime) -> str:
-    agency = await catalogue_db.get_agency(db, unit)
-    if agency is None:
+async def _new_code(db: AsyncSession, unit: str, record: AgencyRecord | None, now: datetime) -> str:
+    if record is None:
         raise Problem("agency_not_found", f"the receiving unit {unit} is not in the catalogue")
-    return await next_dossier_code(db, agency.unit_id, now)
+    return await next_dossier_code(db, record.unit_id, now)
 
 
 # --- who may reach a dossier, and reading it --------------------------------------------------

@@ -327,6 +327,52 @@ async def test_expiry_tolerates_the_configured_clock_skew_only(
     await assert_unauthenticated(secret_authenticator, f"Bearer {long_expired}")
 
 
+async def test_a_verified_token_is_not_verified_again_on_the_next_request(
+    secret_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    token = hs256(claims())
+
+    first = await secret_authenticator.authenticate(f"Bearer {token}")
+    again = await secret_authenticator.authenticate(f"bearer {token}")
+
+    assert first == again
+    assert first is not again  # a caller of its own for each request
+    assert decoded == [token]
+
+
+async def test_a_verified_token_is_refused_once_it_expires() -> None:
+    """Kept verified, a token still expires when its `exp` says, refused as any expired one."""
+    authenticator = Authenticator.with_secret(SECRET, leeway_seconds=0)
+    expires = int(datetime.now(UTC).timestamp()) + 1
+    token = hs256(claims(exp=expires))
+    assert await authenticator.authenticate(f"Bearer {token}")
+
+    await asyncio.sleep(expires - datetime.now(UTC).timestamp() + 0.05)
+
+    error = await assert_unauthenticated(authenticator, f"Bearer {token}")
+    assert error.detail == "The token has expired."
+
+
+async def test_verified_tokens_kept_are_bounded_the_oldest_dropped_first(
+    secret_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("api.auth.VERIFIED_TOKENS_MAX", 2)
+    tokens = [hs256(claims(sub=f"officer-{n}")) for n in range(3)]
+
+    for token in tokens:
+        await secret_authenticator.authenticate(f"Bearer {token}")
+
+    assert list(secret_authenticator._verified) == tokens[1:]
+
+
 async def test_token_that_never_expires_is_unauthenticated(
     secret_authenticator: Authenticator,
 ) -> None:

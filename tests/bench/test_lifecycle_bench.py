@@ -1,6 +1,7 @@
 """Issue 12, the lifecycle benchmark's new output: `python -m bench --profile` at a tiny size on
 the real stack prints each process's CPU and the history's events (by type) and bytes per
-lifecycle beside bare Temporal's, and writes the py-spy profile of both workers as text. What it
+lifecycle beside bare Temporal's, and writes the py-spy profiles of both workers and of the API
+as text. What it
 measured is not judged (speed is not tested); the summariser is checked on stacks of our own."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 
 from bench.histories import event_type_name
-from bench.profiling import Frame, Profile, area_of, summary
+from bench.profiling import API, API_AREAS, Frame, Profile, area_of, summary
 from tests.commands import run_command
 
 RUN_TIMEOUT_S = 200  # about 30 s on a 2-core machine shared with other work
@@ -59,6 +60,18 @@ def test_bench_prints_cpu_and_history_events_per_lifecycle_beside_bare_and_write
     assert "2 lifecycles" in text, text
     assert profile.with_suffix(".full.folded").read_text().strip(), text
 
+    [api_profile] = tmp_path.glob("*-api.txt")
+    text = api_profile.read_text()
+    for heading in (
+        "==== motcua API (full stack rounds) ====",
+        "API CPU by thread",
+        "Python samples by area",
+        "the caller from the token (api.auth.current_actor)",
+    ):
+        assert heading in text, text
+    assert "==== bare worker" not in text, text
+    assert api_profile.with_suffix(".full.folded").read_text().strip(), text
+
 
 def test_a_sample_counts_in_the_area_of_its_innermost_recognised_frame() -> None:
     def frames(*names: str) -> list[Frame]:
@@ -71,6 +84,32 @@ def test_a_sample_counts_in_the_area_of_its_innermost_recognised_frame() -> None
     assert area_of(frames(settle, dumps)) == "payload conversion (pydantic, JSON)"
     assert area_of(frames(settle)) == "our activities and db/"
     assert area_of(frames("f (somewhere.py:1)")) == "other"
+
+
+def test_an_api_sample_counts_in_the_api_area_of_its_innermost_recognised_frame() -> None:
+    def area(*names: str) -> str:
+        return area_of([Frame.parse(n) for n in names], API_AREAS)
+
+    actor = "current_actor (api/auth.py:560)"
+    decode = "PyJWT.decode (jwt/api_jwt.py:200)"
+    parties = "parties (db/read_model.py:100)"
+    execute = "Connection._execute (aiosqlite/core.py:150)"
+    solve = "solve_dependencies (fastapi/dependencies/utils.py:671)"
+    assert area(solve, actor, decode) == "auth: JWT verification"
+    assert area(solve, parties, execute) == "SQL: SQLAlchemy, drivers"
+    assert area(solve, parties) == "our service/, db/, domain/ code"
+    assert area(solve) == "FastAPI: dependencies, validation, serialisation"
+
+
+def test_the_api_summary_names_its_process_and_tasks() -> None:
+    profile = Profile(lifecycles=1, thread_cpu_s={API.main_thread: 0.1})
+    profile.add_raw(
+        "app (fastapi/routing.py:1);current_actor (api/auth.py:5);decode (jwt/api_jwt.py:9) 1\n"
+    )
+    text = summary(profile, "title", breakdown=API)
+    assert "API CPU by thread" in text, text
+    assert "  100.0 ms/lifecycle  100.0 %  auth: JWT verification" in text, text
+    assert "  100.0 ms/lifecycle  100.0 %  the caller from the token" in text, text
 
 
 def test_summary_counts_self_and_cumulative_samples() -> None:
