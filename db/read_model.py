@@ -16,9 +16,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_, update
+from sqlalchemy import Select, and_, bindparam, exists, func, not_, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,20 +104,26 @@ async def parties(session: AsyncSession, code: str) -> Parties | None:
     the desk that received it if another), in one statement over two index look-ups (it runs
     before every action), without loading the dossier; None if the read model has no such
     dossier."""
-    rows = (
-        await session.exec(
-            select(
-                DossierRecord.lead_agency, DossierRecord.receiving_desk, ConsultationRecord.agency
-            )
-            .outerjoin(ConsultationRecord, col(ConsultationRecord.dossier) == DossierRecord.code)
-            .where(DossierRecord.code == code)
-        )
-    ).all()
+    connection = await session.connection()
+    rows = (await connection.execute(_parties_statement(), {"code": code})).all()
     if not rows:
         return None
     lead_agency, desk, _ = rows[0]
     consulted = frozenset(agency for _, _, agency in rows if agency is not None)
     return Parties(lead_agency, consulted, None if desk == lead_agency else desk)
+
+
+@cache
+def _parties_statement() -> Select[Any]:
+    """`parties`' statement, built once with the code left to a parameter, and run in Core:
+    no ORM result for three plain columns, before every action."""
+    dossiers = DossierRecord.__table__  # type: ignore[attr-defined]
+    consultations = ConsultationRecord.__table__  # type: ignore[attr-defined]
+    return (
+        core_select(dossiers.c.lead_agency, dossiers.c.receiving_desk, consultations.c.agency)
+        .select_from(dossiers.outerjoin(consultations, consultations.c.dossier == dossiers.c.code))
+        .where(dossiers.c.code == bindparam("code"))
+    )
 
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
