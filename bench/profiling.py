@@ -148,6 +148,11 @@ API_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("typing, enum, copy, dataclasses", ("typing.py", "enum.py", "copy.py", "dataclasses.py")),
 )
 OTHER = "other"
+# Tasks both processes have: SQLAlchemy's statements (in greenlets) and pydantic's work.
+_SHARED_TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SQL in greenlets (SQLAlchemy's async sessions)", ("greenlet_spawn ",)),
+    ("pydantic (validation and serialisation)", ("pydantic",)),
+)
 # Tasks of the worker, each the samples with a frame of it anywhere on the stack (they overlap).
 # SQLAlchemy's async sessions run their statements in greenlets, whose stacks py-spy shows apart
 # from the activity that awaits them: an activity's share leaves its SQL out (that is in "SQL").
@@ -165,8 +170,7 @@ TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("  e-mail of a notice (compose, SMTP)", ("DeliveryActivities._mail ",)),
     ("  push_national_status (the portal's row)", ("DeliveryActivities.push_national_status ",)),
     ("  plan_consultation", ("PlanningActivities.plan_consultation ",)),
-    ("SQL in greenlets (SQLAlchemy's async sessions)", ("greenlet_spawn ",)),
-    ("pydantic (validation and serialisation)", ("pydantic",)),
+    *_SHARED_TASKS,
     ("protobuf across the bridge (polls and completions)", ("Worker.complete_", "Worker.poll_")),
 )  # fmt: skip
 OURS = ("activities/", "db/", "workflows/", "domain/", "worker.py", "settings.py")
@@ -182,8 +186,7 @@ API_TASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("FastAPI: a request's dependencies and body (solve_dependencies)",
      ("solve_dependencies (fastapi/",)),
     ("FastAPI: the answer's serialisation (serialize_response)", ("serialize_response (fastapi/",)),
-    ("SQL in greenlets (SQLAlchemy's async sessions)", ("greenlet_spawn ",)),
-    ("pydantic (validation and serialisation)", ("pydantic",)),
+    *_SHARED_TASKS,
     ("logging (structlog and stdlib)", ("structlog/", "logging/")),
     ("temporalio client", ("temporalio/",)),
     ("uvicorn: parsing requests, writing answers",

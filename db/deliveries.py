@@ -423,7 +423,7 @@ async def restore_delivery(session: AsyncSession, receipt: DeliveryReceipt) -> N
     record.delivery_channel = receipt.channel
     record.delivery_attempts = receipt.attempts
     record.delivered_at = receipt.delivered_at
-    # As `record_delivery` leaves a completed delivery: no failure, why some had no channel.
+    # As `record_deliveries` leaves a completed delivery: no failure, why some had no channel.
     problems = [f"{r.code}: {r.problem}" for r in addressed if r.channel is None]
     record.delivery_error = "; ".join(problems) or None
     session.add(record)
