@@ -46,31 +46,37 @@ def test_bench_prints_cpu_and_history_events_per_lifecycle_beside_bare_and_write
     for update_event in ("WorkflowExecutionUpdateAccepted", "WorkflowExecutionUpdateCompleted"):
         assert re.search(rf"^    {update_event} +7\.0 +7\.0 +1\.0×$", output, re.M), output
 
-    [profile] = tmp_path.glob("*-worker.txt")
-    text = profile.read_text()
-    for heading in (
+    text = profile_text(
+        tmp_path,
+        "worker",
         "==== motcua worker (full stack rounds) ====",
         "==== bare worker (bare Temporal rounds) ====",
         "Worker CPU by thread",
         "Python samples by area",
         "Top 25 functions by self samples",
         "Top 25 functions by cumulative samples",
-    ):
-        assert heading in text, text
+    )
     assert "2 lifecycles" in text, text
-    assert profile.with_suffix(".full.folded").read_text().strip(), text
-
-    [api_profile] = tmp_path.glob("*-api.txt")
-    text = api_profile.read_text()
-    for heading in (
+    text = profile_text(
+        tmp_path,
+        "api",
         "==== motcua API (full stack rounds) ====",
         "API CPU by thread",
         "Python samples by area",
         "the caller from the token (api.auth.current_actor)",
-    ):
-        assert heading in text, text
+    )
     assert "==== bare worker" not in text, text
-    assert api_profile.with_suffix(".full.folded").read_text().strip(), text
+
+
+def profile_text(directory: Path, name: str, *headings: str) -> str:
+    """The one `<date>-<name>.txt` profile in `directory`, holding every heading, with its full
+    stack's collapsed stacks beside it."""
+    [profile] = directory.glob(f"*-{name}.txt")
+    text = profile.read_text()
+    for heading in headings:
+        assert heading in text, text
+    assert profile.with_suffix(".full.folded").read_text().strip(), text
+    return text
 
 
 def test_a_sample_counts_in_the_area_of_its_innermost_recognised_frame() -> None:
