@@ -1,7 +1,9 @@
 """The `settle_dossier` activity: the one write a change of a dossier needs, its read-model
-projection and its notices in one transaction (`db.settlement.write_settlement`). The workflow
-runs it once the workflow task that made the change is complete, so it writes only what the
-history holds (runs from before v6 ran it as a local activity, inside that task).
+projection and its notices in one transaction (`db.settlement.write_settlement`). Since v8 the
+workflow runs it as a local activity, inside the workflow task that made the change, fenced by
+that task's time (`Settlement.fence`: a task lost and done again cannot leave in the read model
+what never happened); v6 and v7 runs ran it once that task was complete, runs before v6 as an
+unfenced local activity.
 
 A write the database refuses for its data (a NUL in a text on PostgreSQL, a value too long or
 out of range, a constraint) would fail the same way on every retry: it fails at once with the
@@ -19,9 +21,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notices import NoticeReceipt, notice_recorded
-from db.settlement import refused_by_database, write_settlement
+from db.engine import to_the_end
+from db.settlement import SettlementWrite, refused_by_database, write_settlement
 from domain.excerpts import clean
-from domain.projection import READ_MODEL_REJECTED, Settlement
+from domain.projection import READ_MODEL_REJECTED, Settlement, SettlementOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -29,23 +32,30 @@ log = structlog.get_logger(__name__)
 class SettlementReceipt(BaseModel):
     """What `settle_dossier` wrote. `applied` is False when the read model already held this
     version of the dossier or a newer one (a retry, or a projection overtaken by a later one);
-    new events are written all the same."""
+    new events are written all the same. A fenced settlement (v8, a local activity) says what
+    it found (`outcome`) and returns what it wrote (`settled`): a local activity's input is not
+    in the history, its result is, and `db.rebuild` reads the read model back from it."""
 
     applied: bool
     notices: list[NoticeReceipt]
+    outcome: SettlementOutcome = SettlementOutcome.WRITTEN
+    settled: Settlement | None = None
 
 
 class SettlementActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    async def _write(self, settlement: Settlement) -> SettlementWrite:
+        async with self._sessions() as session, session.begin():
+            return await write_settlement(session, settlement)
+
     @activity.defn(name="settle_dossier")
     async def settle_dossier(self, settlement: Settlement) -> SettlementReceipt:
         projection = settlement.projection
         attempt = activity.info().attempt
         try:
-            async with self._sessions() as session, session.begin():
-                applied, written = await write_settlement(session, settlement)
+            written = await to_the_end(self._write(settlement))
         except Exception as failed:
             if not refused_by_database(failed):
                 raise  # retried with backoff until the database is back
@@ -61,6 +71,15 @@ class SettlementActivities:
                 attempt=attempt,
             )
             raise ApplicationError(error, type=READ_MODEL_REJECTED, non_retryable=True) from None
+        if written.outcome is not SettlementOutcome.WRITTEN:
+            log.warning(
+                "settlement_not_written",
+                dossier=projection.document.code if projection else settlement.notices[0].dossier,
+                outcome=written.outcome.value,
+                confirmed=settlement.confirmed,
+                attempt=attempt,
+            )
+            return SettlementReceipt(applied=False, notices=[], outcome=written.outcome)
         if projection is not None:
             log.info(
                 "dossier_projected",
@@ -69,9 +88,12 @@ class SettlementActivities:
                 since=projection.since,
                 events=len(projection.document.events),
                 status=projection.document.status.value,
-                applied=applied,
+                applied=written.applied,
+                reset=settlement.reset,
                 attempt=attempt,
             )
         return SettlementReceipt(
-            applied=applied, notices=[notice_recorded(n, i, c) for n, i, c in written]
+            applied=written.applied,
+            notices=[notice_recorded(n, i, c) for n, i, c in written.notices],
+            settled=settlement if settlement.fence is not None else None,
         )

@@ -1,0 +1,130 @@
+"""v8 (issue 12): the read model written inside the workflow task that made the change, fenced.
+A worker killed after that write but before the server had the task leaves in the read model
+what never happened; here that write is made by hand, as the lost task would have made it (an
+SOS stop that the history does not hold, its notice, counted in the SOS totals), then the dossier
+goes on through its workflow on the dev server: its next write finds the lost one, rewrites the
+dossier whole, and the read model, the outbox and the report totals hold exactly what the
+workflow holds (R9, R12). A write of the lost task arriving after that is refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlmodel import select
+from temporalio.client import Client
+
+from db.engine import create_engine, session_factory
+from db.models import DossierRecord, EventRecord, NoticeRecord
+from db.report_totals import SOS_TOTALS, rebuild_report_totals
+from db.settlement import write_settlement
+from domain.commands import ConsultationRequest, Reply
+from domain.dossier import DossierDocument, DossierStatus, Event
+from domain.notices import Notice, NoticeKind
+from domain.projection import DossierProjection, Settlement, SettlementOutcome
+from tests.workflows.harness import FIRE, LEAD, Stack, officer, running_stack, stack_settings
+from workflows.dossier import DossierWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(dev_client: Client, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    settings = await stack_settings(tmp_path, task_queue)
+    async with running_stack(dev_client, settings) as running:
+        yield running
+
+
+def lost_write(doc: DossierDocument, fence: datetime) -> Settlement:
+    """What a lost workflow task could have written: an SOS stop the history never got, with
+    the notice it would send, beyond the version the workflow confirmed."""
+    confirmed = len(doc.events)
+    at = doc.events[-1].at + timedelta(seconds=1)
+    stopped = doc.model_copy(deep=True)
+    stopped.events = [Event(seq=confirmed + 1, at=at, kind="sos_stop", actor="can-bo-1", detail={})]
+    stopped.status = DossierStatus.STOPPED
+    notice = Notice(
+        key=f"{doc.code}/sos_stop/{confirmed + 1}",
+        kind=NoticeKind.STOP_NOTICE,
+        dossier=doc.code,
+        to="applicant",
+        sent_at=at,
+        subject="Tạm dừng hồ sơ",
+        body="Hồ sơ tạm dừng.",
+    )
+    view = DossierProjection(version=confirmed + 1, document=stopped, since=confirmed)
+    return Settlement(projection=view, notices=[notice], fence=fence, confirmed=confirmed)
+
+
+async def test_a_lost_tasks_write_is_replaced_by_the_next_write_of_the_workflow(
+    stack: Stack,
+) -> None:
+    handle = await stack.start(datetime.now(UTC))
+    await handle.execute_update(
+        DossierWorkflow.request_consultation,
+        ConsultationRequest(
+            actor=officer(),
+            agencies=[FIRE],
+            content="Đề nghị cho ý kiến về phòng cháy chữa cháy",
+            deadline=datetime.now(UTC) + timedelta(days=3),
+        ),
+    )
+    doc = await handle.query(DossierWorkflow.document)
+    engine = create_engine(stack.settings.database)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            row = await session.get(DossierRecord, doc.code)
+            assert row is not None and row.fence is not None  # written fenced, by v8
+            fence = row.fence
+        lost = lost_write(doc, fence)
+        async with sessions() as session, session.begin():
+            assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
+        assert await sos_totals(sessions) == [(LEAD, "stop", 1)]  # counted, as it would be
+
+        answered = await handle.execute_update(
+            DossierWorkflow.reply, Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý")
+        )
+
+        now = await handle.query(DossierWorkflow.document)
+        assert now == answered and now.status == "processing"
+        async with sessions() as session:
+            events = (
+                await session.exec(
+                    select(EventRecord).where(EventRecord.dossier == doc.code).order_by("seq")
+                )
+            ).all()
+            row = await session.get(DossierRecord, doc.code)
+            notices = (
+                await session.exec(select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code))
+            ).all()
+        assert [(e.seq, e.kind) for e in events] == [(e.seq, e.kind) for e in now.events]
+        assert row is not None
+        assert (row.version, row.status) == (len(now.events), "processing")
+        assert lost.notices[0].key not in notices
+        assert await sos_totals(sessions) == []  # the stop that never happened: not counted
+        kept = await sos_totals(sessions)
+        async with sessions() as session, session.begin():
+            await rebuild_report_totals(session)
+        assert await sos_totals(sessions) == kept
+
+        # The lost task's write, arriving after all that: refused, nothing changed.
+        async with sessions() as session, session.begin():
+            late = await write_settlement(session, lost)
+        assert late.outcome is SettlementOutcome.OVERTAKEN
+        async with sessions() as session:
+            row = await session.get(DossierRecord, doc.code)
+        assert row is not None and (row.version, row.status) == (len(now.events), "processing")
+    finally:
+        await engine.dispose()
+
+
+async def sos_totals(sessions: Any) -> list[tuple[str, str, int]]:
+    async with sessions() as session:
+        connection = await session.connection()
+        rows = await connection.execute(select(SOS_TOTALS))
+        return [(r.agency, r.action, r.accepted) for r in rows]
