@@ -950,6 +950,10 @@ class DossierWorkflow:
                 fenced.model_copy(update={"projection": whole, "reset": True}),
                 f"read model reset ← event {whole.version}",
             )
+            # The whole dossier may hold changes of other handlers of this task not yet written
+            # (they wait for `_writing`): their writes must find it confirmed, or each would
+            # take this write for a lost task's, reset again, and drop its notices as unsent.
+            self._projected = max(self._projected, whole.version)
 
     async def _settle_locally(self, settlement: Settlement, summary: str) -> SettlementReceipt:
         """The fenced write inside this task; by an activity after it when it cannot be done
