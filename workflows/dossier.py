@@ -190,6 +190,9 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         # Fenced writes one at a time (v8): each knows what the one before it wrote.
         self._writing = asyncio.Lock()
+        # v8: the read model holds other times than this run's replayed events (`_note_written`):
+        # the next write done live sends the whole dossier.
+        self._times_apart = False
         self._in_flight = 0  # notices and projections being written; the run waits for them
         self._projected = start.projected_through
         self._portal_status = start.portal_status
@@ -936,24 +939,54 @@ class DossierWorkflow:
         model beyond what this run confirmed (`conflict`) and this run writes its whole
         dossier over it (`reset`). A write of a task overtaken by a newer one (`overtaken`)
         comes only from a task the server never had: what it returns is never used."""
+        if self._times_apart and not workflow.unsafe.is_replaying():
+            # Live again after a replay that moved this run's times (`_note_written`): the
+            # whole dossier as this run now holds it. A local activity's input is not part of
+            # the history, so a replay of this task, sending less, stays deterministic.
+            whole = projection(self._dossier, workflow.now(), since=0)
+            settlement = settlement.model_copy(update={"projection": whole, "reset": True})
+            summary = f"read model reset ← event {whole.version} (times replayed apart)"
         fenced = settlement.model_copy(
             update={"fence": workflow.now(), "confirmed": self._projected}
         )
         receipt = await self._settle_locally(fenced, summary)
+        self._note_written(receipt)
         if receipt.outcome is SettlementOutcome.CONFLICT:
             whole = projection(self._dossier, workflow.now(), since=0)
             workflow.logger.warning(
                 "read model held a lost task's write beyond event %s: rewritten whole",
                 self._projected,
             )
-            await self._settle_locally(
-                fenced.model_copy(update={"projection": whole, "reset": True}),
-                f"read model reset ← event {whole.version}",
+            self._note_written(
+                await self._settle_locally(
+                    fenced.model_copy(update={"projection": whole, "reset": True}),
+                    f"read model reset ← event {whole.version}",
+                )
             )
             # The whole dossier may hold changes of other handlers of this task not yet written
             # (they wait for `_writing`): their writes must find it confirmed, or each would
             # take this write for a lost task's, reset again, and drop its notices as unsent.
             self._projected = max(self._projected, whole.version)
+        elif fenced.reset and fenced.projection is not None:
+            self._projected = max(self._projected, fenced.projection.version)
+
+    def _note_written(self, receipt: SettlementReceipt) -> None:
+        """Whether the read model holds the times this run holds. A workflow task that the SDK
+        completed early while its local activities ran (a "heartbeat": a query arriving, or a
+        write past 80 % of the task's timeout) replays with the next task's `workflow.now()`,
+        not the one it ran with, so the events it made come back with later times than the
+        write recorded in the history as this local activity's result; seen here on a query
+        arriving during a fenced write. Such a write marks the run apart until a reset lands."""
+        written = receipt.settled
+        if written is None or written.projection is None:
+            return
+        if written.reset:
+            self._times_apart = False
+            return
+        held = {e.seq: e.at for e in self._dossier.events}
+        if any(held.get(e.seq, e.at) != e.at for e in written.projection.document.events):
+            workflow.logger.warning("read model's event times differ from the replayed run's")
+            self._times_apart = True
 
     async def _settle_locally(self, settlement: Settlement, summary: str) -> SettlementReceipt:
         """The fenced write inside this task; by an activity after it when it cannot be done

@@ -4,10 +4,16 @@ what never happened; here that write is made by hand, as the lost task would hav
 SOS stop that the history does not hold, its notice, counted in the SOS totals), then the dossier
 goes on through its workflow on the dev server: its next write finds the lost one, rewrites the
 dossier whole, and the read model, the outbox and the report totals hold exactly what the
-workflow holds (R9, R12). A write of the lost task arriving after that is refused."""
+workflow holds (R9, R12). A write of the lost task arriving after that is refused. Several
+changes in the task done again (a worker back after a crash gets every timer that fired
+meanwhile in one task) each keep their notices. A task completed early by the SDK while its
+write ran (a query arriving) replays with other times: the next write done live rewrites the
+dossier whole."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +22,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from sqlmodel import select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from db.engine import create_engine, session_factory
@@ -26,7 +33,16 @@ from domain.commands import ConsultationRequest, Reply
 from domain.dossier import DossierDocument, DossierStatus, Event
 from domain.notices import Notice, NoticeKind
 from domain.projection import DossierProjection, Settlement, SettlementOutcome
-from tests.workflows.harness import FIRE, LEAD, Stack, officer, running_stack, stack_settings
+from tests.workflows.harness import (
+    ENV,
+    FIRE,
+    LEAD,
+    Stack,
+    officer,
+    running_stack,
+    stack_settings,
+)
+from worker import running_worker
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -121,6 +137,129 @@ async def test_a_lost_tasks_write_is_replaced_by_the_next_write_of_the_workflow(
         assert row is not None and (row.version, row.status) == (len(now.events), "processing")
     finally:
         await engine.dispose()
+
+
+async def test_changes_done_again_in_one_task_after_a_lost_write_each_keep_their_notices(
+    dev_client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    """The crash harness's case: the task done again after a lost write holds two changes (a
+    worker back after a crash gets every timer that fired meanwhile in one task: here two
+    consultations' first reminders, R3). The first change's write finds the lost write and
+    rewrites the dossier whole, the second change already in it; the second's write must take
+    that as this run's own, not as another lost task's: resetting again dropped the first's
+    reminder (not sent yet) from the outbox."""
+    settings = await stack_settings(tmp_path, task_queue)
+    stack = Stack(dev_client, settings)
+    engine = create_engine(settings.database)
+    sessions = session_factory(engine)
+    try:
+        async with running_worker(dev_client, settings):
+            handle = await stack.start(datetime.now(UTC))
+            deadline = datetime.now(UTC) + timedelta(seconds=5)
+            await handle.execute_update(
+                DossierWorkflow.request_consultation,
+                ConsultationRequest(
+                    actor=officer(), agencies=[FIRE, ENV], content="Xin ý kiến", deadline=deadline
+                ),
+            )
+            doc = await handle.query(DossierWorkflow.document)
+            async with sessions() as session:
+                row = await session.get(DossierRecord, doc.code)
+                assert row is not None and row.fence is not None
+                fence = row.fence
+            lost = lost_write(doc, fence)
+            async with sessions() as session, session.begin():
+                assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
+        # No worker while both reminders fall due: the next task carries both timers.
+        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.5)
+        async with running_worker(dev_client, settings):
+            await asyncio.sleep(4)  # no query meanwhile: see the next test
+            now = await handle.query(DossierWorkflow.document)
+            assert sum(e.kind == "reminder_1" for e in now.events) == 2, now.events
+            async with sessions() as session:
+                row = await session.get(DossierRecord, doc.code)
+                notices = (
+                    await session.exec(
+                        select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code)
+                    )
+                ).all()
+            assert row is not None and row.version == len(now.events)
+            reminders = sorted(k for k in notices if "/reminder_1/" in k)
+            assert reminders == sorted(
+                f"{doc.code}/reminder_1/{c.agency}/{c.number}" for c in now.consultations
+            ), notices
+            assert lost.notices[0].key not in notices
+            await stack.end_all()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_write_mends_it(
+    dev_client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    """A query that arrives while a workflow task waits for a worker is answered with that task:
+    the SDK completes it with no command while its fenced write still runs, and goes on in a
+    new one. Replayed, the first task's code runs with the second's `workflow.now()`, so the
+    reminder it made comes back with another time than the read model holds. After the replay
+    (a new worker), the next write done live sends the whole dossier: the read model's events
+    and the workflow's agree again, times included."""
+    settings = await stack_settings(tmp_path, task_queue)
+    stack = Stack(dev_client, settings)
+    engine = create_engine(settings.database)
+    sessions = session_factory(engine)
+    try:
+        async with running_worker(dev_client, settings):
+            handle = await stack.start(datetime.now(UTC))
+            deadline = datetime.now(UTC) + timedelta(seconds=4)
+            await handle.execute_update(
+                DossierWorkflow.request_consultation,
+                ConsultationRequest(
+                    actor=officer(), agencies=[ENV], content="Xin ý kiến", deadline=deadline
+                ),
+            )
+        # No worker while the reminder falls due (R3); queries come as the next worker starts
+        # (an operator's Web UI, say).
+        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
+        async with running_worker(dev_client, settings):
+            for _ in range(100):
+                await handle.query(DossierWorkflow.document)
+                if await completed_early(handle):
+                    break
+                await asyncio.sleep(0.05)
+        assert await completed_early(handle), "no task completed early: nothing to test"
+        async with running_worker(dev_client, settings):  # a new worker: the run replayed
+            await handle.execute_update(
+                DossierWorkflow.request_consultation,
+                ConsultationRequest(
+                    actor=officer(),
+                    agencies=[FIRE],
+                    content="Xin ý kiến",
+                    deadline=datetime.now(UTC) + timedelta(days=3),
+                ),
+            )
+            now = await handle.query(DossierWorkflow.document)
+            assert "reminder_1" in [e.kind for e in now.events]
+            async with sessions() as session:
+                events = (
+                    await session.exec(
+                        select(EventRecord).where(EventRecord.dossier == now.code).order_by("seq")
+                    )
+                ).all()
+            assert [(e.seq, e.kind, e.at) for e in events] == [
+                (e.seq, e.kind, e.at) for e in now.events
+            ]
+            await stack.end_all()
+    finally:
+        await engine.dispose()
+
+
+async def completed_early(handle: Any) -> bool:
+    """Whether a workflow task of the run was completed with no command and another asked for
+    at once (the SDK's "heartbeat" while local activities run)."""
+    kinds = [e.event_type for e in (await handle.fetch_history()).events]
+    completed = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    scheduled = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+    return any(a == completed and b == scheduled for a, b in itertools.pairwise(kinds))
 
 
 async def sos_totals(sessions: Any) -> list[tuple[str, str, int]]:
