@@ -93,18 +93,17 @@ _CALENDAR_TIMEOUT = timedelta(seconds=10)
 # backoff, never given up.
 _OUTBOX_TIMEOUT = timedelta(seconds=30)
 _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-# A workflow task's timeout (a start option, carried by continue-as-new): 30 s, not the SDK's 10 s,
-# for the fenced writes inside a task (v8). The SDK heartbeats a task whose local activities run
-# past 80 % of it (completes it with no command, goes on in a new one), and a task so heartbeated
-# replays with the new task's `workflow.now()`, not the one it ran with: the crash harness saw a
-# reminder's time differ between the read model and its replayed workflow. The price: a task
-# started on a worker that dies is given to another only after this long.
-TASK_TIMEOUT = timedelta(seconds=30)
-# A fenced write is bounded far under that heartbeat (24 s), even two in one task (a conflict
-# and its reset). Past the bound, or on any error a retry may cure, the same write goes by an
-# activity after the task, retried until it lands; the cut-short one ends its transaction
-# first (`db.engine.to_the_end`), so it never holds SQLite's write lock for the rest.
-_LOCAL_SETTLE_TIMEOUT = timedelta(seconds=8)
+# A fenced write inside its task (v8) is bounded at 3 s, so that even two in one task (a conflict
+# and its reset) stay under 80 % of the workflow task's 10 s timeout, past which the SDK completes
+# the task with no command and goes on in a new one (a "heartbeat"; a query that came while the
+# task waited for a worker does the same): a task so completed replays with the new task's
+# `workflow.now()`, and `_note_written` then has the dossier written whole. Past the bound, or on
+# any error a retry may cure, the same write goes by an activity after the task, retried until
+# it lands; the cut-short one ends its transaction first (`db.engine.to_the_end`), so it never
+# holds SQLite's write lock for the rest. The task timeout stays the SDK's: it is also how long
+# a task started on a worker that dies waits for another, and what the API's accept window
+# counts on (README, "A 503 changed nothing").
+_LOCAL_SETTLE_TIMEOUT = timedelta(seconds=3)
 _LOCAL_SETTLE_RETRY = RetryPolicy(maximum_attempts=1)
 # Versions of the workflow's logic (workflow.patched), oldest first.
 READ_MODEL_PATCH = "read-model-projection"
@@ -271,8 +270,7 @@ class DossierWorkflow:
                         "unsettled": self._unsettled,
                         "read_model_failure": self._failure,
                     }
-                ),
-                task_timeout=TASK_TIMEOUT,
+                )
             )
         return d.document(workflow.now())
 

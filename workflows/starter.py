@@ -17,7 +17,7 @@ from temporalio.common import (
 from domain.dossier import DossierDocument
 from domain.localtime import when_zoned
 from workflows import search_attributes as sa
-from workflows.dossier import TASK_TIMEOUT, WORKFLOW_NAME, DossierStart, DossierWorkflow
+from workflows.dossier import WORKFLOW_NAME, DossierStart, DossierWorkflow
 from workflows.ops_view import static_summary
 
 WORKFLOW_ID_PREFIX = "dossier-"
@@ -68,7 +68,6 @@ async def start_dossier(
         start,
         id=workflow_id(start.code),
         task_queue=task_queue,
-        task_timeout=TASK_TIMEOUT,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=static_summary(start.code, procedure.name),
