@@ -13,6 +13,9 @@ else (the database away, a deadlock) is retried until it lands.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,6 +30,14 @@ from domain.excerpts import clean
 from domain.projection import READ_MODEL_REJECTED, Settlement, SettlementOutcome
 
 log = structlog.get_logger(__name__)
+
+# A fenced write inside a workflow task (v8, a local activity) answers within this bound: past
+# it, the write goes on in the background and the answer is `late`, and the workflow writes the
+# same settlement by an activity after the task (the two land as one: same business keys, same
+# fence). The local activity itself never times out: replayed, a local activity timed out by
+# the SDK and followed by an activity in the same update fails with a nondeterminism error
+# ("Update machine does not handle this event"; the crash harness hit it).
+LOCAL_WRITE_BOUND = timedelta(seconds=3)
 
 
 class SettlementReceipt(BaseModel):
@@ -45,6 +56,26 @@ class SettlementReceipt(BaseModel):
 class SettlementActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._late: set[asyncio.Task[SettlementWrite]] = set()  # writes past their bound
+
+    async def _within_bound(self, settlement: Settlement) -> SettlementWrite | None:
+        """The write, or None once `LOCAL_WRITE_BOUND` has passed (it goes on meanwhile)."""
+        work = asyncio.ensure_future(to_the_end(self._write(settlement)))
+        try:
+            await asyncio.wait([work], timeout=LOCAL_WRITE_BOUND.total_seconds())
+        except asyncio.CancelledError:
+            await asyncio.wait([work])
+            raise
+        if work.done():
+            return work.result()
+        self._late.add(work)
+        work.add_done_callback(self._late_write_ended)
+        return None
+
+    def _late_write_ended(self, work: asyncio.Task[SettlementWrite]) -> None:
+        self._late.discard(work)
+        failed = None if work.cancelled() else work.exception()
+        log.info("late_settlement_ended", failed=repr(failed) if failed else None)
 
     async def _write(self, settlement: Settlement) -> SettlementWrite:
         async with self._sessions() as session, session.begin():
@@ -55,7 +86,20 @@ class SettlementActivities:
         projection = settlement.projection
         attempt = activity.info().attempt
         try:
-            written = await to_the_end(self._write(settlement))
+            if activity.info().is_local and settlement.fence is not None:
+                bounded = await self._within_bound(settlement)
+                if bounded is None:
+                    log.warning(
+                        "settlement_late",
+                        dossier=projection.document.code if projection else None,
+                        bound_s=LOCAL_WRITE_BOUND.total_seconds(),
+                    )
+                    return SettlementReceipt(
+                        applied=False, notices=[], outcome=SettlementOutcome.LATE
+                    )
+                written = bounded
+            else:
+                written = await to_the_end(self._write(settlement))
         except Exception as failed:
             if not refused_by_database(failed):
                 raise  # retried with backoff until the database is back

@@ -68,6 +68,9 @@ class SettlementOutcome(StrEnum):
     OVERTAKEN = "overtaken"
     # the row holds what a lost task wrote beyond `confirmed`: nothing written, reset asked
     CONFLICT = "conflict"
+    # written inside a workflow task, not within its bound: the write goes on, and the workflow
+    # writes the same settlement again by an activity after the task
+    LATE = "late"
 
 
 def projection(

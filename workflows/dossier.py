@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.delivery import ChangeDispatch, DeliveryActivities
     from activities.notices import NoticeActivities
     from activities.planning import PlanningActivities, PlanRequest
-    from activities.settlement import SettlementActivities, SettlementReceipt
+    from activities.settlement import LOCAL_WRITE_BOUND, SettlementActivities, SettlementReceipt
     from domain import rules
     from domain.actions import ACTIONS, Fact
     from domain.clock import ClockLedger, ClockReading
@@ -93,17 +93,17 @@ _CALENDAR_TIMEOUT = timedelta(seconds=10)
 # backoff, never given up.
 _OUTBOX_TIMEOUT = timedelta(seconds=30)
 _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-# A fenced write inside its task (v8) is bounded at 3 s, so that even two in one task (a conflict
-# and its reset) stay under 80 % of the workflow task's 10 s timeout, past which the SDK completes
-# the task with no command and goes on in a new one (a "heartbeat"; a query that came while the
-# task waited for a worker does the same): a task so completed replays with the new task's
-# `workflow.now()`, and `_note_written` then has the dossier written whole. Past the bound, or on
-# any error a retry may cure, the same write goes by an activity after the task, retried until
-# it lands; the cut-short one ends its transaction first (`db.engine.to_the_end`), so it never
-# holds SQLite's write lock for the rest. The task timeout stays the SDK's: it is also how long
-# a task started on a worker that dies waits for another, and what the API's accept window
-# counts on (README, "A 503 changed nothing").
-_LOCAL_SETTLE_TIMEOUT = timedelta(seconds=3)
+# A fenced write inside its task (v8) answers within `LOCAL_WRITE_BOUND` (3 s; later, `late`,
+# and the same write goes by an activity after the task), so that even two in one task (a
+# conflict and its reset) stay under 80 % of the workflow task's 10 s timeout, past which the SDK
+# completes the task with no command and goes on in a new one (a "heartbeat"; a query that came
+# while the task waited for a worker does the same): a task so completed replays with the new
+# task's `workflow.now()`, and `_note_written` then has the dossier written whole. The local
+# activity's own timeout is only a backstop for a starved worker (a timed-out one fails replay:
+# `activities.settlement`). The task timeout stays the SDK's: it is also how long a task started
+# on a worker that dies waits for another, and what the API's accept window counts on (README,
+# "A 503 changed nothing").
+_LOCAL_SETTLE_TIMEOUT = LOCAL_WRITE_BOUND + timedelta(seconds=4)
 _LOCAL_SETTLE_RETRY = RetryPolicy(maximum_attempts=1)
 # Versions of the workflow's logic (workflow.patched), oldest first.
 READ_MODEL_PATCH = "read-model-projection"
@@ -987,17 +987,20 @@ class DossierWorkflow:
             self._times_apart = True
 
     async def _settle_locally(self, settlement: Settlement, summary: str) -> SettlementReceipt:
-        """The fenced write inside this task; by an activity after it when it cannot be done
-        within `_LOCAL_SETTLE_TIMEOUT` or failed for a cause a retry may cure (the same input:
-        a write of it that lands late is its own retry, and changes nothing)."""
+        """The fenced write inside this task; by an activity after it when it was not done
+        within its bound (`late`) or failed for a cause a retry may cure (the same input: a
+        write of it that lands late is its own retry, and changes nothing)."""
         try:
-            return await workflow.execute_local_activity_method(
+            receipt: SettlementReceipt = await workflow.execute_local_activity_method(
                 SettlementActivities.settle_dossier,
                 settlement,
                 summary=summary,
                 schedule_to_close_timeout=_LOCAL_SETTLE_TIMEOUT,
                 retry_policy=_LOCAL_SETTLE_RETRY,
             )
+            if receipt.outcome is not SettlementOutcome.LATE:
+                return receipt
+            workflow.logger.warning("read-model write not done within its bound: after the task")
         except ActivityError as failed:
             cause = failed.cause
             if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +22,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from activities.settlement import LOCAL_WRITE_BOUND
 from db.engine import create_engine, session_factory
 from db.models import DossierRecord, EventRecord, NoticeRecord
 from db.report_totals import SOS_TOTALS, rebuild_report_totals
@@ -42,6 +45,7 @@ from tests.workflows.harness import (
     running_stack,
     stack_settings,
 )
+from tests.workflows.test_replay import replayer
 from worker import running_worker
 from workflows.dossier import DossierWorkflow
 
@@ -217,15 +221,26 @@ async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_wri
                     actor=officer(), agencies=[ENV], content="Xin ý kiến", deadline=deadline
                 ),
             )
-        # No worker while the reminder falls due (R3); queries come as the next worker starts
-        # (an operator's Web UI, say).
+        # No worker while the reminder falls due (R3); a query comes meanwhile (an operator's
+        # Web UI, say) and waits with the task, whose write then waits for SQLite's write lock.
         await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
-        async with running_worker(dev_client, settings):
-            for _ in range(100):
-                await handle.query(DossierWorkflow.document)
-                if await completed_early(handle):
-                    break
-                await asyncio.sleep(0.05)
+        querying = asyncio.create_task(handle.query(DossierWorkflow.document))
+        await asyncio.sleep(0.5)
+        path = make_url(settings.database).database
+        assert path is not None
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            async with running_worker(dev_client, settings):
+                await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() / 2)
+                holder.execute("ROLLBACK")
+                await querying
+                for _ in range(50):
+                    if await completed_early(handle):
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            holder.close()
         assert await completed_early(handle), "no task completed early: nothing to test"
         async with running_worker(dev_client, settings):  # a new worker: the run replayed
             await handle.execute_update(
@@ -248,6 +263,62 @@ async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_wri
             assert [(e.seq, e.kind, e.at) for e in events] == [
                 (e.seq, e.kind, e.at) for e in now.events
             ]
+            await stack.end_all()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_past_its_bound_goes_after_the_task_and_the_history_replays(
+    dev_client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    """A reply whose fenced write cannot land within its bound (SQLite's write lock held by
+    another writer): the local activity answers `late`, the same write goes by an activity
+    after the task, the reply's caller gets its answer once it landed, and the history replays
+    (a local activity timed out by the SDK instead failed replay with a nondeterminism error)."""
+    settings = await stack_settings(tmp_path, task_queue)
+    stack = Stack(dev_client, settings)
+    engine = create_engine(settings.database)
+    sessions = session_factory(engine)
+    path = make_url(settings.database).database
+    assert path is not None
+    try:
+        async with running_worker(dev_client, settings):
+            handle = await stack.start(datetime.now(UTC))
+            await handle.execute_update(
+                DossierWorkflow.request_consultation,
+                ConsultationRequest(
+                    actor=officer(),
+                    agencies=[FIRE],
+                    content="Xin ý kiến",
+                    deadline=datetime.now(UTC) + timedelta(days=3),
+                ),
+            )
+            holder = sqlite3.connect(path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                replying = asyncio.create_task(
+                    handle.execute_update(
+                        DossierWorkflow.reply,
+                        Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý"),
+                    )
+                )
+                await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() + 1.5)
+                assert not replying.done(), "answered before its write landed"
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            answered = await replying
+            async with sessions() as session:
+                row = await session.get(DossierRecord, answered.code)
+            assert row is not None and row.version == len(answered.events)
+            history = await handle.fetch_history()
+            types = [
+                e.activity_task_scheduled_event_attributes.activity_type.name
+                for e in history.events
+            ]
+            assert "settle_dossier" in types, "the write did not go after the task"
+            replayed = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+            assert replayed.replay_failure is None, replayed.replay_failure
             await stack.end_all()
     finally:
         await engine.dispose()
