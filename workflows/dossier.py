@@ -1001,8 +1001,9 @@ class DossierWorkflow:
             if receipt.outcome is not SettlementOutcome.LATE:
                 return receipt
             workflow.logger.warning("read-model write not done within its bound: after the task")
-        except ActivityError as failed:
-            cause = failed.cause
+        except (ActivityError, ApplicationError) as failed:
+            # a local activity's failure may come as the activity's own error
+            cause = failed.cause if isinstance(failed, ActivityError) else failed
             if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:
                 raise
             workflow.logger.warning("read-model write not done in its task (%s): after it", cause)
