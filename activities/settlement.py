@@ -1,7 +1,9 @@
 """The `settle_dossier` activity: the one write a change of a dossier needs, its read-model
-projection and its notices in one transaction (`db.settlement.write_settlement`). The workflow
-runs it once the workflow task that made the change is complete, so it writes only what the
-history holds (runs from before v6 ran it as a local activity, inside that task).
+projection and its notices in one transaction (`db.settlement.write_settlement`). Since v8 the
+workflow runs it as a local activity, inside the workflow task that made the change, fenced by
+that task's time (`Settlement.fence`: a task lost and done again cannot leave in the read model
+what never happened); v6 and v7 runs ran it once that task was complete, runs before v6 as an
+unfenced local activity.
 
 A write the database refuses for its data (a NUL in a text on PostgreSQL, a value too long or
 out of range, a constraint) would fail the same way on every retry: it fails at once with the
@@ -11,6 +13,9 @@ else (the database away, a deadlock) is retried until it lands.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,33 +24,82 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notices import NoticeReceipt, notice_recorded
-from db.settlement import refused_by_database, write_settlement
+from db.engine import to_the_end
+from db.settlement import SettlementWrite, refused_by_database, write_settlement
 from domain.excerpts import clean
-from domain.projection import READ_MODEL_REJECTED, Settlement
+from domain.projection import READ_MODEL_REJECTED, Settlement, SettlementOutcome
 
 log = structlog.get_logger(__name__)
+
+# A fenced write inside a workflow task (v8, a local activity) answers within this bound: past
+# it, the write goes on in the background and the answer is `late`, and the workflow writes the
+# same settlement by an activity after the task (the two land as one: same business keys, same
+# fence). The local activity itself never times out: replayed, a local activity timed out by
+# the SDK and followed by an activity in the same update fails with a nondeterminism error
+# ("Update machine does not handle this event"; the crash harness hit it).
+LOCAL_WRITE_BOUND = timedelta(seconds=3)
 
 
 class SettlementReceipt(BaseModel):
     """What `settle_dossier` wrote. `applied` is False when the read model already held this
     version of the dossier or a newer one (a retry, or a projection overtaken by a later one);
-    new events are written all the same."""
+    new events are written all the same. A fenced settlement (v8, a local activity) says what
+    it found (`outcome`) and returns what it wrote (`settled`): a local activity's input is not
+    in the history, its result is, and `db.rebuild` reads the read model back from it."""
 
     applied: bool
     notices: list[NoticeReceipt]
+    outcome: SettlementOutcome = SettlementOutcome.WRITTEN
+    settled: Settlement | None = None
 
 
 class SettlementActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._late: set[asyncio.Task[SettlementWrite]] = set()  # writes past their bound
+
+    async def _within_bound(self, settlement: Settlement) -> SettlementWrite | None:
+        """The write, or None once `LOCAL_WRITE_BOUND` has passed (it goes on meanwhile)."""
+        work = asyncio.ensure_future(to_the_end(self._write(settlement)))
+        try:
+            await asyncio.wait([work], timeout=LOCAL_WRITE_BOUND.total_seconds())
+        except asyncio.CancelledError:
+            await asyncio.wait([work])
+            raise
+        if work.done():
+            return work.result()
+        self._late.add(work)
+        work.add_done_callback(self._late_write_ended)
+        return None
+
+    def _late_write_ended(self, work: asyncio.Task[SettlementWrite]) -> None:
+        self._late.discard(work)
+        failed = None if work.cancelled() else work.exception()
+        log.info("late_settlement_ended", failed=repr(failed) if failed else None)
+
+    async def _write(self, settlement: Settlement) -> SettlementWrite:
+        async with self._sessions() as session, session.begin():
+            return await write_settlement(session, settlement)
 
     @activity.defn(name="settle_dossier")
     async def settle_dossier(self, settlement: Settlement) -> SettlementReceipt:
         projection = settlement.projection
         attempt = activity.info().attempt
         try:
-            async with self._sessions() as session, session.begin():
-                applied, written = await write_settlement(session, settlement)
+            if activity.info().is_local and settlement.fence is not None:
+                bounded = await self._within_bound(settlement)
+                if bounded is None:
+                    log.warning(
+                        "settlement_late",
+                        dossier=projection.document.code if projection else None,
+                        bound_s=LOCAL_WRITE_BOUND.total_seconds(),
+                    )
+                    return SettlementReceipt(
+                        applied=False, notices=[], outcome=SettlementOutcome.LATE
+                    )
+                written = bounded
+            else:
+                written = await to_the_end(self._write(settlement))
         except Exception as failed:
             if not refused_by_database(failed):
                 raise  # retried with backoff until the database is back
@@ -61,6 +115,15 @@ class SettlementActivities:
                 attempt=attempt,
             )
             raise ApplicationError(error, type=READ_MODEL_REJECTED, non_retryable=True) from None
+        if written.outcome is not SettlementOutcome.WRITTEN:
+            log.warning(
+                "settlement_not_written",
+                dossier=projection.document.code if projection else settlement.notices[0].dossier,
+                outcome=written.outcome.value,
+                confirmed=settlement.confirmed,
+                attempt=attempt,
+            )
+            return SettlementReceipt(applied=False, notices=[], outcome=written.outcome)
         if projection is not None:
             log.info(
                 "dossier_projected",
@@ -69,9 +132,12 @@ class SettlementActivities:
                 since=projection.since,
                 events=len(projection.document.events),
                 status=projection.document.status.value,
-                applied=applied,
+                applied=written.applied,
+                reset=settlement.reset,
                 attempt=attempt,
             )
         return SettlementReceipt(
-            applied=applied, notices=[notice_recorded(n, i, c) for n, i, c in written]
+            applied=written.applied,
+            notices=[notice_recorded(n, i, c) for n, i, c in written.notices],
+            settled=settlement if settlement.fence is not None else None,
         )

@@ -3,9 +3,10 @@ small installations) and PostgreSQL (production), both through asyncio drivers."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,6 +64,25 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on `engine`; objects stay readable after commit (activities return them)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+_T = TypeVar("_T")
+
+
+async def to_the_end(transaction: Awaitable[_T]) -> _T:
+    """Await `transaction` (a whole session's work, begin to commit) so that cancelling the
+    caller does not cut it short: the caller's cancellation waits for it to end, then is raised.
+
+    A statement cut short by a cancellation leaves its connection abandoned by SQLAlchemy with
+    its transaction open, and on SQLite with the file's write lock held until the garbage
+    collector closes it (measured: over 20 s; every other writer waits, then fails "database
+    is locked"). A local activity past its timeout is cancelled that way."""
+    work = asyncio.ensure_future(transaction)
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
 
 
 def dialect_insert(dialect_name: str) -> Callable[..., Any]:

@@ -61,6 +61,9 @@ class NoticeRecord(SQLModel, table=True):
     # Its delivery to people (activities.delivery), summed up over its recipients (the detail,
     # one row per recipient, is in `notice_deliveries`): pending | failed_attempt (retrying) |
     # delivered | no_channel (nobody it names has an e-mail address or a webhook).
+    # The dossier's version the settlement that wrote it was at (v8): a reset of the read model
+    # after a lost workflow task removes the undelivered notices beyond what its workflow holds.
+    settlement_version: int | None = None
     delivery_status: str = Field(
         default="pending",
         index=True,
@@ -236,6 +239,9 @@ class DossierRecord(SQLModel, table=True):
     # and its events up to this seq.
     counted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     events_counted: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    # The time of the workflow task whose write the row last took (`db.settlement`, v8): a
+    # write from an older task, one the server never had, is refused. None: written unfenced.
+    fence: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConsultationRecord(SQLModel, table=True):

@@ -26,9 +26,12 @@ from domain.notices import APPLICANT, Notice
 log = structlog.get_logger(__name__)
 
 
-async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool]:
+async def write_notice(
+    session: AsyncSession, notice: Notice, version: int | None = None
+) -> tuple[int, bool]:
     """Write `notice` in the session's transaction unless its key is there already: its id,
-    and whether this call wrote it.
+    and whether this call wrote it. `version`: the dossier's version its settlement was at
+    (fenced settlements, `db.settlement`).
 
     `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id` returns a row only to the call that
     wrote it. A concurrent writer of the same key cannot slip in between: PostgreSQL makes the
@@ -38,7 +41,7 @@ async def write_notice(session: AsyncSession, notice: Notice) -> tuple[int, bool
     connection = await session.connection()
     statement = _insert_notice(connection.dialect.name)
     notice_id: int | None = (
-        await connection.execute(statement, notice.model_dump())
+        await connection.execute(statement, {**notice.model_dump(), "settlement_version": version})
     ).scalar_one_or_none()
     if notice_id is not None:
         return notice_id, True

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,9 +40,12 @@ from domain.projection import DossierProjection
 EVENTS_PER_STATEMENT = 1000
 
 
-async def write_projection(session: AsyncSession, projection: DossierProjection) -> bool:
+async def write_projection(
+    session: AsyncSession, projection: DossierProjection, fence: datetime | None = None
+) -> bool:
     """Write `projection` in the session's transaction; whether the dossier row was written
-    (False: the read model already has this version or a newer one).
+    (False: the read model already has this version or a newer one). `fence`: the time of the
+    workflow task that made it, for a fenced settlement (`db.settlement`), kept on the row.
 
     The dossier row goes first: it is the parent of the events and consultations (foreign
     keys), and every projection of one dossier then takes that row's lock before any other, so
@@ -52,10 +55,10 @@ async def write_projection(session: AsyncSession, projection: DossierProjection)
     document = projection.document
     connection = await session.connection()
     statements = _statements(connection.dialect.name)
-    row = _dossier_row(projection, datetime.now(UTC))
+    row = {**_dossier_row(projection, datetime.now(UTC)), "fence": fence}
     # RETURNING yields a row only if it was inserted or the WHERE let the update through.
     applied = (await connection.execute(statements.dossier, row)).first() is not None
-    rows = [_event_row(document.code, e) for e in document.events]
+    rows = [event_row(document.code, e) for e in document.events]
     for start in range(0, len(rows), EVENTS_PER_STATEMENT):
         await connection.execute(statements.events, rows[start : start + EVENTS_PER_STATEMENT])
     for event in document.events:
@@ -86,7 +89,7 @@ async def _revise(connection: AsyncConnection, dossier: str, event: Event) -> No
     if more <= 0:
         return
     await connection.execute(
-        update(events).where(*key).values(detail=_event_row(dossier, event)["detail"])
+        update(events).where(*key).values(detail=event_row(dossier, event)["detail"])
     )
     await count_repeated_refusal(connection, dossier, event.seq, more)
 
@@ -99,8 +102,14 @@ class _Statements:
 
 
 # What a projection rewrites: the fields of the document, never the keys nor what the report
-# totals marked on the row (`counted`, `events_counted`), which a rewrite would reset.
-_DOSSIER_FIELDS = frozenset(DossierRecord.model_fields) - {"code", "counted", "events_counted"}
+# totals marked on the row (`counted`, `events_counted`), which a rewrite would reset; the fence
+# only by a fenced write (an unfenced one, from history, leaves it).
+_DOSSIER_FIELDS = frozenset(DossierRecord.model_fields) - {
+    "code",
+    "counted",
+    "events_counted",
+    "fence",
+}
 _CONSULTATION_FIELDS = frozenset(ConsultationRecord.model_fields) - {"dossier", "number", "counted"}
 
 
@@ -116,7 +125,10 @@ def _statements(dialect: str) -> _Statements:
     dossier = insert(dossiers)
     dossier = dossier.on_conflict_do_update(
         index_elements=[dossiers.c.code],
-        set_={c.name: dossier.excluded[c.name] for c in dossiers.c if c.name in _DOSSIER_FIELDS},
+        set_={
+            **{c.name: dossier.excluded[c.name] for c in dossiers.c if c.name in _DOSSIER_FIELDS},
+            "fence": func.coalesce(dossier.excluded.fence, dossiers.c.fence),
+        },
         where=dossiers.c.version < dossier.excluded.version,
     ).returning(dossiers.c.code)
     consultation = insert(consultations)
@@ -183,7 +195,7 @@ def _consultation_row(dossier: str, consultation: ConsultationView) -> dict[str,
     }
 
 
-def _event_row(dossier: str, event: Event) -> dict[str, Any]:
+def event_row(dossier: str, event: Event) -> dict[str, Any]:
     return {
         "dossier": dossier,
         "seq": event.seq,

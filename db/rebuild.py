@@ -63,6 +63,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.delivery import ChangeDispatch, DispatchReceipt
 from activities.ended_runs import ENDED_OUTSIDE_THE_RULES
+from activities.settlement import SettlementReceipt
 from db.deliveries import (
     DeliveryReceipt,
     PortalReceipt,
@@ -111,7 +112,8 @@ class RunHistory:
     deliveries: list[DeliveryReceipt] = field(default_factory=list)
     portal: list[tuple[PortalUpdate, PortalReceipt | None]] = field(default_factory=list)
     result: DossierDocument | None = None
-    # settlements run as local activities (before v6), whose input the history does not keep
+    # settlements run as unfenced local activities (before v6): neither their input nor their
+    # result says what they wrote
     unreadable_settlements: int = 0
 
 
@@ -173,8 +175,9 @@ async def read_run(client: Client, workflow_id: str, run_id: str) -> RunHistory:
             marker = event.marker_recorded_event_attributes
             data = marker.details.get("data")
             if marker.marker_name == _LOCAL_ACTIVITY_MARKER and data and data.payloads:
-                if json.loads(data.payloads[0].data).get("activity_type") == "settle_dossier":
-                    run.unreadable_settlements += 1
+                settled = json.loads(data.payloads[0].data).get("activity_type")
+                if settled == "settle_dossier" and not marker.HasField("failure"):
+                    await _settled_locally(client, run, marker.details.get("result"))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = event.workflow_execution_completed_event_attributes.result
             run.result = await _decode(client, result, DossierDocument)
@@ -189,6 +192,20 @@ async def read_run(client: Client, workflow_id: str, run_id: str) -> RunHistory:
             if dispatch.portal is not None:
                 run.portal.append((dispatch.portal, None))
     return run
+
+
+async def _settled_locally(
+    client: Client, run: RunHistory, result: temporalio.api.common.v1.Payloads | None
+) -> None:
+    """A `settle_dossier` run as a local activity, whose input is not in the history. Since v8
+    (fenced) its receipt returns what it wrote (`settled`), written again here unfenced, as an
+    activity's input is; before v6 nothing says what it wrote."""
+    receipt = await _decode(client, result, SettlementReceipt) if result else None
+    if receipt is None or "outcome" not in receipt.model_fields_set:
+        run.unreadable_settlements += 1  # a run from before v6
+    elif receipt.settled is not None:  # None: not written (`conflict`, `overtaken`)
+        unfenced = {"fence": None, "confirmed": 0, "reset": False}
+        run.settlements.append(receipt.settled.model_copy(update=unfenced))
 
 
 async def _completed(

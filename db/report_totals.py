@@ -381,6 +381,81 @@ async def count_repeated_refusal(
     )
 
 
+async def uncount_dossier(connection: AsyncConnection, dossier: str) -> None:
+    """Take back from the totals all that dossier `dossier` added, and clear its marks, in the
+    caller's transaction: before its rows are replaced by a reset (`db.settlement`), since a
+    workflow task that was lost may have written, and counted, what never happened. The sums
+    it took part in are not subtracted (a maximum cannot be): each total row it added to is
+    computed again from the marked rows of every other dossier; the reset's own write then
+    counts the dossier again (`count_changes`)."""
+    dialect = connection.dialect.name
+    c, d, e = _consultations.c, _dossiers.c, _events.c
+    ours = {"one_dossier": dossier}
+    taken: list[tuple[Any, list[str], Select[Any], Executable]] = [
+        (
+            CONSULTATION_TOTALS,
+            ["agency", "day"],
+            consultation_sums(c.dossier == _ONE_DOSSIER, c.counted),
+            update(_consultations)
+            .where(c.dossier == _ONE_DOSSIER, c.counted)
+            .values(counted=False),
+        ),
+        (
+            CLOSED_DOSSIER_TOTALS,
+            CLOSED_TOTALS_KEY,
+            closed_sums(
+                d.code == _ONE_DOSSIER, d.counted, events_where=(e.dossier == _ONE_DOSSIER,)
+            ),
+            update(_dossiers).where(d.code == _ONE_DOSSIER, d.counted).values(counted=False),
+        ),
+        (
+            SOS_TOTALS,
+            ["agency", "action", "day"],
+            sos_sums(e.dossier == _ONE_DOSSIER, e.seq <= d.events_counted),
+            update(_dossiers).where(d.code == _ONE_DOSSIER).values(events_counted=0),
+        ),
+    ]
+    for table, keys, sums_of_ours, unmark in taken:
+        rows = (await connection.execute(sums_of_ours, ours)).mappings().all()
+        await connection.execute(unmark, ours)
+        for row in rows:
+            key = {name: row[name] for name in keys}
+            await connection.execute(
+                delete(table).where(*(table.c[name] == value for name, value in key.items()))
+            )
+            await connection.execute(_add(dialect, table, keys, _recounted(table, key)))
+
+
+def _recounted(table: Any, key: dict[str, Any]) -> Select[Any]:
+    """The sums of total row `key` of `table`, from the marked rows of every dossier (narrowed
+    to the key's day and names first, so that only that day's rows are read)."""
+    c, d, e = _consultations.c, _dossiers.c, _events.c
+    if table is CONSULTATION_TOTALS:
+        sums = consultation_sums(
+            c.counted, c.agency == key["agency"], local_date(c.requested_at) == key["day"]
+        )
+    elif table is CLOSED_DOSSIER_TOTALS:
+        same = _dossiers.alias("same_day")
+        sums = closed_sums(
+            d.counted,
+            d.lead_agency == key["lead_agency"],
+            d.procedure_code == key["procedure_code"],
+            local_date(d.closed_at) == key["day"],
+            events_where=(
+                e.dossier.in_(
+                    select(same.c.code).where(
+                        same.c.lead_agency == key["lead_agency"],
+                        local_date(same.c.closed_at) == key["day"],
+                    )
+                ),
+            ),
+        )
+    else:
+        sums = sos_sums(e.seq <= d.events_counted, local_date(e.at) == key["day"])
+    rows = sums.subquery()
+    return select(*rows.c).where(*(rows.c[name] == value for name, value in key.items()))
+
+
 def rebuild_statements(dialect: str) -> list[Executable]:
     """The statements that recompute every total from the rows, in one transaction: after a
     change of the working-day calendar, or over rows loaded around the projections (an import,

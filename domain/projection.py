@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -39,13 +40,37 @@ class ReadModelFailure(BaseModel):
 
 class Settlement(BaseModel):
     """What one change of a dossier leaves to write, in one transaction: the read model's update
-    (None when it has everything already) and the notices the change sends."""
+    (None when it has everything already) and the notices the change sends.
+
+    Fenced (v8, written inside the workflow task that made the change): `fence` is that task's
+    `workflow.now()` and `confirmed` the version the workflow holds as written. A write from an
+    older task than the row's last is refused (`overtaken`: a task the server never had, done
+    again since); a row beyond `confirmed` was written by such a lost task (`conflict`): the
+    workflow then sends its whole document with `reset`, which replaces everything of the
+    dossier the lost task wrote. Unfenced (`fence` None): an activity after the task's commit,
+    or the rebuild from history, which write only what the history holds."""
 
     # the dossier's state as recorded, not new input: read without today's limits
     LIMITS_AS_RECORDED: ClassVar[bool] = True
 
     projection: DossierProjection | None = None
     notices: list[Notice] = []
+    fence: datetime | None = None
+    confirmed: int = 0
+    reset: bool = False
+
+
+class SettlementOutcome(StrEnum):
+    """What a fenced settlement found (unfenced ones are always `written`)."""
+
+    WRITTEN = "written"
+    # the row was last written by a newer task: this one was lost, nothing written
+    OVERTAKEN = "overtaken"
+    # the row holds what a lost task wrote beyond `confirmed`: nothing written, reset asked
+    CONFLICT = "conflict"
+    # written inside a workflow task, not within its bound: the write goes on, and the workflow
+    # writes the same settlement again by an activity after the task
+    LATE = "late"
 
 
 def projection(

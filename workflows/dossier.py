@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.delivery import ChangeDispatch, DeliveryActivities
     from activities.notices import NoticeActivities
     from activities.planning import PlanningActivities, PlanRequest
-    from activities.settlement import SettlementActivities
+    from activities.settlement import LOCAL_WRITE_BOUND, SettlementActivities, SettlementReceipt
     from domain import rules
     from domain.actions import ACTIONS, Fact
     from domain.clock import ClockLedger, ClockReading
@@ -69,7 +69,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.national_status import PortalUpdate, national_status, portal_update
     from domain.notices import Notice
     from domain.ops import OperatorNote, OperatorRequest, is_ops_identity
-    from domain.projection import READ_MODEL_REJECTED, ReadModelFailure, Settlement, projection
+    from domain.projection import (
+        READ_MODEL_REJECTED,
+        ReadModelFailure,
+        Settlement,
+        SettlementOutcome,
+        projection,
+    )
     from domain.refusals import Code, Refusal, refuse
     from workflows import search_attributes as sa
     from workflows.contract import (
@@ -87,6 +93,18 @@ _CALENDAR_TIMEOUT = timedelta(seconds=10)
 # backoff, never given up.
 _OUTBOX_TIMEOUT = timedelta(seconds=30)
 _OUTBOX_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# A fenced write inside its task (v8) answers within `LOCAL_WRITE_BOUND` (3 s; later, `late`,
+# and the same write goes by an activity after the task), so that even two in one task (a
+# conflict and its reset) stay under 80 % of the workflow task's 10 s timeout, past which the SDK
+# completes the task with no command and goes on in a new one (a "heartbeat"; a query that came
+# while the task waited for a worker does the same): a task so completed replays with the new
+# task's `workflow.now()`, and `_note_written` then has the dossier written whole. The local
+# activity's own timeout is only a backstop for a starved worker (a timed-out one fails replay:
+# `activities.settlement`). The task timeout stays the SDK's: it is also how long a task started
+# on a worker that dies waits for another, and what the API's accept window counts on (README,
+# "A 503 changed nothing").
+_LOCAL_SETTLE_TIMEOUT = LOCAL_WRITE_BOUND + timedelta(seconds=4)
+_LOCAL_SETTLE_RETRY = RetryPolicy(maximum_attempts=1)
 # Versions of the workflow's logic (workflow.patched), oldest first.
 READ_MODEL_PATCH = "read-model-projection"
 DELIVERY_PATCH = "notice-delivery"  # v3: notices sent by e-mail/webhook, national status pushed
@@ -119,6 +137,17 @@ _PATCHES_OF_LEAN_HISTORY = frozenset(
         SETTLE_AFTER_COMMIT,
         LEAN_HISTORY,
     }
+)
+# v8 (issue 12): a change's read-model write inside the workflow task that made it again (a
+# local activity: one workflow task and one marker per action instead of two tasks and an
+# activity), fenced by the task's time so that a task lost and done again cannot leave in the
+# read model what never happened (`domain.projection.Settlement`, `db.settlement`). Like
+# `LEAN_HISTORY` before it, its marker stands in a new run for every patch before it.
+FENCED_SETTLE = "fenced-settle"
+# Each marker stands, in a run that has it, for the patches listed with it (newest first).
+_LEAN_MARKERS = (
+    (FENCED_SETTLE, _PATCHES_OF_LEAN_HISTORY | {FENCED_SETTLE}),
+    (LEAN_HISTORY, _PATCHES_OF_LEAN_HISTORY),
 )
 # The server refuses updates past 2,000 in one run (history.maxTotalUpdates): continue as new
 # well before, leaving room for those in flight while the run winds down.
@@ -158,6 +187,11 @@ class DossierWorkflow:
         self._start = start
         # Handlers await activities; the lock keeps one action's decide-and-apply whole.
         self._lock = asyncio.Lock()
+        # Fenced writes one at a time (v8): each knows what the one before it wrote.
+        self._writing = asyncio.Lock()
+        # v8: the read model holds other times than this run's replayed events (`_note_written`):
+        # the next write done live sends the whole dossier.
+        self._times_apart = False
         self._in_flight = 0  # notices and projections being written; the run waits for them
         self._projected = start.projected_through
         self._portal_status = start.portal_status
@@ -173,14 +207,17 @@ class DossierWorkflow:
         self._updates = 0  # updates handled by this run
 
     def _since(self, patch: str) -> bool:
-        """Whether this run takes the path `patch` introduced: always in a run of v7 or later
-        (one marker, `LEAN_HISTORY`); in an older run, as that patch's own marker says. The SDK
-        memoises each answer for the run, and every run asks in its first workflow task (`run`),
-        so a run from before v7 answers False to `LEAN_HISTORY` for good while replaying it.
-        Only for the patches `LEAN_HISTORY` stands for: a later patch is asked with
-        `workflow.patched` itself (a v7 run started before it must not take its path)."""
-        assert patch in _PATCHES_OF_LEAN_HISTORY, patch
-        return workflow.patched(LEAN_HISTORY) or workflow.patched(patch)
+        """Whether this run takes the path `patch` introduced: always in a run that has a
+        marker standing for it (`_LEAN_MARKERS`: a v8 run has `FENCED_SETTLE` alone, a v7 run
+        `LEAN_HISTORY`); in an older run, as that patch's own marker says. The SDK memoises each
+        answer for the run, and every run asks in its first workflow task (`run`), so a run
+        from before v8 answers False to `FENCED_SETTLE` for good while replaying it, and keeps
+        its own path to its end (a v7 run does not switch to fenced writes half-way). A later
+        patch joins the newest marker's list only with a marker of its own."""
+        for marker, stands_for in _LEAN_MARKERS:
+            if patch in stands_for and workflow.patched(marker):
+                return True
+        return workflow.patched(patch)
 
     # --- the run: the clock, the chasers, and the end ------------------------------------------
 
@@ -758,7 +795,10 @@ class DossierWorkflow:
         returns only once they are durable, so what its caller reads next reflects it."""
         self._in_flight += 1
         try:
-            if self._since(READ_MODEL_PATCH):
+            if self._since(FENCED_SETTLE):
+                async with self._writing:
+                    landed = await self._write_read_model(notices)
+            elif self._since(READ_MODEL_PATCH):
                 landed = await self._write_read_model(notices)
             else:  # runs started before the read model existed: notices only
                 await self._record_notices(notices)
@@ -866,7 +906,9 @@ class DossierWorkflow:
         return pending
 
     async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
-        if self._since(SETTLE_AFTER_COMMIT):
+        if self._since(FENCED_SETTLE):
+            await self._settle_fenced(settlement, summary)
+        elif self._since(SETTLE_AFTER_COMMIT):
             # A local activity runs inside the workflow task that made the change, before the
             # server has that task: a worker killed then has the task done again, later and
             # perhaps with its messages in another order, and the read model kept what never
@@ -887,6 +929,91 @@ class DossierWorkflow:
                 start_to_close_timeout=_OUTBOX_TIMEOUT,
                 retry_policy=_OUTBOX_RETRY,
             )
+
+    async def _settle_fenced(self, settlement: Settlement, summary: str) -> None:
+        """v8: the write inside this task (a local activity), fenced by the task's time. A task
+        lost after its write (a worker killed before the server had it) is done again later,
+        and its write may have left what this one did not do: the write then finds the read
+        model beyond what this run confirmed (`conflict`) and this run writes its whole
+        dossier over it (`reset`). A write of a task overtaken by a newer one (`overtaken`)
+        comes only from a task the server never had: what it returns is never used."""
+        if self._times_apart and not workflow.unsafe.is_replaying():
+            # Live again after a replay that moved this run's times (`_note_written`): the
+            # whole dossier as this run now holds it. A local activity's input is not part of
+            # the history, so a replay of this task, sending less, stays deterministic.
+            whole = projection(self._dossier, workflow.now(), since=0)
+            settlement = settlement.model_copy(update={"projection": whole, "reset": True})
+            summary = f"read model reset ← event {whole.version} (times replayed apart)"
+        fenced = settlement.model_copy(
+            update={"fence": workflow.now(), "confirmed": self._projected}
+        )
+        receipt = await self._settle_locally(fenced, summary)
+        self._note_written(receipt)
+        if receipt.outcome is SettlementOutcome.CONFLICT:
+            whole = projection(self._dossier, workflow.now(), since=0)
+            workflow.logger.warning(
+                "read model held a lost task's write beyond event %s: rewritten whole",
+                self._projected,
+            )
+            self._note_written(
+                await self._settle_locally(
+                    fenced.model_copy(update={"projection": whole, "reset": True}),
+                    f"read model reset ← event {whole.version}",
+                )
+            )
+            # The whole dossier may hold changes of other handlers of this task not yet written
+            # (they wait for `_writing`): their writes must find it confirmed, or each would
+            # take this write for a lost task's, reset again, and drop its notices as unsent.
+            self._projected = max(self._projected, whole.version)
+        elif fenced.reset and fenced.projection is not None:
+            self._projected = max(self._projected, fenced.projection.version)
+
+    def _note_written(self, receipt: SettlementReceipt) -> None:
+        """Whether the read model holds the times this run holds. A workflow task that the SDK
+        completed early while its local activities ran (a "heartbeat": a query arriving, or a
+        write past 80 % of the task's timeout) replays with the next task's `workflow.now()`,
+        not the one it ran with, so the events it made come back with later times than the
+        write recorded in the history as this local activity's result; seen here on a query
+        arriving during a fenced write. Such a write marks the run apart until a reset lands."""
+        written = receipt.settled
+        if written is None or written.projection is None:
+            return
+        if written.reset:
+            self._times_apart = False
+            return
+        held = {e.seq: e.at for e in self._dossier.events}
+        if any(held.get(e.seq, e.at) != e.at for e in written.projection.document.events):
+            workflow.logger.warning("read model's event times differ from the replayed run's")
+            self._times_apart = True
+
+    async def _settle_locally(self, settlement: Settlement, summary: str) -> SettlementReceipt:
+        """The fenced write inside this task; by an activity after it when it was not done
+        within its bound (`late`) or failed for a cause a retry may cure (the same input: a
+        write of it that lands late is its own retry, and changes nothing)."""
+        try:
+            receipt: SettlementReceipt = await workflow.execute_local_activity_method(
+                SettlementActivities.settle_dossier,
+                settlement,
+                summary=summary,
+                schedule_to_close_timeout=_LOCAL_SETTLE_TIMEOUT,
+                retry_policy=_LOCAL_SETTLE_RETRY,
+            )
+            if receipt.outcome is not SettlementOutcome.LATE:
+                return receipt
+            workflow.logger.warning("read-model write not done within its bound: after the task")
+        except (ActivityError, ApplicationError) as failed:
+            # a local activity's failure may come as the activity's own error
+            cause = failed.cause if isinstance(failed, ActivityError) else failed
+            if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:
+                raise
+            workflow.logger.warning("read-model write not done in its task (%s): after it", cause)
+        return await workflow.execute_activity_method(
+            SettlementActivities.settle_dossier,
+            settlement,
+            summary=summary,
+            start_to_close_timeout=_OUTBOX_TIMEOUT,
+            retry_policy=_OUTBOX_RETRY,
+        )
 
     def _read_model_failed(self, cause: ApplicationError, version: int) -> None:
         """Record a refused read-model write: once per failure (an event the read model gets

@@ -119,6 +119,8 @@ async def test_migration_creates_the_notice_table_and_rerunning_it_changes_nothi
         # how it reached people (0004, activities.delivery)
         "delivery_status", "delivery_channel", "delivery_attempts", "delivered_at",
         "delivery_error",
+        # the version of the fenced settlement that wrote it (0012, db.settlement)
+        "settlement_version",
     }  # fmt: skip
     assert ("uq_notices_key", ("key",)) in found["unique"]
     assert found["indexes"] >= {

@@ -569,6 +569,7 @@ async def test_projection_writes_the_dossier_its_consultations_and_events(
         "updated_at": None,
         "counted": False,  # open: not in the report totals yet
         "events_counted": 0,  # no SOS event to count
+        "fence": None,  # written unfenced (an activity after the task, or the rebuild)
         "people": {"can-bo.sxd": "Lê Văn Minh"},  # who received it, by name, for the forms
     }
     assert row["updated_at"].tzinfo is UTC

@@ -252,7 +252,8 @@ async def test_prometheus_scrapes_the_worker_sdk_metrics_the_api_and_the_read_mo
     await stack.present('temporal_sticky_cache_size{job="motcua-worker"}')
     assert (
         await stack.present(
-            'sum(temporal_activity_execution_latency_seconds_count{activity_type="settle_dossier"})'
+            "sum(temporal_local_activity_execution_latency_seconds_count"
+            '{activity_type="settle_dossier"})'
         )
         >= 4
     )

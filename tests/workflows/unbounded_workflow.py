@@ -25,7 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.limits import AS_RECORDED
     from domain.projection import Settlement
     from domain.refusals import Refusal
-    from workflows.dossier import LEAN_HISTORY, WORKFLOW_NAME, DossierStart, DossierWorkflow
+    from workflows.dossier import (
+        FENCED_SETTLE,
+        LEAN_HISTORY,
+        WORKFLOW_NAME,
+        DossierStart,
+        DossierWorkflow,
+    )
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -35,8 +41,8 @@ class UnboundedDossierWorkflow(DossierWorkflow):
         return await super().run(start)
 
     def _since(self, patch: str) -> bool:
-        # the code before v7: each patch asked by itself, and no v7 (`lean-history`) at all
-        return patch != LEAN_HISTORY and workflow.patched(patch)
+        # the code before v7: each patch asked by itself, and no v7 (`lean-history`) nor v8
+        return patch not in (LEAN_HISTORY, FENCED_SETTLE) and workflow.patched(patch)
 
     async def _settle_dossier(self, settlement: Settlement, summary: str) -> None:
         await workflow.execute_local_activity(  # inside the change's task, as then
