@@ -56,23 +56,14 @@ class SettlementReceipt(BaseModel):
 class SettlementActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._late: set[asyncio.Task[SettlementWrite]] = set()  # writes past their bound
+        self._late: set[asyncio.Future[SettlementWrite]] = set()  # writes past their bound
 
-    async def _within_bound(self, settlement: Settlement) -> SettlementWrite | None:
-        """The write, or None once `LOCAL_WRITE_BOUND` has passed (it goes on meanwhile)."""
-        work = asyncio.ensure_future(to_the_end(self._write(settlement)))
-        try:
-            await asyncio.wait([work], timeout=LOCAL_WRITE_BOUND.total_seconds())
-        except asyncio.CancelledError:
-            await asyncio.wait([work])
-            raise
-        if work.done():
-            return work.result()
+    def _outlived(self, work: asyncio.Future[SettlementWrite]) -> None:
+        """A write past its bound: held until it ends (not collected meanwhile), and logged."""
         self._late.add(work)
         work.add_done_callback(self._late_write_ended)
-        return None
 
-    def _late_write_ended(self, work: asyncio.Task[SettlementWrite]) -> None:
+    def _late_write_ended(self, work: asyncio.Future[SettlementWrite]) -> None:
         self._late.discard(work)
         failed = None if work.cancelled() else work.exception()
         log.info("late_settlement_ended", failed=repr(failed) if failed else None)
@@ -87,7 +78,11 @@ class SettlementActivities:
         attempt = activity.info().attempt
         try:
             if activity.info().is_local and settlement.fence is not None:
-                bounded = await self._within_bound(settlement)
+                bounded = await to_the_end(
+                    self._write(settlement),
+                    within=LOCAL_WRITE_BOUND.total_seconds(),
+                    past=self._outlived,
+                )
                 if bounded is None:
                     log.warning(
                         "settlement_late",

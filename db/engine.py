@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,9 +69,22 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 _T = TypeVar("_T")
 
 
-async def to_the_end(transaction: Awaitable[_T]) -> _T:
+@overload
+async def to_the_end(transaction: Awaitable[_T]) -> _T: ...
+@overload
+async def to_the_end(
+    transaction: Awaitable[_T], *, within: float, past: Callable[[asyncio.Future[_T]], None]
+) -> _T | None: ...
+async def to_the_end(
+    transaction: Awaitable[_T],
+    *,
+    within: float | None = None,
+    past: Callable[[asyncio.Future[_T]], None] | None = None,
+) -> _T | None:
     """Await `transaction` (a whole session's work, begin to commit) so that cancelling the
     caller does not cut it short: the caller's cancellation waits for it to end, then is raised.
+    With `within` (seconds), give up waiting after that long: `past` gets the transaction, still
+    running to its end, and the answer is None.
 
     A statement cut short by a cancellation leaves its connection abandoned by SQLAlchemy with
     its transaction open, and on SQLite with the file's write lock held until the garbage
@@ -79,10 +92,15 @@ async def to_the_end(transaction: Awaitable[_T]) -> _T:
     is locked"). A local activity past its timeout is cancelled that way."""
     work = asyncio.ensure_future(transaction)
     try:
-        return await asyncio.shield(work)
+        await asyncio.wait([work], timeout=within)
     except asyncio.CancelledError:
         await asyncio.wait([work])
         raise
+    if work.done():
+        return work.result()
+    assert past is not None, "a bound needs someone to hold the work past it"
+    past(work)
+    return None
 
 
 def dialect_insert(dialect_name: str) -> Callable[..., Any]:
