@@ -886,16 +886,11 @@ class DossierWorkflow:
         try:
             await self._settle_dossier(settlement, summary)
         except (ActivityError, ApplicationError) as failed:
-            # a local activity's failure may come as the activity's own error
-            cause = failed.cause if isinstance(failed, ActivityError) else failed
-            if not (
-                isinstance(cause, ApplicationError)
-                and cause.type == READ_MODEL_REJECTED
-                and self._since(READ_MODEL_FAILURE)
-            ):
+            rejected = _rejected_by_read_model(failed)
+            if rejected is None or not self._since(READ_MODEL_FAILURE):
                 raise
             self._unsettled = [*pending, *self._unsettled]
-            self._read_model_failed(cause, view.version)
+            self._read_model_failed(rejected, view.version)
             return []
         self._projected = max(self._projected, view.version)
         self._revised.difference_update(revised)
@@ -961,12 +956,6 @@ class DossierWorkflow:
                     f"read model reset ← event {whole.version}",
                 )
             )
-            # The whole dossier may hold changes of other handlers of this task not yet written
-            # (they wait for `_writing`): their writes must find it confirmed, or each would
-            # take this write for a lost task's, reset again, and drop its notices as unsent.
-            self._projected = max(self._projected, whole.version)
-        elif fenced.reset and fenced.projection is not None:
-            self._projected = max(self._projected, fenced.projection.version)
 
     def _note_written(self, receipt: SettlementReceipt) -> None:
         """Whether the read model holds the times this run holds. A workflow task that the SDK
@@ -979,6 +968,10 @@ class DossierWorkflow:
         if written is None or written.projection is None:
             return
         if written.reset:
+            # The whole dossier may hold changes of other handlers of this task not yet written
+            # (they wait for `_writing`): their writes must find it confirmed, or each would
+            # take this write for a lost task's, reset again, and drop its notices as unsent.
+            self._projected = max(self._projected, written.projection.version)
             self._times_apart = False
             return
         held = {e.seq: e.at for e in self._dossier.events}
@@ -1002,10 +995,9 @@ class DossierWorkflow:
                 return receipt
             workflow.logger.warning("read-model write not done within its bound: after the task")
         except (ActivityError, ApplicationError) as failed:
-            # a local activity's failure may come as the activity's own error
-            cause = failed.cause if isinstance(failed, ActivityError) else failed
-            if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:
+            if _rejected_by_read_model(failed) is not None:
                 raise
+            cause = failed.cause if isinstance(failed, ActivityError) else failed
             workflow.logger.warning("read-model write not done in its task (%s): after it", cause)
         return await workflow.execute_activity_method(
             SettlementActivities.settle_dossier,
@@ -1100,6 +1092,15 @@ def _dispatch_summary(notices: list[Notice], update: PortalUpdate | None) -> str
     if update is not None:
         parts.append(f"portal ← {update.code} {update.label}")
     return "; ".join(parts)
+
+
+def _rejected_by_read_model(failed: ActivityError | ApplicationError) -> ApplicationError | None:
+    """The read model's refusal of a write (`read_model_rejected`, never retried), if that is
+    what failed. A local activity's failure may come as the activity's own error, not wrapped."""
+    cause = failed.cause if isinstance(failed, ActivityError) else failed
+    if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:
+        return cause
+    return None
 
 
 def _as_error(refusal: Refusal) -> ApplicationError:
