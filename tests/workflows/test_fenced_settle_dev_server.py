@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -36,6 +36,7 @@ from domain.commands import ConsultationRequest, Reply
 from domain.dossier import DossierDocument, DossierStatus, Event
 from domain.notices import Notice, NoticeKind
 from domain.projection import DossierProjection, Settlement, SettlementOutcome
+from tests.fixtures.databases import sqlite_write_lock_held
 from tests.workflows.harness import (
     ENV,
     FIRE,
@@ -52,11 +53,29 @@ from workflows.dossier import DossierWorkflow
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+Sessions = async_sessionmaker[AsyncSession]
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def stack(dev_client: Client, task_queue: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    settings = await stack_settings(tmp_path, task_queue)
-    async with running_stack(dev_client, settings) as running:
+async def workerless(dev_client: Client, task_queue: str, tmp_path: Path) -> Stack:
+    """A stack whose workers the test starts and stops itself (`running_worker`)."""
+    return Stack(dev_client, await stack_settings(tmp_path, task_queue))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(workerless: Stack) -> AsyncIterator[Stack]:
+    async with running_stack(workerless.client, workerless.settings) as running:
         yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def read_model(workerless: Stack) -> AsyncIterator[Sessions]:
+    """Sessions on the stack's read model (its SQLite file), disposed after."""
+    engine = create_engine(workerless.settings.database)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 def lost_write(doc: DossierDocument, fence: datetime) -> Settlement:
@@ -81,7 +100,7 @@ def lost_write(doc: DossierDocument, fence: datetime) -> Settlement:
 
 
 async def test_a_lost_tasks_write_is_replaced_by_the_next_write_of_the_workflow(
-    stack: Stack,
+    stack: Stack, read_model: Sessions
 ) -> None:
     handle = await stack.start(datetime.now(UTC))
     await handle.execute_update(
@@ -94,57 +113,52 @@ async def test_a_lost_tasks_write_is_replaced_by_the_next_write_of_the_workflow(
         ),
     )
     doc = await handle.query(DossierWorkflow.document)
-    engine = create_engine(stack.settings.database)
-    sessions = session_factory(engine)
-    try:
-        async with sessions() as session:
-            row = await session.get(DossierRecord, doc.code)
-            assert row is not None and row.fence is not None  # written fenced, by v8
-            fence = row.fence
-        lost = lost_write(doc, fence)
-        async with sessions() as session, session.begin():
-            assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
-        assert await sos_totals(sessions) == [(LEAD, "stop", 1)]  # counted, as it would be
+    async with read_model() as session:
+        row = await session.get(DossierRecord, doc.code)
+        assert row is not None and row.fence is not None  # written fenced, by v8
+        fence = row.fence
+    lost = lost_write(doc, fence)
+    async with read_model() as session, session.begin():
+        assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
+    assert await sos_totals(read_model) == [(LEAD, "stop", 1)]  # counted, as it would be
 
-        answered = await handle.execute_update(
-            DossierWorkflow.reply, Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý")
-        )
+    answered = await handle.execute_update(
+        DossierWorkflow.reply, Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý")
+    )
 
-        now = await handle.query(DossierWorkflow.document)
-        assert now == answered and now.status == "processing"
-        async with sessions() as session:
-            events = (
-                await session.exec(
-                    select(EventRecord).where(EventRecord.dossier == doc.code).order_by("seq")
-                )
-            ).all()
-            row = await session.get(DossierRecord, doc.code)
-            notices = (
-                await session.exec(select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code))
-            ).all()
-        assert [(e.seq, e.kind) for e in events] == [(e.seq, e.kind) for e in now.events]
-        assert row is not None
-        assert (row.version, row.status) == (len(now.events), "processing")
-        assert lost.notices[0].key not in notices
-        assert await sos_totals(sessions) == []  # the stop that never happened: not counted
-        kept = await sos_totals(sessions)
-        async with sessions() as session, session.begin():
-            await rebuild_report_totals(session)
-        assert await sos_totals(sessions) == kept
+    now = await handle.query(DossierWorkflow.document)
+    assert now == answered and now.status == "processing"
+    async with read_model() as session:
+        events = (
+            await session.exec(
+                select(EventRecord).where(EventRecord.dossier == doc.code).order_by("seq")
+            )
+        ).all()
+        row = await session.get(DossierRecord, doc.code)
+        notices = (
+            await session.exec(select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code))
+        ).all()
+    assert [(e.seq, e.kind) for e in events] == [(e.seq, e.kind) for e in now.events]
+    assert row is not None
+    assert (row.version, row.status) == (len(now.events), "processing")
+    assert lost.notices[0].key not in notices
+    assert await sos_totals(read_model) == []  # the stop that never happened: not counted
+    kept = await sos_totals(read_model)
+    async with read_model() as session, session.begin():
+        await rebuild_report_totals(session)
+    assert await sos_totals(read_model) == kept
 
-        # The lost task's write, arriving after all that: refused, nothing changed.
-        async with sessions() as session, session.begin():
-            late = await write_settlement(session, lost)
-        assert late.outcome is SettlementOutcome.OVERTAKEN
-        async with sessions() as session:
-            row = await session.get(DossierRecord, doc.code)
-        assert row is not None and (row.version, row.status) == (len(now.events), "processing")
-    finally:
-        await engine.dispose()
+    # The lost task's write, arriving after all that: refused, nothing changed.
+    async with read_model() as session, session.begin():
+        late = await write_settlement(session, lost)
+    assert late.outcome is SettlementOutcome.OVERTAKEN
+    async with read_model() as session:
+        row = await session.get(DossierRecord, doc.code)
+    assert row is not None and (row.version, row.status) == (len(now.events), "processing")
 
 
 async def test_changes_done_again_in_one_task_after_a_lost_write_each_keep_their_notices(
-    dev_client: Client, task_queue: str, tmp_path: Path
+    dev_client: Client, workerless: Stack, read_model: Sessions
 ) -> None:
     """The crash harness's case: the task done again after a lost write holds two changes (a
     worker back after a crash gets every timer that fired meanwhile in one task: here two
@@ -152,54 +166,46 @@ async def test_changes_done_again_in_one_task_after_a_lost_write_each_keep_their
     rewrites the dossier whole, the second change already in it; the second's write must take
     that as this run's own, not as another lost task's: resetting again dropped the first's
     reminder (not sent yet) from the outbox."""
-    settings = await stack_settings(tmp_path, task_queue)
-    stack = Stack(dev_client, settings)
-    engine = create_engine(settings.database)
-    sessions = session_factory(engine)
-    try:
-        async with running_worker(dev_client, settings):
-            handle = await stack.start(datetime.now(UTC))
-            deadline = datetime.now(UTC) + timedelta(seconds=5)
-            await handle.execute_update(
-                DossierWorkflow.request_consultation,
-                ConsultationRequest(
-                    actor=officer(), agencies=[FIRE, ENV], content="Xin ý kiến", deadline=deadline
-                ),
-            )
-            doc = await handle.query(DossierWorkflow.document)
-            async with sessions() as session:
-                row = await session.get(DossierRecord, doc.code)
-                assert row is not None and row.fence is not None
-                fence = row.fence
-            lost = lost_write(doc, fence)
-            async with sessions() as session, session.begin():
-                assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
-        # No worker while both reminders fall due: the next task carries both timers.
-        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.5)
-        async with running_worker(dev_client, settings):
-            await asyncio.sleep(4)  # no query meanwhile: see the next test
-            now = await handle.query(DossierWorkflow.document)
-            assert sum(e.kind == "reminder_1" for e in now.events) == 2, now.events
-            async with sessions() as session:
-                row = await session.get(DossierRecord, doc.code)
-                notices = (
-                    await session.exec(
-                        select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code)
-                    )
-                ).all()
-            assert row is not None and row.version == len(now.events)
-            reminders = sorted(k for k in notices if "/reminder_1/" in k)
-            assert reminders == sorted(
-                f"{doc.code}/reminder_1/{c.agency}/{c.number}" for c in now.consultations
-            ), notices
-            assert lost.notices[0].key not in notices
-            await stack.end_all()
-    finally:
-        await engine.dispose()
+    stack = workerless
+    async with running_worker(dev_client, stack.settings):
+        handle = await stack.start(datetime.now(UTC))
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        await handle.execute_update(
+            DossierWorkflow.request_consultation,
+            ConsultationRequest(
+                actor=officer(), agencies=[FIRE, ENV], content="Xin ý kiến", deadline=deadline
+            ),
+        )
+        doc = await handle.query(DossierWorkflow.document)
+        async with read_model() as session:
+            row = await session.get(DossierRecord, doc.code)
+            assert row is not None and row.fence is not None
+            fence = row.fence
+        lost = lost_write(doc, fence)
+        async with read_model() as session, session.begin():
+            assert (await write_settlement(session, lost)).outcome is SettlementOutcome.WRITTEN
+    # No worker while both reminders fall due: the next task carries both timers.
+    await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1.5)
+    async with running_worker(dev_client, stack.settings):
+        await asyncio.sleep(4)  # no query meanwhile: see the next test
+        now = await handle.query(DossierWorkflow.document)
+        assert sum(e.kind == "reminder_1" for e in now.events) == 2, now.events
+        async with read_model() as session:
+            row = await session.get(DossierRecord, doc.code)
+            notices = (
+                await session.exec(select(NoticeRecord.key).where(NoticeRecord.dossier == doc.code))
+            ).all()
+        assert row is not None and row.version == len(now.events)
+        reminders = sorted(k for k in notices if "/reminder_1/" in k)
+        assert reminders == sorted(
+            f"{doc.code}/reminder_1/{c.agency}/{c.number}" for c in now.consultations
+        ), notices
+        assert lost.notices[0].key not in notices
+        await stack.end_all()
 
 
 async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_write_mends_it(
-    dev_client: Client, task_queue: str, tmp_path: Path
+    dev_client: Client, workerless: Stack, read_model: Sessions
 ) -> None:
     """A query that arrives while a workflow task waits for a worker is answered with that task:
     the SDK completes it with no command while its fenced write still runs, and goes on in a
@@ -207,121 +213,95 @@ async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_wri
     reminder it made comes back with another time than the read model holds. After the replay
     (a new worker), the next write done live sends the whole dossier: the read model's events
     and the workflow's agree again, times included."""
-    settings = await stack_settings(tmp_path, task_queue)
-    stack = Stack(dev_client, settings)
-    engine = create_engine(settings.database)
-    sessions = session_factory(engine)
-    try:
-        async with running_worker(dev_client, settings):
-            handle = await stack.start(datetime.now(UTC))
-            deadline = datetime.now(UTC) + timedelta(seconds=4)
-            await handle.execute_update(
-                DossierWorkflow.request_consultation,
-                ConsultationRequest(
-                    actor=officer(), agencies=[ENV], content="Xin ý kiến", deadline=deadline
-                ),
-            )
-        # No worker while the reminder falls due (R3); a query comes meanwhile (an operator's
-        # Web UI, say) and waits with the task, whose write then waits for SQLite's write lock.
-        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
-        querying = asyncio.create_task(handle.query(DossierWorkflow.document))
-        await asyncio.sleep(0.5)
-        path = make_url(settings.database).database
-        assert path is not None
-        holder = sqlite3.connect(path, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            async with running_worker(dev_client, settings):
-                await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() / 2)
-                holder.execute("ROLLBACK")
-                await querying
-                for _ in range(50):
-                    if await completed_early(handle):
-                        break
-                    await asyncio.sleep(0.1)
-        finally:
-            holder.close()
-        assert await completed_early(handle), "no task completed early: nothing to test"
-        async with running_worker(dev_client, settings):  # a new worker: the run replayed
-            await handle.execute_update(
-                DossierWorkflow.request_consultation,
-                ConsultationRequest(
-                    actor=officer(),
-                    agencies=[FIRE],
-                    content="Xin ý kiến",
-                    deadline=datetime.now(UTC) + timedelta(days=3),
-                ),
-            )
-            now = await handle.query(DossierWorkflow.document)
-            assert "reminder_1" in [e.kind for e in now.events]
-            async with sessions() as session:
-                events = (
-                    await session.exec(
-                        select(EventRecord).where(EventRecord.dossier == now.code).order_by("seq")
-                    )
-                ).all()
-            assert [(e.seq, e.kind, e.at) for e in events] == [
-                (e.seq, e.kind, e.at) for e in now.events
-            ]
-            await stack.end_all()
-    finally:
-        await engine.dispose()
+    stack = workerless
+    async with running_worker(dev_client, stack.settings):
+        handle = await stack.start(datetime.now(UTC))
+        deadline = datetime.now(UTC) + timedelta(seconds=4)
+        await handle.execute_update(
+            DossierWorkflow.request_consultation,
+            ConsultationRequest(
+                actor=officer(), agencies=[ENV], content="Xin ý kiến", deadline=deadline
+            ),
+        )
+    # No worker while the reminder falls due (R3); a query comes meanwhile (an operator's
+    # Web UI, say) and waits with the task, whose write then waits for SQLite's write lock.
+    await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
+    querying = asyncio.create_task(handle.query(DossierWorkflow.document))
+    await asyncio.sleep(0.5)
+    with sqlite_write_lock_held(stack.settings.database) as release:
+        async with running_worker(dev_client, stack.settings):
+            await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() / 2)
+            release()
+            await querying
+            for _ in range(50):
+                if await completed_early(handle):
+                    break
+                await asyncio.sleep(0.1)
+    assert await completed_early(handle), "no task completed early: nothing to test"
+    async with running_worker(dev_client, stack.settings):  # a new worker: the run replayed
+        await handle.execute_update(
+            DossierWorkflow.request_consultation,
+            ConsultationRequest(
+                actor=officer(),
+                agencies=[FIRE],
+                content="Xin ý kiến",
+                deadline=datetime.now(UTC) + timedelta(days=3),
+            ),
+        )
+        now = await handle.query(DossierWorkflow.document)
+        assert "reminder_1" in [e.kind for e in now.events]
+        async with read_model() as session:
+            events = (
+                await session.exec(
+                    select(EventRecord).where(EventRecord.dossier == now.code).order_by("seq")
+                )
+            ).all()
+        assert [(e.seq, e.kind, e.at) for e in events] == [
+            (e.seq, e.kind, e.at) for e in now.events
+        ]
+        await stack.end_all()
 
 
 async def test_a_write_past_its_bound_goes_after_the_task_and_the_history_replays(
-    dev_client: Client, task_queue: str, tmp_path: Path
+    dev_client: Client, workerless: Stack, read_model: Sessions
 ) -> None:
     """A reply whose fenced write cannot land within its bound (SQLite's write lock held by
     another writer): the local activity answers `late`, the same write goes by an activity
     after the task, the reply's caller gets its answer once it landed, and the history replays
     (a local activity timed out by the SDK instead failed replay with a nondeterminism error)."""
-    settings = await stack_settings(tmp_path, task_queue)
-    stack = Stack(dev_client, settings)
-    engine = create_engine(settings.database)
-    sessions = session_factory(engine)
-    path = make_url(settings.database).database
-    assert path is not None
-    try:
-        async with running_worker(dev_client, settings):
-            handle = await stack.start(datetime.now(UTC))
-            await handle.execute_update(
-                DossierWorkflow.request_consultation,
-                ConsultationRequest(
-                    actor=officer(),
-                    agencies=[FIRE],
-                    content="Xin ý kiến",
-                    deadline=datetime.now(UTC) + timedelta(days=3),
-                ),
-            )
-            holder = sqlite3.connect(path, isolation_level=None)
-            holder.execute("BEGIN IMMEDIATE")
-            try:
-                replying = asyncio.create_task(
-                    handle.execute_update(
-                        DossierWorkflow.reply,
-                        Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý"),
-                    )
+    stack = workerless
+    async with running_worker(dev_client, stack.settings):
+        handle = await stack.start(datetime.now(UTC))
+        await handle.execute_update(
+            DossierWorkflow.request_consultation,
+            ConsultationRequest(
+                actor=officer(),
+                agencies=[FIRE],
+                content="Xin ý kiến",
+                deadline=datetime.now(UTC) + timedelta(days=3),
+            ),
+        )
+        with sqlite_write_lock_held(stack.settings.database):
+            replying = asyncio.create_task(
+                handle.execute_update(
+                    DossierWorkflow.reply,
+                    Reply(actor=officer(FIRE), agency=FIRE, opinion="Đồng ý"),
                 )
-                await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() + 1.5)
-                assert not replying.done(), "answered before its write landed"
-            finally:
-                holder.execute("ROLLBACK")
-                holder.close()
-            answered = await replying
-            async with sessions() as session:
-                row = await session.get(DossierRecord, answered.code)
-            assert row is not None and row.version == len(answered.events)
-            history = await handle.fetch_history()
-            types = [
-                e.activity_task_scheduled_event_attributes.activity_type.name
-                for e in history.events
-            ]
-            assert "settle_dossier" in types, "the write did not go after the task"
-            replayed = await replayer().replay_workflow(history, raise_on_replay_failure=False)
-            assert replayed.replay_failure is None, replayed.replay_failure
-            await stack.end_all()
-    finally:
-        await engine.dispose()
+            )
+            await asyncio.sleep(LOCAL_WRITE_BOUND.total_seconds() + 1.5)
+            assert not replying.done(), "answered before its write landed"
+        answered = await replying
+        async with read_model() as session:
+            row = await session.get(DossierRecord, answered.code)
+        assert row is not None and row.version == len(answered.events)
+        history = await handle.fetch_history()
+        types = [
+            e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
+        ]
+        assert "settle_dossier" in types, "the write did not go after the task"
+        replayed = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+        assert replayed.replay_failure is None, replayed.replay_failure
+        await stack.end_all()
 
 
 async def completed_early(handle: Any) -> bool:
