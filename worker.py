@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import structlog
+import uvloop
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
@@ -215,5 +216,7 @@ def _exit(status: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # uvloop: the loop's own work (callbacks, the SDK's and aiosqlite's thread hand-offs) in C;
+    # workflow code runs on the SDK's own deterministic loop, not this one.
+    uvloop.run(main())
     _exit(0)
