@@ -41,7 +41,7 @@ $(NODE_INSTALLED): package-lock.json
 # Bytecode written ahead: the workflow sandbox re-imports the workflow's modules for every new
 # workflow, and compiles their source each time when no .pyc is there (PYTHONDONTWRITEBYTECODE).
 bytecode: install
-	$(PYTHON) -m compileall -q domain workflows activities sources api service web db dev bench telemetry worker.py settings.py logs.py
+	$(PYTHON) -m dev.bytecode
 
 run: install bytecode
 	$(PYTHON) -m dev.run

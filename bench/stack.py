@@ -33,6 +33,7 @@ from api.auth import Authenticator
 from bench.seed_reports import drop_database, recreate_database
 from db.engine import parse_url
 from db.migrate import prepare
+from dev.bytecode import write_bytecode
 from dev.run import (
     Child,
     DevSettings,
@@ -61,6 +62,7 @@ class BenchStack:
     API accepts tokens signed with `jwt_secret`, drawn afresh for each stack."""
 
     def __init__(self, data_dir: Path, database_url: str, grace: str) -> None:
+        write_bytecode()  # as `make bench` and the image: measure what production runs
         grpc, ui, http, metrics, api, smtp = free_ports(6)
         self.settings = DevSettings(
             data_dir=data_dir,
