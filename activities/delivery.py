@@ -66,7 +66,7 @@ from db.deliveries import (
     record_portal_outcome,
     record_portal_update,
 )
-from db.engine import write_turn
+from db.engine import write_transaction
 from db.models import NoticeRecord, PortalUpdateRecord
 from domain.catalogue import WEBHOOK_URL
 from domain.national_status import PortalUpdate
@@ -233,7 +233,7 @@ class DeliveryActivities:
         are done (a worker dying between the two sends them again on the retry, under the same
         delivery ids, as a worker dying between a send and its record always did)."""
         unique = list(dict.fromkeys(keys))
-        async with write_turn(self._sessions), self._sessions() as session, session.begin():
+        async with write_transaction(self._sessions) as session:
             found = await outbound(session, unique)
             row = await record_portal_update(session, update) if update is not None else None
         outcomes: dict[str, DeliveryReceipt | BaseException] = {}
@@ -272,7 +272,7 @@ class DeliveryActivities:
                 done.append(attempt)
         pushed = sent[-1] if stored is not None else None
         if done or isinstance(pushed, PortalPush):
-            async with write_turn(self._sessions), self._sessions() as session, session.begin():
+            async with write_transaction(self._sessions) as session:
                 records = await record_deliveries(session, done) if done else {}
                 if isinstance(pushed, PortalPush):
                     assert stored is not None

@@ -24,7 +24,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notices import NoticeReceipt, notice_recorded
-from db.engine import to_the_end, write_turn
+from db.engine import to_the_end, write_transaction
 from db.settlement import SettlementWrite, refused_by_database, write_settlement
 from domain.excerpts import clean
 from domain.projection import READ_MODEL_REJECTED, Settlement, SettlementOutcome
@@ -69,7 +69,7 @@ class SettlementActivities:
         log.info("late_settlement_ended", failed=repr(failed) if failed else None)
 
     async def _write(self, settlement: Settlement) -> SettlementWrite:
-        async with write_turn(self._sessions), self._sessions() as session, session.begin():
+        async with write_transaction(self._sessions) as session:
             return await write_settlement(session, settlement)
 
     @activity.defn(name="settle_dossier")

@@ -93,6 +93,16 @@ async def write_turn(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield
 
 
+@asynccontextmanager
+async def write_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction, begun once this process's turn to write has come
+    (`write_turn`), committed on leaving, rolled back on an exception: the worker's writers."""
+    async with write_turn(sessions), sessions() as session, session.begin():
+        yield session
+
+
 _T = TypeVar("_T")
 
 

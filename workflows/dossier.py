@@ -997,8 +997,9 @@ class DossierWorkflow:
         except (ActivityError, ApplicationError) as failed:
             if _rejected_by_read_model(failed) is not None:
                 raise
-            cause = failed.cause if isinstance(failed, ActivityError) else failed
-            workflow.logger.warning("read-model write not done in its task (%s): after it", cause)
+            workflow.logger.warning(
+                "read-model write not done in its task (%s): after it", _cause_of(failed)
+            )
         return await workflow.execute_activity_method(
             SettlementActivities.settle_dossier,
             settlement,
@@ -1094,10 +1095,16 @@ def _dispatch_summary(notices: list[Notice], update: PortalUpdate | None) -> str
     return "; ".join(parts)
 
 
+def _cause_of(failed: ActivityError | ApplicationError) -> BaseException | None:
+    """What made an activity fail. A local activity's failure may come as the activity's own
+    error, not wrapped in an ActivityError."""
+    return failed.cause if isinstance(failed, ActivityError) else failed
+
+
 def _rejected_by_read_model(failed: ActivityError | ApplicationError) -> ApplicationError | None:
     """The read model's refusal of a write (`read_model_rejected`, never retried), if that is
-    what failed. A local activity's failure may come as the activity's own error, not wrapped."""
-    cause = failed.cause if isinstance(failed, ActivityError) else failed
+    what failed."""
+    cause = _cause_of(failed)
     if isinstance(cause, ApplicationError) and cause.type == READ_MODEL_REJECTED:
         return cause
     return None
