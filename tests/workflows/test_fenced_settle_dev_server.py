@@ -32,7 +32,7 @@ from db.engine import create_engine, session_factory
 from db.models import DossierRecord, EventRecord, NoticeRecord
 from db.report_totals import SOS_TOTALS, rebuild_report_totals
 from db.settlement import write_settlement
-from domain.commands import ConsultationRequest, Reply
+from domain.commands import Reply
 from domain.dossier import DossierDocument, DossierStatus, Event
 from domain.notices import Notice, NoticeKind
 from domain.projection import DossierProjection, Settlement, SettlementOutcome
@@ -46,9 +46,12 @@ from tests.workflows.harness import (
     running_stack,
     stack_settings,
 )
+from tests.workflows.steps import consult, consult_with
 from tests.workflows.test_replay import replayer
 from worker import running_worker
 from workflows.dossier import DossierWorkflow
+
+THREE_DAYS_S = 3 * 24 * 3600  # a deadline no timer of these tests reaches
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -104,11 +107,8 @@ async def test_a_lost_tasks_write_is_replaced_by_the_next_write_of_the_workflow(
 ) -> None:
     handle = await stack.start(datetime.now(UTC))
     await consult(
-        handle,
-        [FIRE],
-        datetime.now(UTC) + timedelta(days=3),
-        content="Đề nghị cho ý kiến về phòng cháy chữa cháy",
-    )
+        FIRE, in_seconds=THREE_DAYS_S, content="Đề nghị cho ý kiến về phòng cháy chữa cháy"
+    )(handle)
     doc = await handle.query(DossierWorkflow.document)
     async with read_model() as session:
         row = await session.get(DossierRecord, doc.code)
@@ -167,7 +167,7 @@ async def test_changes_done_again_in_one_task_after_a_lost_write_each_keep_their
     async with running_worker(dev_client, stack.settings):
         handle = await stack.start(datetime.now(UTC))
         deadline = datetime.now(UTC) + timedelta(seconds=5)
-        await consult(handle, [FIRE, ENV], deadline)
+        await consult_with(agencies=[FIRE, ENV], content="Xin ý kiến", deadline=deadline)(handle)
         doc = await handle.query(DossierWorkflow.document)
         async with read_model() as session:
             row = await session.get(DossierRecord, doc.code)
@@ -209,7 +209,7 @@ async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_wri
     async with running_worker(dev_client, stack.settings):
         handle = await stack.start(datetime.now(UTC))
         deadline = datetime.now(UTC) + timedelta(seconds=4)
-        await consult(handle, [ENV], deadline)
+        await consult_with(agencies=[ENV], content="Xin ý kiến", deadline=deadline)(handle)
     # No worker while the reminder falls due (R3); a query comes meanwhile (an operator's
     # Web UI, say) and waits with the task, whose write then waits for SQLite's write lock.
     await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 1)
@@ -226,7 +226,7 @@ async def test_a_task_completed_early_for_a_query_replays_apart_and_the_next_wri
                 await asyncio.sleep(0.1)
     assert await completed_early(handle), "no task completed early: nothing to test"
     async with running_worker(dev_client, stack.settings):  # a new worker: the run replayed
-        await consult(handle, [FIRE], datetime.now(UTC) + timedelta(days=3))
+        await consult(FIRE, in_seconds=THREE_DAYS_S)(handle)
         now = await handle.query(DossierWorkflow.document)
         assert "reminder_1" in [e.kind for e in now.events]
         async with read_model() as session:
@@ -251,7 +251,7 @@ async def test_a_write_past_its_bound_goes_after_the_task_and_the_history_replay
     stack = workerless
     async with running_worker(dev_client, stack.settings):
         handle = await stack.start(datetime.now(UTC))
-        await consult(handle, [FIRE], datetime.now(UTC) + timedelta(days=3))
+        await consult(FIRE, in_seconds=THREE_DAYS_S)(handle)
         with sqlite_write_lock_held(stack.settings.database):
             replying = asyncio.create_task(
                 handle.execute_update(
@@ -273,16 +273,6 @@ async def test_a_write_past_its_bound_goes_after_the_task_and_the_history_replay
         replayed = await replayer().replay_workflow(history, raise_on_replay_failure=False)
         assert replayed.replay_failure is None, replayed.replay_failure
         await stack.end_all()
-
-
-async def consult(
-    handle: Any, agencies: list[str], deadline: datetime, content: str = "Xin ý kiến"
-) -> None:
-    """The lead officer asks `agencies` for their opinions by `deadline` (R1, R2)."""
-    await handle.execute_update(
-        DossierWorkflow.request_consultation,
-        ConsultationRequest(actor=officer(), agencies=agencies, content=content, deadline=deadline),
-    )
 
 
 async def completed_early(handle: Any) -> bool:
